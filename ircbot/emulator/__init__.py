@@ -1,0 +1,26 @@
+"""Local Slack emulator (Web API server with state) and a signed-request driver acting as Slack.
+
+Typical use::
+
+    emu = SlackEmulator()
+    base_url = emu.start()                      # http://127.0.0.1:PORT/api/
+    client = WebClient(token=emu.bot_token, base_url=base_url)
+    emu.add_user("U0ALICE", "alice", email="alice@example.com")
+    ...
+    assert emu.violations == []
+    emu.stop()
+"""
+
+from ircbot.emulator.driver import CommandResult, SlackDriver, ViewSubmissionResult
+from ircbot.emulator.emulator import SlackEmulator
+from ircbot.emulator.state import CallRecord, Seen, SlackError
+
+__all__ = [
+    "CallRecord",
+    "CommandResult",
+    "Seen",
+    "SlackDriver",
+    "SlackEmulator",
+    "SlackError",
+    "ViewSubmissionResult",
+]

@@ -1,0 +1,206 @@
+"""conversations.* handlers: create, invite, setTopic, history, replies."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ircbot.emulator.state import SlackError, State
+
+Handler = Callable[[State, dict[str, Any]], dict[str, Any]]
+
+NAME_MAX = 80
+TOPIC_MAX = 250
+ALLOWED_NAME = re.compile(r"^[a-z0-9_-]+$")
+
+
+def api_channel(state: State, channel: dict[str, Any]) -> dict[str, Any]:
+    """A channel as conversations.* methods return it."""
+    return {
+        "id": channel["id"],
+        "name": channel["name"],
+        "name_normalized": channel["name"],
+        "is_channel": not channel["is_private"] and not channel["is_im"],
+        "is_group": False,
+        "is_im": channel["is_im"],
+        "is_private": channel["is_private"],
+        "is_archived": channel["is_archived"],
+        "is_general": False,
+        "created": channel["created"],
+        "creator": channel["creator"],
+        "is_member": state.bot_user_id in channel["members"],
+        "num_members": len(channel["members"]),
+        "topic": {"value": channel["topic"], "creator": channel["creator"], "last_set": 0},
+        "purpose": {"value": channel["purpose"], "creator": channel["creator"], "last_set": 0},
+    }
+
+
+def name_error(name: str) -> str | None:
+    """The error Slack gives for a bad channel name, or None when the name is acceptable."""
+    if not name:
+        return "invalid_name_required"
+    if len(name) > NAME_MAX:
+        return "invalid_name_maxlength"
+    if not ALLOWED_NAME.match(name):
+        return "invalid_name_specials"
+    if not re.search(r"[a-z0-9]", name):
+        return "invalid_name_punctuation"
+    return None
+
+
+def conversations_create(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Create a channel; the bot is its creator and first member."""
+    name = args["name"]
+    error = name_error(name)
+    if error:
+        raise SlackError(error)
+    with state.lock:
+        if any(c["name"] == name for c in state._channels.values() if not c["is_im"]):
+            raise SlackError("name_taken")
+        channel = state.make_channel(
+            name, is_private=bool(args.get("is_private", False)), creator=state.bot_user_id, members=[]
+        )
+        return {"channel": api_channel(state, channel)}
+
+
+def conversations_invite(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Add users (comma-separated ids) to a channel."""
+    channel = state.find_channel(args["channel"], loose=False)
+    if channel["is_im"]:
+        raise SlackError("method_not_supported_for_channel_type")
+    state.require_member(channel, private_only=True)
+    user_ids = [u.strip() for u in str(args["users"]).split(",") if u.strip()]
+    if not user_ids:
+        raise SlackError("no_user")
+    with state.lock:
+        for user_id in user_ids:
+            if user_id == state.bot_user_id:
+                raise SlackError("cant_invite_self")
+            if user_id not in state.users:
+                raise SlackError("user_not_found")
+        new = [u for u in user_ids if u not in channel["members"]]
+        if not new:
+            raise SlackError("already_in_channel")
+        channel["members"].extend(dict.fromkeys(new))
+        for user_id in new:
+            state.note_seen(
+                user_id, state.where(channel["id"]), "invited", f"You were added to #{channel['name']}"
+            )
+        return {"channel": api_channel(state, channel)}
+
+
+def conversations_set_topic(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Set a channel topic (the bot must be a member)."""
+    channel = state.find_channel(args["channel"], loose=False)
+    state.require_member(channel, private_only=False)
+    topic = str(args["topic"])
+    if len(topic) > TOPIC_MAX:
+        raise SlackError("too_long")
+    with state.lock:
+        channel["topic"] = topic
+        return {"channel": api_channel(state, channel)}
+
+
+def _ts(value: Any, error: str) -> Decimal | None:
+    """Parse a ts bound exactly (floats would lose the microseconds)."""
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise SlackError(error) from None
+
+
+def encode_cursor(ts: str) -> str:
+    """An opaque cursor in Slack's format (base64 of next_ts:<ts digits>)."""
+    return base64.b64encode(f"next_ts:{ts}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> Decimal:
+    """The ts a cursor points at; invalid_cursor when it was not issued by us."""
+    try:
+        raw = base64.b64decode(cursor.encode(), validate=True).decode()
+        prefix, _, ts = raw.partition(":")
+        if prefix != "next_ts":
+            raise ValueError(raw)
+        return Decimal(ts)
+    except (ValueError, binascii.Error, InvalidOperation, UnicodeDecodeError):
+        raise SlackError("invalid_cursor") from None
+
+
+def _window(messages: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Messages inside the oldest/latest bounds (exclusive unless inclusive=true)."""
+    oldest = _ts(args.get("oldest"), "invalid_ts_oldest") or Decimal(0)
+    latest = _ts(args.get("latest"), "invalid_ts_latest") or Decimal(str(time.time() + 86400))
+    inclusive = bool(args.get("inclusive", False))
+
+    def inside(ts: Decimal) -> bool:
+        return oldest <= ts <= latest if inclusive else oldest < ts < latest
+
+    return [m for m in messages if inside(Decimal(m["ts"]))]
+
+
+def _limit(args: dict[str, Any], default: int, maximum: int) -> int:
+    """The page size Slack would use for a requested limit."""
+    limit = int(args.get("limit") or default)
+    return min(max(limit, 1), maximum)
+
+
+def _page(state: State, selected: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """One page of messages plus has_more/next_cursor pointing at the first message of the next page."""
+    page = selected[:limit]
+    has_more = len(selected) > limit
+    return {
+        "messages": [state.api_message(m) for m in page],
+        "has_more": has_more,
+        "response_metadata": {"next_cursor": encode_cursor(selected[limit]["ts"]) if has_more else ""},
+    }
+
+
+def conversations_history(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Top-level messages, newest first, cursor-paginated (limit default 100, max 999)."""
+    channel = state.find_channel(args["channel"], loose=False)
+    state.require_member(channel, private_only=False)
+    with state.lock:
+        top = [m for m in state._messages[channel["id"]] if m["thread_ts"] in (None, m["ts"])]
+        selected = list(reversed(_window(top, args)))
+        if args.get("cursor"):
+            start = decode_cursor(args["cursor"])
+            selected = [m for m in selected if Decimal(m["ts"]) <= start]
+        result = _page(state, selected, _limit(args, 100, 999))
+        result["pin_count"] = sum(1 for m in state._messages[channel["id"]] if m["pinned"])
+        return result
+
+
+def conversations_replies(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """A thread (parent first, then replies oldest first), cursor-paginated (limit default/max 1000)."""
+    channel = state.find_channel(args["channel"], loose=False)
+    state.require_member(channel, private_only=False)
+    with state.lock:
+        try:
+            msg = state.find_message(channel["id"], str(args["ts"]))
+        except SlackError:
+            raise SlackError("thread_not_found") from None
+        parent_ts = msg["thread_ts"] or msg["ts"]
+        thread = [
+            m for m in state._messages[channel["id"]] if m["ts"] == parent_ts or m["thread_ts"] == parent_ts
+        ]
+        selected = _window(thread, args) if ("oldest" in args or "latest" in args) else thread
+        if args.get("cursor"):
+            start = decode_cursor(args["cursor"])
+            selected = [m for m in selected if Decimal(m["ts"]) >= start]
+        return _page(state, selected, _limit(args, 1000, 1000))
+
+
+HANDLERS: dict[str, Handler] = {
+    "conversations.create": conversations_create,
+    "conversations.invite": conversations_invite,
+    "conversations.setTopic": conversations_set_topic,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
+}
