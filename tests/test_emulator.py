@@ -1,0 +1,496 @@
+"""The Slack emulator driven by the real slack_sdk WebClient, and the signed-request driver."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
+
+from ircbot.emulator import SlackDriver, SlackEmulator
+
+SECRET = "test-signing-secret"
+
+
+@pytest.fixture
+def emu() -> Iterator[SlackEmulator]:
+    emulator = SlackEmulator(seed=7)
+    emulator.start()
+    emulator.add_user(
+        "U0ALICE", "alice", real_name="Alice Example", email="alice@example.com", tz="Europe/Berlin"
+    )
+    emulator.add_user("U0BOB", "bob", real_name="Bob Example", email="Bob@Example.com")
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def client(emu: SlackEmulator) -> WebClient:
+    return WebClient(token=emu.bot_token, base_url=emu.base_url)
+
+
+def error_of(call: Any) -> str:
+    with pytest.raises(SlackApiError) as info:
+        call()
+    return str(info.value.response["error"])
+
+
+# ---- conversations ----------------------------------------------------------------------------
+
+
+def test_create_channel_and_name_rules(emu: SlackEmulator, client: WebClient) -> None:
+    resp = client.conversations_create(name="inc-1-db-outage", is_private=True)
+    channel = resp["channel"]
+    assert channel["id"].startswith("C") and len(channel["id"]) == 11
+    assert channel["is_private"] is True and channel["is_member"] is True
+    stored = emu.channel_by_name("inc-1-db-outage")
+    assert stored is not None and stored["members"] == [emu.bot_user_id]
+    assert error_of(lambda: client.conversations_create(name="inc-1-db-outage")) == "name_taken"
+    assert error_of(lambda: client.conversations_create(name="")) == "invalid_name_required"
+    assert error_of(lambda: client.conversations_create(name="x" * 81)) == "invalid_name_maxlength"
+    assert error_of(lambda: client.conversations_create(name="Inc-Upper")) == "invalid_name_specials"
+    assert error_of(lambda: client.conversations_create(name="has space")) == "invalid_name_specials"
+    assert error_of(lambda: client.conversations_create(name="---")) == "invalid_name_punctuation"
+    assert client.conversations_create(name="x" * 80)["ok"]
+    assert emu.violations == []
+
+
+def test_invite_and_errors(emu: SlackEmulator, client: WebClient) -> None:
+    cid = client.conversations_create(name="inc-2", is_private=True)["channel"]["id"]
+    client.conversations_invite(channel=cid, users=["U0ALICE", "U0BOB"])
+    assert emu.channel(cid)["members"] == [emu.bot_user_id, "U0ALICE", "U0BOB"]
+    assert error_of(lambda: client.conversations_invite(channel=cid, users="U0ALICE")) == "already_in_channel"
+    # A partly new list succeeds and adds only the newcomer.
+    emu.add_user("U0CAROL", "carol")
+    client.conversations_invite(channel=cid, users="U0ALICE,U0CAROL")
+    assert emu.channel(cid)["members"][-1] == "U0CAROL"
+    assert error_of(lambda: client.conversations_invite(channel=cid, users="U0NOBODY")) == "user_not_found"
+    assert (
+        error_of(lambda: client.conversations_invite(channel=cid, users=emu.bot_user_id))
+        == "cant_invite_self"
+    )
+    assert (
+        error_of(lambda: client.conversations_invite(channel="C0MISSING00", users="U0BOB"))
+        == "channel_not_found"
+    )
+    other = emu.add_channel("secret", is_private=True, members=["U0ALICE"])
+    assert error_of(lambda: client.conversations_invite(channel=other, users="U0BOB")) == "not_in_channel"
+    client.conversations_setTopic(channel=cid, topic="SEV1 | db down")
+    assert emu.channel(cid)["topic"] == "SEV1 | db down"
+    assert emu.violations == []
+
+
+def test_history_pagination_keeps_every_message(emu: SlackEmulator, client: WebClient) -> None:
+    cid = client.conversations_create(name="inc-3")["channel"]["id"]
+    posted = [client.chat_postMessage(channel=cid, text=f"m{i}")["ts"] for i in range(250)]
+    assert posted == sorted(posted, key=float) and len(set(posted)) == 250
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = client.conversations_history(channel=cid, limit=100, cursor=cursor)
+        pages += 1
+        seen += [m["text"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        assert page["has_more"] == bool(cursor)
+        if not cursor:
+            break
+    assert pages == 3
+    assert seen == [f"m{i}" for i in reversed(range(250))]
+    # oldest/latest are exclusive unless inclusive=true.
+    window = client.conversations_history(channel=cid, oldest=posted[10], latest=posted[13])["messages"]
+    assert [m["text"] for m in window] == ["m12", "m11"]
+    window = client.conversations_history(channel=cid, oldest=posted[10], latest=posted[13], inclusive=True)
+    assert [m["text"] for m in window["messages"]] == ["m13", "m12", "m11", "m10"]
+    assert error_of(lambda: client.conversations_history(channel=cid, cursor="garbage")) == "invalid_cursor"
+    # The SDK's own iterator walks the same pages.
+    assert sum(len(p["messages"]) for p in client.conversations_history(channel=cid, limit=99)) == 250
+    assert emu.violations == []
+
+
+def test_replies_and_threads(emu: SlackEmulator, client: WebClient) -> None:
+    cid = client.conversations_create(name="inc-4")["channel"]["id"]
+    parent = client.chat_postMessage(channel=cid, text="parent")["ts"]
+    for i in range(5):
+        client.chat_postMessage(channel=cid, text=f"r{i}", thread_ts=parent)
+    thread = client.conversations_replies(channel=cid, ts=parent, limit=4)
+    assert [m["text"] for m in thread["messages"]] == ["parent", "r0", "r1", "r2"]
+    rest = client.conversations_replies(
+        channel=cid, ts=parent, cursor=thread["response_metadata"]["next_cursor"]
+    )
+    assert [m["text"] for m in rest["messages"]] == ["r3", "r4"] and rest["has_more"] is False
+    top = client.conversations_history(channel=cid)["messages"]
+    assert [m["text"] for m in top] == ["parent"] and top[0]["reply_count"] == 5
+    assert error_of(lambda: client.conversations_replies(channel=cid, ts="1.000001")) == "thread_not_found"
+    assert emu.violations == []
+
+
+# ---- chat, pins, reactions --------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
+def test_post_message_rules(emu: SlackEmulator, client: WebClient) -> None:
+    resp = client.chat_postMessage(channel="U0ALICE", text="hi alice")
+    dm = emu.im_channel("U0ALICE")
+    assert dm is not None and dm.startswith("D") and resp["channel"] == dm
+    assert [m["text"] for m in emu.messages(dm)] == ["hi alice"]
+    assert error_of(lambda: client.chat_postMessage(channel="C0MISSING00", text="x")) == "channel_not_found"
+    private = emu.add_channel("hr", is_private=True, members=["U0ALICE"])
+    assert error_of(lambda: client.chat_postMessage(channel=private, text="x")) == "not_in_channel"
+    public = emu.add_channel("general", members=["U0ALICE", "U0BOB"])
+    assert client.chat_postMessage(channel=public, text="public is fine")["ok"]
+    assert error_of(lambda: client.chat_postMessage(channel=public, blocks=[])) == "no_text"
+    bad = [{"type": "header", "text": {"type": "mrkdwn", "text": "x"}}]
+    assert error_of(lambda: client.chat_postMessage(channel=public, text="x", blocks=bad)) == "invalid_blocks"
+    assert error_of(lambda: client.chat_postEphemeral(channel=public, user="U0NOBODY", text="x")) == (
+        "user_not_in_channel"
+    )
+    ts = client.chat_postEphemeral(channel=public, user="U0BOB", text="psst")["message_ts"]
+    assert [e["text"] for e in emu.ephemerals("U0BOB")] == ["psst"] and emu.ephemerals("U0BOB")[0]["ts"] == ts
+    assert emu.violations == []
+
+
+def test_pins_and_reactions(emu: SlackEmulator, client: WebClient) -> None:
+    cid = client.conversations_create(name="inc-5")["channel"]["id"]
+    ts = client.chat_postMessage(channel=cid, text="summary")["ts"]
+    client.pins_add(channel=cid, timestamp=ts)
+    assert error_of(lambda: client.pins_add(channel=cid, timestamp=ts)) == "already_pinned"
+    assert error_of(lambda: client.pins_add(channel=cid, timestamp="1.000001")) == "message_not_found"
+    client.reactions_add(channel=cid, timestamp=ts, name="eyes")
+    assert error_of(lambda: client.reactions_add(channel=cid, timestamp=ts, name="eyes")) == "already_reacted"
+    msg = emu.messages(cid)[0]
+    assert msg["pinned"] is True and msg["reactions"][0]["name"] == "eyes"
+    assert client.conversations_history(channel=cid)["messages"][0]["pinned_to"] == [cid]
+
+
+# ---- users, groups, views, files, canvases, bookmarks ----------------------------------------
+
+
+def test_users_and_groups(emu: SlackEmulator, client: WebClient) -> None:
+    user = client.users_info(user="U0ALICE")["user"]
+    assert user["tz"] == "Europe/Berlin" and user["profile"]["email"] == "alice@example.com"
+    assert user["tz_offset"] in (3600, 7200) and user["is_bot"] is False
+    assert client.users_lookupByEmail(email="bob@example.com")["user"]["id"] == "U0BOB"
+    assert error_of(lambda: client.users_lookupByEmail(email="nobody@example.com")) == "users_not_found"
+    assert error_of(lambda: client.users_info(user="U0NOBODY")) == "user_not_found"
+    emu.add_usergroup("S0ONCALL", "oncall", ["U0ALICE"])
+    assert client.usergroups_users_list(usergroup="S0ONCALL")["users"] == ["U0ALICE"]
+    assert error_of(lambda: client.usergroups_users_list(usergroup="S0NOPE")) == "no_such_subteam"
+    auth = client.auth_test()
+    assert auth["user_id"] == emu.bot_user_id and auth["team_id"] == "T0EMULATOR" and auth["bot_id"]
+    assert emu.violations == []
+
+
+MODAL = {
+    "type": "modal",
+    "callback_id": "declare",
+    "title": {"type": "plain_text", "text": "Declare incident"},
+    "submit": {"type": "plain_text", "text": "Declare"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "title",
+            "label": {"type": "plain_text", "text": "Title"},
+            "element": {"type": "plain_text_input", "action_id": "value"},
+        }
+    ],
+}
+
+
+def test_views_open_needs_fresh_trigger(emu: SlackEmulator, client: WebClient) -> None:
+    trigger = emu.issue_trigger_id("U0ALICE")
+    view = client.views_open(trigger_id=trigger, view=MODAL)["view"]
+    assert view["id"].startswith("V") and emu.views[view["id"]]["callback_id"] == "declare"
+    assert error_of(lambda: client.views_open(trigger_id=trigger, view=MODAL)) == "exchanged_trigger_id"
+    assert error_of(lambda: client.views_open(trigger_id="123.456.abc", view=MODAL)) == "invalid_trigger_id"
+    emu.trigger_ttl = 0.05
+    stale = emu.issue_trigger_id("U0ALICE")
+    time.sleep(0.1)
+    assert error_of(lambda: client.views_open(trigger_id=stale, view=MODAL)) == "expired_trigger_id"
+    client.views_publish(user_id="U0BOB", view={"type": "home", "blocks": []})
+    assert "U0BOB" in emu.home_tabs
+    assert any(s.kind == "view" and "Declare incident" in s.text for s in emu.seen_by("U0ALICE"))
+    assert emu.violations == []
+
+
+@pytest.mark.filterwarnings("ignore:client.files_upload\\(\\) may cause")
+def test_files_upload_v2_end_to_end(emu: SlackEmulator, client: WebClient) -> None:
+    cid = client.conversations_create(name="inc-6")["channel"]["id"]
+    resp = client.files_upload_v2(channel=cid, content="timeline\n", filename="timeline.md", title="Timeline")
+    file_id = resp["file"]["id"]
+    assert emu.files[file_id]["content"] == b"timeline\n" and emu.files[file_id]["channels"] == [cid]
+    shared = emu.messages(cid)[-1]
+    assert shared["files"][0]["id"] == file_id and shared["files"][0]["title"] == "Timeline"
+    assert error_of(lambda: client.files_upload(content="x", channels=cid)) == "method_deprecated"
+    assert error_of(lambda: client.files_completeUploadExternal(files=[{"id": "F0NOPE"}])) == "file_not_found"
+    assert emu.violations == []
+
+
+def test_canvases_and_bookmarks(emu: SlackEmulator, client: WebClient) -> None:
+    cid = client.conversations_create(name="inc-7")["channel"]["id"]
+    canvas = client.canvases_create(
+        title="Runbook", document_content={"type": "markdown", "markdown": "# Steps"}, channel_id=cid
+    )
+    assert emu.canvases[canvas["canvas_id"]]["markdown"] == "# Steps"
+    client.bookmarks_add(channel_id=cid, title="Dashboard", type="link", link="https://grafana.example/d/1")
+    assert emu.channel(cid)["bookmarks"][0]["title"] == "Dashboard"
+    assert error_of(lambda: client.bookmarks_add(channel_id=cid, title="x", type="link", link="nope")) == (
+        "invalid_link"
+    )
+    assert emu.violations == []
+
+
+# ---- contract checking and faults ---------------------------------------------------------------
+
+
+def test_unknown_argument_and_method_are_violations(emu: SlackEmulator, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as info:
+        client.conversations_create(name="ok-name", colour="red")
+    assert info.value.response["error"] == "invalid_arguments"
+    assert "colour" in info.value.response["response_metadata"]["messages"][0]
+    assert any("unknown argument `colour`" in v for v in emu.violations)
+    emu.violations.clear()
+    with pytest.raises(SlackApiError):
+        client.api_call("conversations.kick", params={"channel": "C1", "user": "U1"})
+    assert emu.violations == ["call to unknown/unsupported method conversations.kick"]
+    emu.violations.clear()
+    # users.info does not take JSON bodies on real Slack.
+    with pytest.raises(SlackApiError):
+        client.api_call("users.info", json={"user": "U0ALICE"})
+    assert emu.violations and "JSON" in emu.violations[0]
+
+
+def test_auth_errors(emu: SlackEmulator) -> None:
+    bad = WebClient(token="xoxb-wrong", base_url=emu.base_url)
+    assert error_of(lambda: bad.auth_test()) == "invalid_auth"
+    assert error_of(lambda: WebClient(base_url=emu.base_url).auth_test()) == "not_authed"
+
+
+def test_injected_faults(emu: SlackEmulator, client: WebClient) -> None:
+    retrying = WebClient(
+        token=emu.bot_token,
+        base_url=emu.base_url,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=1),
+            ServerErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+    emu.rate_limit_next("users.info", retry_after=0)
+    assert retrying.users_info(user="U0ALICE")["ok"]
+    assert [c.error for c in emu.calls_to("users.info")] == ["ratelimited", None]
+    emu.server_error_next("users.info", status=503)
+    assert retrying.users_info(user="U0ALICE")["ok"]
+    emu.fail_next("chat.postMessage", "ratelimited", times=2)
+    assert error_of(lambda: client.chat_postMessage(channel="U0ALICE", text="x")) == "ratelimited"
+    assert error_of(lambda: client.chat_postMessage(channel="U0ALICE", text="x")) == "ratelimited"
+    assert client.chat_postMessage(channel="U0ALICE", text="x")["ok"]
+    emu.latency = 0.05
+    started = time.monotonic()
+    client.users_info(user="U0BOB")
+    assert time.monotonic() - started >= 0.05
+
+
+# ---- response_url and what people saw -----------------------------------------------------------
+
+
+def post_json(url: str, payload: dict[str, Any]) -> int:
+    req = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_response_url_replace_original_and_limits(emu: SlackEmulator, client: WebClient) -> None:
+    cid = emu.add_channel("ops", members=["U0ALICE", "U0BOB"], bot_member=True)
+    blocks = [
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Ack"},
+                    "action_id": "ack",
+                    "value": "1",
+                }
+            ],
+        }
+    ]
+    ts = client.chat_postMessage(channel=cid, text="page", blocks=blocks)["ts"]
+    url = emu.new_response_url("U0ALICE", cid, message_ts=ts)
+    assert post_json(url, {"text": "acked by alice", "replace_original": True}) == 200
+    msg = emu.messages(cid)[0]
+    assert msg["text"] == "acked by alice" and msg["blocks"] is None and len(emu.messages(cid)) == 1
+    assert post_json(url, {"text": "for everyone", "response_type": "in_channel"}) == 200
+    assert emu.messages(cid)[-1]["text"] == "for everyone"
+    assert post_json(url, {"text": "only alice"}) == 200
+    assert emu.ephemerals("U0ALICE")[-1]["text"] == "only alice"
+    assert post_json(url, {"text": "4"}) == 200 and post_json(url, {"text": "5"}) == 200
+    assert post_json(url, {"text": "6"}) == 404
+    assert len(emu.responses(url)) == 5
+    assert post_json(f"{emu.url}/response/unknown", {"text": "x"}) == 404
+    bob = [s.text for s in emu.seen_by("U0BOB")]
+    assert "[Ack]" in bob[0] and "acked by alice" in bob and "for everyone" in bob and "only alice" not in bob
+    assert "Alice Example" in emu.transcript()
+
+
+# ---- driver -----------------------------------------------------------------------------------
+
+
+class RecordingBot:
+    """A tiny HTTP endpoint that verifies Slack signatures and answers like a bot would."""
+
+    def __init__(self, emu: SlackEmulator) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[dict[str, str], bytes, bool]] = []
+        verifier = SignatureVerifier(SECRET)
+        bot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = dict(self.headers)
+                valid = verifier.is_valid_request(body, headers)
+                bot.requests.append((headers, body, valid))
+                if valid and b"command=%2Fincident" in body:
+                    form = dict(urllib.parse.parse_qsl(body.decode()))
+                    post_json(form["response_url"], {"text": f"declared: {form['text']}"})
+                answer = b"" if valid else b"invalid"
+                self.send_response(200 if valid else 401)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+
+def test_driver_signs_like_slack(emu: SlackEmulator) -> None:
+    bot = RecordingBot(emu)
+    try:
+        general = emu.add_channel("general", members=["U0ALICE"])
+        driver = SlackDriver(bot_url=bot.url, signing_secret=SECRET, emulator=emu)
+        result = driver.slash("U0ALICE", general, "db down")
+        assert result.status == 200 and result.text == "declared: db down"
+        headers, body, valid = bot.requests[-1]
+        form = dict(urllib.parse.parse_qsl(body.decode()))
+        assert valid and form["channel_name"] == "general" and form["user_name"] == "alice"
+        assert form["trigger_id"] in emu.triggers and form["is_enterprise_install"] == "false"
+        retry = driver.resend(result)
+        headers, body2, valid = bot.requests[-1]
+        assert retry.status == 200 and valid and body2 == body and headers["X-Slack-Retry-Num"] == "1"
+        stale = driver.post_raw(body, {**driver.sign(body, timestamp=int(time.time()) - 600)})
+        assert stale.status == 401
+        forged = driver.post_raw(
+            body, {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=0"}
+        )
+        assert forged.status == 401
+        assert driver.event({"type": "app_mention", "user": "U0ALICE", "text": "hi"}).status == 200
+        envelope = json.loads(bot.requests[-1][1])
+        assert envelope["type"] == "event_callback" and envelope["event_id"].startswith("Ev")
+        assert any(s.text == "declared: db down" for s in emu.seen_by("U0ALICE"))
+    finally:
+        bot.server.shutdown()
+
+
+@pytest.fixture
+def bolt_bot(emu: SlackEmulator) -> Iterator[str]:
+    """A real Bolt app served by waitress, talking to the emulator; yields its events URL."""
+    from slack_bolt import App
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from waitress.server import create_server
+
+    app = App(
+        signing_secret=SECRET,
+        client=WebClient(token=emu.bot_token, base_url=emu.base_url),
+        token_verification_enabled=False,
+    )
+
+    @app.command("/incident")
+    def incident(ack: Any, command: dict[str, Any], respond: Any, client: WebClient) -> None:
+        ack()
+        if command["text"] == "form":
+            client.views_open(trigger_id=command["trigger_id"], view=MODAL)
+            respond("opening form")
+            return
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"Declare *{command['text']}*?"}},
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Declare"},
+                        "action_id": "declare",
+                        "value": command["text"],
+                    }
+                ],
+            },
+        ]
+        client.chat_postMessage(channel=command["channel_id"], text="declare?", blocks=blocks)
+        respond(f"ok {command['user_name']}")
+
+    @app.action("declare")
+    def declare(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        ack()
+        respond(replace_original=True, text=f"declared {body['actions'][0]['value']} by {body['user']['id']}")
+
+    @app.view("declare")
+    def submitted(ack: Any, view: dict[str, Any]) -> None:
+        title = view["state"]["values"]["title"]["value"]["value"]
+        if len(title) < 3:
+            ack(response_action="errors", errors={"title": "too short"})
+        else:
+            ack()
+
+    server = create_server(SlackRequestHandler(app), host="127.0.0.1", port=0)
+    threading.Thread(target=server.run, daemon=True).start()
+    port = server.effective_port  # type: ignore[union-attr]  # a single-socket server for one host/port
+    yield f"http://127.0.0.1:{port}/slack/events"
+    server.close()
+
+
+def test_driver_with_real_bolt_app(emu: SlackEmulator, bolt_bot: str) -> None:
+    general = emu.add_channel("general", members=["U0ALICE", "U0BOB"], bot_member=True)
+    driver = SlackDriver(bot_url=bolt_bot, signing_secret=SECRET, emulator=emu)
+    result = driver.slash("U0ALICE", general, "db down")
+    assert result.status == 200 and result.text == "ok alice"
+    prompt = emu.messages(general)[-1]
+    clicked = driver.click("U0ALICE", general, prompt["ts"], "declare")
+    assert clicked.status == 200 and emu.messages(general)[-1]["text"] == "declared db down by U0ALICE"
+    form = driver.slash("U0ALICE", general, "form")
+    assert form.text == "opening form"
+    (view_id,) = emu.views
+    short = driver.submit_view(
+        "U0ALICE", view_id, {"title": {"value": {"type": "plain_text_input", "value": "x"}}}
+    )
+    assert short.status == 200 and short.json() == {
+        "response_action": "errors",
+        "errors": {"title": "too short"},
+    }
+    good = driver.submit_view(
+        "U0ALICE", view_id, {"title": {"value": {"type": "plain_text_input", "value": "db"}}}
+    )
+    assert good.status == 200
+    assert [c.method for c in emu.calls][:1] == ["auth.test"]
+    bob = [s.text for s in emu.seen_by("U0BOB")]
+    assert "declared db down by U0ALICE" in bob and "ok alice" not in bob
+    assert emu.violations == []
