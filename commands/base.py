@@ -1,0 +1,80 @@
+"""The command decorator and the context a command runs in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ircbot.domain.messages import Outcome
+from ircbot.domain.services import Services
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One `/incident …` as typed: who, where, what."""
+
+    user_id: str
+    channel_id: str
+    text: str
+    trigger_id: str | None = None
+    request_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a command function receives: the services, the caller, and its arguments."""
+
+    svc: Services
+    invocation: Invocation
+    args: list[str]
+    rest: str
+    incident_id: int | None = None
+
+    @property
+    def user(self) -> str:
+        return self.invocation.user_id
+
+    def require_incident(self) -> int:
+        assert self.incident_id is not None, "dispatcher resolves the incident for needs_incident commands"
+        return self.incident_id
+
+
+CommandFunc = Callable[[Context], Outcome]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A subcommand's name, usage line, help text and permission."""
+
+    name: str
+    usage: str
+    help: str
+    func: CommandFunc
+    needs_incident: bool = True
+    permission: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+def command(
+    name: str,
+    usage: str,
+    *,
+    needs_incident: bool = True,
+    permission: str | None = None,
+    aliases: tuple[str, ...] = (),
+) -> Callable[[CommandFunc], CommandSpec]:
+    """Tag a function as the subcommand `name`; the docstring's first line is its help."""
+
+    def tag(func: CommandFunc) -> CommandSpec:
+        help_line = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
+        return CommandSpec(
+            name=name,
+            usage=usage,
+            help=help_line,
+            func=func,
+            needs_incident=needs_incident,
+            permission=permission,
+            aliases=aliases,
+        )
+
+    return tag

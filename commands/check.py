@@ -1,0 +1,36 @@
+"""`/incident check` and `/incident uncheck`."""
+
+from __future__ import annotations
+
+from commands.base import Context, command
+from commands.parsing import positive_int
+from ircbot.domain.checklist import set_item
+from ircbot.domain.messages import ChecklistCard, Outcome, Reply
+from ircbot.errors import UsageError
+
+
+def _tick(ctx: Context, checked: bool, usage: str) -> Outcome:
+    if len(ctx.args) != 1:
+        raise UsageError("Give one item number from the current stage's checklist.", usage)
+    position = positive_int(ctx.args[0], "checklist item", usage)
+    result = set_item(
+        ctx.svc, incident_id=ctx.require_incident(), position=position, checked=checked, actor=ctx.user
+    )
+    verb = "ticked" if checked else "unticked"
+    if not result.changed:
+        state = "already ticked" if checked else "not ticked"
+        return Reply(ChecklistCard(result.incident, note=f"Item {position} is {state}."))
+    note = f"<@{ctx.user}> {verb} #{position}: {result.text}"
+    return Reply(ChecklistCard(result.incident, note=note), visibility="in_channel")
+
+
+@command("check", "check <n>", aliases=("tick", "done"))
+def check(ctx: Context) -> Outcome:
+    """Tick item n of the current stage's checklist."""
+    return _tick(ctx, True, "check <n>")
+
+
+@command("uncheck", "uncheck <n>", aliases=("untick",))
+def uncheck(ctx: Context) -> Outcome:
+    """Untick item n of the current stage's checklist."""
+    return _tick(ctx, False, "uncheck <n>")

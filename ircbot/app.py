@@ -1,0 +1,79 @@
+"""The composition root: `build_app(settings)` wires config, database, Slack and listeners."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import jinja2
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from ircbot.config import Config, load_config
+from ircbot.domain.ports import Clock, system_clock
+from ircbot.domain.services import Services
+from ircbot.settings import Settings
+from ircbot.slack.client import build_web_client
+from ircbot.slack.gateway import SlackChat
+from ircbot.slack.listeners import register
+from ircbot.store.db import Database
+
+
+@dataclass
+class IrcBot:
+    """A wired ircbot: everything `serve`, the demo and tests need, built once."""
+
+    settings: Settings
+    config: Config
+    db: Database
+    client: WebClient
+    services: Services
+    bolt: App
+
+    def ready(self) -> bool:
+        """True when the database answers (config was validated when the app was built)."""
+        try:
+            self.db.ping()
+        except Exception:  # any failure means not ready; /healthz reports it as 503
+            return False
+        return True
+
+    def close(self) -> None:
+        """Release pooled database connections."""
+        self.db.dispose()
+
+
+def template_environment(config: Config) -> jinja2.Environment:
+    """Jinja2 for Markdown and text output: the config folder's templates/ first, then the shipped ones."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in config.template_dirs]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def build_app(settings: Settings, *, clock: Clock = system_clock, socket_mode: bool = False) -> IrcBot:
+    """Validate config, migrate the database, and wire Slack; raises ConfigError on bad config."""
+    config = load_config(settings.config_dir)
+    db = Database(settings.database_url)
+    db.migrate()
+    client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    services = Services(
+        db=db,
+        chat=SlackChat(client),
+        config=config,
+        templates=template_environment(config),
+        clock=clock,
+        log=logging.getLogger("ircbot"),
+    )
+    bolt = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=not socket_mode,
+        token_verification_enabled=False,
+        process_before_response=False,
+        logger=logging.getLogger("ircbot.bolt"),
+    )
+    register(bolt, services)
+    return IrcBot(settings=settings, config=config, db=db, client=client, services=services, bolt=bolt)

@@ -1,0 +1,1 @@
+"""The incident-response domain: no Slack imports, driven through ports."""

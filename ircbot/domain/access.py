@@ -1,0 +1,49 @@
+"""Finding the incident a command acts on, and who may see or change it."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+
+from ircbot.config import Config
+from ircbot.errors import NotFound, PermissionDenied
+from ircbot.store import queries
+from ircbot.store.models import Incident
+
+INCIDENT_KEY = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
+
+
+def may_see(session: Session, incident: Incident, user_id: str) -> bool:
+    """Public incidents are visible to all; private ones to people brought into them."""
+    assert incident.id is not None
+    if not incident.is_private:
+        return True
+    return queries.is_participant(session=session, incident_id=incident.id, user_id=user_id)
+
+
+def find_visible(session: Session, key: str, user_id: str, *, lock: bool = False) -> Incident:
+    """The incident with this key, if the user may see it; otherwise NotFound (never a hint it exists)."""
+    match = INCIDENT_KEY.match(key.strip())
+    if not match:
+        raise NotFound(f"`{key}` is not an incident key; keys look like `INC-7`.")
+    incident = queries.incident_by_number(session=session, number=int(match.group(1)), lock=lock)
+    if incident is None or not may_see(session, incident, user_id):
+        raise NotFound(f"There is no incident {key.upper()} that you can see.")
+    return incident
+
+
+def require_permission(
+    session: Session, config: Config, incident: Incident, user_id: str, action: str
+) -> None:
+    """Enforce roles.yaml `may:` lists: when any role lists `action`, only its holders may do it."""
+    allowed_roles = [key for key, role in config.roles.roles.items() if role.may and action in role.may]
+    if not allowed_roles:
+        return
+    assert incident.id is not None
+    held = {
+        a.role for a in queries.active_roles(session=session, incident_id=incident.id) if a.user_id == user_id
+    }
+    if held.isdisjoint(allowed_roles):
+        titles = ", ".join(config.roles.roles[k].title for k in allowed_roles)
+        raise PermissionDenied(f"Only the {titles} may `{action}` in {incident.key}.")

@@ -1,0 +1,223 @@
+"""Declaring an incident: record it, open its channel, bring the declarer in, post the card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ircbot.domain import timeline
+from ircbot.domain.messages import IncidentCard
+from ircbot.domain.naming import channel_name
+from ircbot.domain.services import Services
+from ircbot.domain.stages import STAGE_TITLES, STAGES
+from ircbot.domain.topic import topic_for
+from ircbot.domain.views import IncidentView, incident_view
+from ircbot.errors import Conflict, GatewayError, NotFound
+from ircbot.store import queries
+from ircbot.store.models import ChecklistItem, Incident, RoleAssignment, StageEntry
+
+_NAME_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What a responder asked for."""
+
+    title: str
+    severity: str
+    declared_by: str
+    is_private: bool = True
+    playbook: str = "default"
+    is_drill: bool = False
+    started_at: datetime | None = None
+    request_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Declared:
+    """The result of a declare: the incident and anything that went wrong after it was usable."""
+
+    incident: IncidentView
+    warnings: tuple[str, ...] = ()
+    duplicate: bool = False
+
+
+def declare(svc: Services, request: Declaration) -> Declared:
+    """Record the incident, then open its channel; a channel failure undoes the record."""
+    if request.playbook not in svc.config.playbooks:
+        raise NotFound(
+            f"There is no playbook `{request.playbook}`. Playbooks: {', '.join(sorted(svc.config.playbooks))}."
+        )
+    existing = _by_request_key(svc, request.request_key)
+    if existing is not None:
+        return Declared(incident=existing, duplicate=True)
+    incident = _record(svc, request)
+    assert incident.id is not None
+    try:
+        channel_id, name = _open_channel(svc, incident)
+    except GatewayError as exc:
+        with svc.db.transaction() as session:
+            queries.delete_incident(session=session, incident_id=incident.id)
+        raise Conflict(
+            f"Could not create the incident channel (Slack said `{exc.error}`), so nothing was declared. "
+            "Try again; if it keeps failing, check the app's channels:manage and groups:write scopes."
+        ) from exc
+    with svc.db.transaction() as session:
+        row = queries.incident_by_id(session=session, incident_id=incident.id, lock=True)
+        assert row is not None
+        row.channel_id, row.channel_name = channel_id, name
+        timeline.record(session, row, kind="channel_created", text=f"Channel #{name} opened", at=svc.clock())
+        view = incident_view(session=session, incident=row, config=svc.config, now=svc.clock())
+    return Declared(incident=view, warnings=tuple(_furnish_channel(svc, view)))
+
+
+def _by_request_key(svc: Services, key: str | None) -> IncidentView | None:
+    if key is None:
+        return None
+    with svc.db.transaction() as session:
+        row = session.exec(select(Incident).where(Incident.request_key == key)).first()
+        if row is None or row.channel_id is None:
+            return None
+        return incident_view(session=session, incident=row, config=svc.config, now=svc.clock())
+
+
+def _record(svc: Services, request: Declaration) -> Incident:
+    for _ in range(5):
+        try:
+            with svc.db.transaction() as session:
+                return _insert(svc, session, request)
+        except IntegrityError:
+            continue  # another replica took the same number at the same moment; take the next
+    raise Conflict("Could not allocate an incident number; please try again.")
+
+
+def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
+    now = svc.clock()
+    incident = Incident(
+        number=queries.next_incident_number(session=session),
+        title=request.title,
+        severity=request.severity,
+        playbook=request.playbook,
+        is_private=request.is_private,
+        is_drill=request.is_drill,
+        declared_by=request.declared_by,
+        request_key=request.request_key,
+        started_at=request.started_at,
+        detected_at=now,
+        declared_at=now,
+        stage=STAGES[0],
+    )
+    session.add(incident)
+    session.flush()
+    assert incident.id is not None
+    playbook = svc.config.playbooks[request.playbook]
+    for stage, items in playbook.stages.items():
+        for position, item in enumerate(items, start=1):
+            session.add(
+                ChecklistItem(
+                    incident_id=incident.id,
+                    stage=stage,
+                    position=position,
+                    text=item.text,
+                    required=item.required,
+                )
+            )
+    session.add(
+        StageEntry(incident_id=incident.id, stage=STAGES[0], entered_by=request.declared_by, entered_at=now)
+    )
+    queries.add_participant(
+        session=session, incident_id=incident.id, user_id=request.declared_by, reason="declared", at=now
+    )
+    drill = " (drill)" if request.is_drill else ""
+    timeline.record(
+        session,
+        incident,
+        kind="declared",
+        actor=request.declared_by,
+        at=now,
+        text=f"{incident.key} declared{drill}: {request.title} ({request.severity.upper()}, playbook {playbook.title})",
+        data={"severity": request.severity, "playbook": request.playbook, "private": request.is_private},
+    )
+    role = svc.config.roles.declarer_role
+    if role is not None:
+        session.add(
+            RoleAssignment(
+                incident_id=incident.id,
+                role=role,
+                user_id=request.declared_by,
+                assigned_by=request.declared_by,
+                assigned_at=now,
+            )
+        )
+        title = svc.config.roles.roles[role].title
+        timeline.record(
+            session,
+            incident,
+            kind="role_assigned",
+            actor=request.declared_by,
+            at=now,
+            text=f"<@{request.declared_by}> is {title}",
+            data={"role": role, "user": request.declared_by},
+        )
+    timeline.record(
+        session,
+        incident,
+        kind="stage_entered",
+        at=now,
+        actor=request.declared_by,
+        text=f"Stage: {STAGE_TITLES[STAGES[0]]}",
+        data={"stage": STAGES[0]},
+    )
+    return incident
+
+
+def _open_channel(svc: Services, incident: Incident) -> tuple[str, str]:
+    for attempt in range(_NAME_ATTEMPTS):
+        name = channel_name(incident.number, incident.title, attempt)
+        try:
+            return svc.chat.create_channel(name, private=incident.is_private), name
+        except GatewayError as exc:
+            if exc.error != "name_taken":
+                raise
+    raise GatewayError("conversations.create", "name_taken")
+
+
+def _furnish_channel(svc: Services, view: IncidentView) -> list[str]:
+    """Invite, topic, welcome card, pin. The incident is usable already, so failures become warnings."""
+    assert view.channel_id is not None
+    channel = view.channel_id
+    steps = [
+        ("invite you", lambda: svc.chat.invite(channel, [view.declared_by])),
+        ("set the topic", lambda: svc.chat.set_topic(channel, topic_for(view))),
+    ]
+    warnings = [_attempt(svc, view, label, step) for label, step in steps]
+    try:
+        ts = svc.chat.post(channel, IncidentCard(incident=view, heading=f"{view.label}: {view.title}"))
+        warnings.append(_attempt(svc, view, "pin the welcome message", lambda: svc.chat.pin(channel, ts)))
+    except GatewayError as exc:
+        warnings.append(_warn(svc, view, "post the welcome message", exc))
+    return [w for w in warnings if w]
+
+
+def _attempt(svc: Services, view: IncidentView, label: str, step: Callable[[], object]) -> str:
+    try:
+        step()
+    except GatewayError as exc:
+        return _warn(svc, view, label, exc)
+    return ""
+
+
+def _warn(svc: Services, view: IncidentView, label: str, exc: GatewayError) -> str:
+    message = f"Could not {label}: Slack said `{exc.error}`."
+    with svc.db.transaction() as session:
+        row = queries.incident_by_id(session=session, incident_id=view.id)
+        assert row is not None
+        timeline.record(
+            session, row, kind="warning", text=message, at=svc.clock(), data={"method": exc.method}
+        )
+    svc.log.warning("%s: %s", view.key, message)
+    return message

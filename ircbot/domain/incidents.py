@@ -1,0 +1,111 @@
+"""Everyday incident operations: look up, list, note, resolve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ircbot.domain import timeline
+from ircbot.domain.messages import Text
+from ircbot.domain.postmortem import publish_postmortem
+from ircbot.domain.services import Services
+from ircbot.domain.topic import topic_for
+from ircbot.domain.views import IncidentView, incident_view
+from ircbot.durations import format_duration
+from ircbot.errors import Conflict, GatewayError, UsageError
+from ircbot.store import queries
+
+MAX_NOTE = 3000
+
+
+def view(svc: Services, incident_id: int) -> IncidentView:
+    """A fresh snapshot of the incident."""
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_id(session=session, incident_id=incident_id)
+        assert incident is not None
+        return incident_view(session=session, incident=incident, config=svc.config, now=svc.clock())
+
+
+def visible_open(svc: Services, user_id: str) -> tuple[IncidentView, ...]:
+    """Open incidents the user may see, newest first."""
+    with svc.db.transaction() as session:
+        rows = queries.open_incidents_visible_to(session=session, user_id=user_id)
+        now = svc.clock()
+        return tuple(incident_view(session=session, incident=r, config=svc.config, now=now) for r in rows)
+
+
+def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> IncidentView:
+    """Add a note to the timeline."""
+    text = text.strip()
+    if not text:
+        raise UsageError("A note needs text.", "note <text>")
+    if len(text) > MAX_NOTE:
+        raise UsageError(
+            f"A note can be at most {MAX_NOTE} characters (this one has {len(text)}).", "note <text>"
+        )
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
+        assert incident is not None
+        now = svc.clock()
+        timeline.record(session, incident, kind="note", actor=actor, at=now, text=text)
+        return incident_view(session=session, incident=incident, config=svc.config, now=now)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The resolved incident, its postmortem and anything that failed on the way."""
+
+    incident: IncidentView
+    postmortem: str
+    warnings: tuple[str, ...]
+
+
+def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bool, actor: str) -> Resolved:
+    """Stamp resolution, close the stage, post a summary and publish the first postmortem."""
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
+        assert incident is not None and incident.id is not None
+        if incident.status == "resolved":
+            raise Conflict(f"{incident.key} is already resolved. Recompile with `/incident postmortem`.")
+        now = svc.clock()
+        incident.status, incident.resolved_at = "resolved", now
+        incident.summary = summary.strip() or None
+        incident.false_positive = false_positive
+        for entry in queries.stage_entries(session=session, incident_id=incident.id):
+            if entry.left_at is None:
+                entry.left_at = now
+        label = " as a false positive" if false_positive else ""
+        timeline.record(
+            session,
+            incident,
+            kind="resolved",
+            actor=actor,
+            at=now,
+            text=f"<@{actor}> resolved {incident.key}{label}"
+            + (f": {incident.summary}" if incident.summary else ""),
+            data={"false_positive": false_positive},
+        )
+        session.flush()
+        resolved_view = incident_view(session=session, incident=incident, config=svc.config, now=now)
+    warnings: list[str] = []
+    channel = resolved_view.channel_id
+    if channel:
+        ttr = format_duration(resolved_view.age)
+        lines = [f":white_check_mark: *{resolved_view.label} resolved* by <@{actor}> after {ttr}."]
+        if resolved_view.is_drill:
+            lines.append("_This was a drill; it is kept out of the response metrics._")
+        if false_positive:
+            lines.append("Marked as a *false positive*.")
+        if summary.strip():
+            lines.append(f"*Summary:* {summary.strip()}")
+        for label, step in (
+            ("post the summary", lambda: svc.chat.post(channel, Text("\n".join(lines)))),
+            ("update the topic", lambda: svc.chat.set_topic(channel, topic_for(resolved_view))),
+        ):
+            try:
+                step()
+            except GatewayError as exc:
+                warnings.append(f"Could not {label}: Slack said `{exc.error}`.")
+    published = publish_postmortem(svc, incident_id=incident_id, actor=actor)
+    return Resolved(
+        incident=resolved_view, postmortem=published.markdown, warnings=tuple(warnings + published.warnings)
+    )

@@ -1,0 +1,69 @@
+"""What ircbot says, as plain data; the chat edge renders it (Block Kit for Slack)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ircbot.domain.views import IncidentView
+
+
+@dataclass(frozen=True)
+class Text:
+    """A short message in Slack mrkdwn."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class IncidentCard:
+    """Summary, roles and the current stage's checklist with tick buttons."""
+
+    incident: IncidentView
+    heading: str
+    purpose: Literal["welcome", "status"] = "welcome"
+
+
+@dataclass(frozen=True)
+class ChecklistCard:
+    """The current stage's checklist with tick buttons, and a line on what changed."""
+
+    incident: IncidentView
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RolesCard:
+    """Who holds which role."""
+
+    incident: IncidentView
+
+
+@dataclass(frozen=True)
+class IncidentList:
+    """Open incidents the caller may see."""
+
+    incidents: tuple[IncidentView, ...]
+
+
+Message = Text | IncidentCard | ChecklistCard | RolesCard | IncidentList
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A command's answer: ephemeral to the caller unless in_channel."""
+
+    message: Message
+    visibility: Literal["ephemeral", "in_channel"] = "ephemeral"
+    replace_original: bool = False
+
+
+@dataclass(frozen=True)
+class OpenModal:
+    """A command's answer that opens a form instead (e.g. declare without arguments)."""
+
+    name: str
+    private_metadata: str = ""
+
+
+Outcome = Reply | OpenModal

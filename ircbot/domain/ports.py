@@ -1,0 +1,52 @@
+"""What the domain needs from the outside world, as protocols the edges implement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from ircbot.domain.messages import Message
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+class ChatPort(Protocol):
+    """The chat workspace (Slack in production, the emulator in tests and the demo)."""
+
+    def create_channel(self, name: str, *, private: bool) -> str:
+        """Create a channel and return its id; raise GatewayError('…', 'name_taken') if taken."""
+        ...
+
+    def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        """Bring users into a channel; users already in it are fine."""
+        ...
+
+    def set_topic(self, channel_id: str, topic: str) -> None:
+        """Set the channel topic."""
+        ...
+
+    def post(self, channel_id: str, message: Message) -> str:
+        """Post a message and return its timestamp id."""
+        ...
+
+    def pin(self, channel_id: str, ts: str) -> None:
+        """Pin a message to the channel."""
+        ...
+
+    def user_by_email(self, email: str) -> str | None:
+        """The user id registered with this e-mail, or None."""
+        ...
+
+    def group_members(self, group_id: str) -> list[str]:
+        """Members of a user group, in the group's order."""
+        ...
+
+    def upload(self, channel_id: str, *, filename: str, title: str, content: str, comment: str) -> None:
+        """Share a text file into a channel."""
+        ...

@@ -1,0 +1,135 @@
+"""Giving response roles to people, with handoffs recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ircbot.domain import timeline
+from ircbot.domain.messages import Text
+from ircbot.domain.services import Services
+from ircbot.domain.topic import topic_for
+from ircbot.domain.views import IncidentView, incident_view
+from ircbot.errors import GatewayError, NotFound, UsageError
+from ircbot.store import queries
+from ircbot.store.models import RoleAssignment
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """Who got the role and who was released from it."""
+
+    incident: IncidentView
+    role: str
+    user_id: str
+    previous: str | None
+    warnings: tuple[str, ...] = ()
+
+
+def check_role(svc: Services, role: str) -> str:
+    """Normalize a role key; unknown roles raise a UsageError listing the valid ones."""
+    key = role.strip().lower()
+    if key not in svc.config.roles.roles:
+        raise UsageError(f"There is no role `{role}`. Roles: {', '.join(svc.config.roles.roles)}.")
+    return key
+
+
+def oncall_for(svc: Services, role: str) -> str:
+    """The role's primary on-call person from roles.yaml, resolving e-mails and user groups."""
+    config = svc.config.roles.roles[role]
+    for entry in config.oncall:
+        if "@" not in entry:
+            return entry
+        try:
+            user = svc.chat.user_by_email(entry)
+        except GatewayError:
+            user = None
+        if user:
+            return user
+    if config.oncall_group:
+        members = svc.chat.group_members(config.oncall_group)
+        if members:
+            return members[0]
+    raise NotFound(
+        f"roles.yaml names no on-call person for `{role}` that Slack knows. "
+        f"Name someone: `/incident assign {role} @person`."
+    )
+
+
+def assign(svc: Services, *, incident_id: int, role: str, user_id: str | None, actor: str) -> Assigned:
+    """Give `role` to `user_id` (or the role's on-call), release the previous holder, invite and announce."""
+    role = check_role(svc, role)
+    target = user_id or oncall_for(svc, role)
+    title = svc.config.roles.roles[role].title
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
+        assert incident is not None and incident.id is not None
+        now = svc.clock()
+        previous = next(
+            (a for a in queries.active_roles(session=session, incident_id=incident.id) if a.role == role),
+            None,
+        )
+        if previous is not None and previous.user_id == target:
+            view = incident_view(session=session, incident=incident, config=svc.config, now=now)
+            return Assigned(incident=view, role=role, user_id=target, previous=target)
+        if previous is not None:
+            previous.released_at = now
+            timeline.record(
+                session,
+                incident,
+                kind="role_released",
+                actor=actor,
+                at=now,
+                text=f"<@{previous.user_id}> handed {title} over to <@{target}>",
+                data={"role": role, "user": previous.user_id},
+            )
+        session.add(
+            RoleAssignment(
+                incident_id=incident.id, role=role, user_id=target, assigned_by=actor, assigned_at=now
+            )
+        )
+        queries.add_participant(
+            session=session, incident_id=incident.id, user_id=target, reason=f"role:{role}", at=now
+        )
+        timeline.record(
+            session,
+            incident,
+            kind="role_assigned",
+            actor=actor,
+            at=now,
+            text=f"<@{target}> is {title}",
+            data={"role": role, "user": target},
+        )
+        session.flush()
+        view = incident_view(session=session, incident=incident, config=svc.config, now=now)
+    return Assigned(
+        incident=view,
+        role=role,
+        user_id=target,
+        previous=previous.user_id if previous else None,
+        warnings=tuple(_announce(svc, view, role, target, previous.user_id if previous else None)),
+    )
+
+
+def _announce(svc: Services, view: IncidentView, role: str, user: str, previous: str | None) -> list[str]:
+    assert view.channel_id is not None
+    config = svc.config.roles.roles[role]
+    handoff = f" (taking over from <@{previous}>)" if previous else ""
+    duties = "".join(f"\n• {d}" for d in config.duties) or (
+        f"\n{config.description}" if config.description else ""
+    )
+    text = f"<@{user}> is now *{config.title}*{handoff}.{duties}"
+    warnings = []
+    for label, step in (
+        ("invite them", lambda: svc.chat.invite(view.channel_id or "", [user])),
+        ("announce the role", lambda: svc.chat.post(view.channel_id or "", Text(text))),
+    ):
+        try:
+            step()
+        except GatewayError as exc:
+            warnings.append(f"Could not {label}: Slack said `{exc.error}`.")
+    if role == "manager":
+        try:
+            svc.chat.set_topic(view.channel_id, topic_for(view))
+        except GatewayError as exc:
+            warnings.append(f"Could not update the topic: Slack said `{exc.error}`.")
+    return warnings

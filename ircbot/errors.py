@@ -1,0 +1,59 @@
+"""The one exception tree of ircbot.
+
+IrcbotError
+├── ConfigError          a config file or variable is wrong; names file, line, field
+├── UsageError           a command was typed wrong; carries the usage line
+├── DomainError          the request is understood but refused (answered to the user)
+│   ├── NotFound         no such incident, role, stage or item the caller may see
+│   ├── PermissionDenied the caller may not do this
+│   └── Conflict         the incident's state does not allow it (e.g. required items left)
+└── GatewayError         an outbound call (Slack, e-mail) failed after its retries
+"""
+
+from __future__ import annotations
+
+
+class IrcbotError(Exception):
+    """Base class of every error ircbot raises on purpose."""
+
+
+class ConfigError(IrcbotError):
+    """One or more configuration problems, each naming file, line and field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class UsageError(IrcbotError):
+    """A command's arguments are wrong; `usage` is the right form."""
+
+    def __init__(self, message: str, usage: str | None = None):
+        self.message = message
+        self.usage = usage
+        super().__init__(message)
+
+
+class DomainError(IrcbotError):
+    """A request the domain refuses, with a message meant for the user."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist, or the caller may not see it."""
+
+
+class PermissionDenied(DomainError):
+    """The caller lacks the role this action needs."""
+
+
+class Conflict(DomainError):
+    """The incident's current state does not allow the action."""
+
+
+class GatewayError(IrcbotError):
+    """An outbound call failed; `method` and `error` say which and why."""
+
+    def __init__(self, method: str, error: str):
+        self.method = method
+        self.error = error
+        super().__init__(f"{method} failed: {error}")

@@ -1,0 +1,91 @@
+"""The chat port implemented on Slack's Web API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from ircbot.domain.messages import Message
+from ircbot.errors import GatewayError
+from ircbot.slack.render import render_message
+
+
+class SlackChat:
+    """ChatPort over one slack_sdk WebClient; Slack errors become GatewayError(method, error)."""
+
+    def __init__(self, client: WebClient):
+        self.client = client
+
+    def _call(self, method: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except SlackApiError as exc:
+            raise GatewayError(method, str(exc.response.get("error", "unknown_error"))) from exc
+        except (SlackClientError, OSError) as exc:
+            raise GatewayError(method, f"connection_error: {exc}") from exc
+
+    def create_channel(self, name: str, *, private: bool) -> str:
+        response = self._call(
+            "conversations.create", lambda: self.client.conversations_create(name=name, is_private=private)
+        )
+        return str(response["channel"]["id"])
+
+    def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        try:
+            self._call(
+                "conversations.invite",
+                lambda: self.client.conversations_invite(channel=channel_id, users=",".join(user_ids)),
+            )
+        except GatewayError as exc:
+            # Inviting someone already there (the bot's own channel creator, a re-assigned role) is fine.
+            if exc.error not in ("already_in_channel", "cant_invite_self"):
+                raise
+
+    def set_topic(self, channel_id: str, topic: str) -> None:
+        self._call(
+            "conversations.setTopic",
+            lambda: self.client.conversations_setTopic(channel=channel_id, topic=topic),
+        )
+
+    def post(self, channel_id: str, message: Message) -> str:
+        text, blocks = render_message(message)
+        response = self._call(
+            "chat.postMessage",
+            lambda: self.client.chat_postMessage(
+                channel=channel_id, text=text, blocks=blocks, unfurl_links=False
+            ),
+        )
+        return str(response["ts"])
+
+    def pin(self, channel_id: str, ts: str) -> None:
+        try:
+            self._call("pins.add", lambda: self.client.pins_add(channel=channel_id, timestamp=ts))
+        except GatewayError as exc:
+            if exc.error != "already_pinned":
+                raise
+
+    def user_by_email(self, email: str) -> str | None:
+        try:
+            response = self._call("users.lookupByEmail", lambda: self.client.users_lookupByEmail(email=email))
+        except GatewayError as exc:
+            if exc.error == "users_not_found":
+                return None
+            raise
+        return str(response["user"]["id"])
+
+    def group_members(self, group_id: str) -> list[str]:
+        response = self._call(
+            "usergroups.users.list", lambda: self.client.usergroups_users_list(usergroup=group_id)
+        )
+        return [str(u) for u in response.get("users", [])]
+
+    def upload(self, channel_id: str, *, filename: str, title: str, content: str, comment: str) -> None:
+        self._call(
+            "files.completeUploadExternal",
+            lambda: self.client.files_upload_v2(
+                channel=channel_id, filename=filename, title=title, content=content, initial_comment=comment
+            ),
+        )

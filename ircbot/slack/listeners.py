@@ -1,0 +1,187 @@
+"""Bolt listeners: acknowledge at once, then turn Slack payloads into command and domain calls."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltResponse, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from commands.base import Invocation
+from commands.declare import check_title, declared_reply
+from commands.dispatch import dispatch
+from ircbot.domain import timeline
+from ircbot.domain.checklist import set_item
+from ircbot.domain.declare import Declaration, declare
+from ircbot.domain.messages import ChecklistCard, IncidentCard, Message, OpenModal, Outcome, Reply, Text
+from ircbot.domain.services import Services
+from ircbot.errors import DomainError, IrcbotError, UsageError
+from ircbot.slack.render import TOGGLE_ACTION, declare_modal, render_message
+from ircbot.store import queries
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What makes a delivery unique: the event id, else the view id of a submission, else the trigger id."""
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("type") == "view_submission":
+        return f"view:{body['view']['id']}"
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    return None
+
+
+def register(app: App, svc: Services) -> None:
+    """Attach every listener of ircbot to the Bolt app."""
+
+    @app.middleware
+    def drop_redeliveries(body: dict[str, Any], next: Any) -> BoltResponse | None:
+        # Slack redelivers what it did not see acknowledged in 3 s; handle each delivery once.
+        key = delivery_key(body)
+        if key is not None:
+            with svc.db.transaction() as session:
+                if not queries.remember_request(session=session, key=key, at=svc.clock()):
+                    svc.log.info("dropping redelivery %s", key)
+                    return BoltResponse(status=200, body="")
+        return next()
+
+    @app.command("/incident")
+    def on_incident(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        invocation = Invocation(
+            user_id=body["user_id"],
+            channel_id=body.get("channel_id", ""),
+            text=body.get("text", ""),
+            trigger_id=body.get("trigger_id"),
+            request_key=body.get("trigger_id"),
+        )
+        deliver(
+            svc, dispatch(svc, invocation), respond=respond, client=client, trigger_id=invocation.trigger_id
+        )
+
+    @app.action(re.compile(rf"^{TOGGLE_ACTION}_\d+$"))
+    def on_toggle(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = body["user"]["id"]
+        try:
+            value = json.loads(action["value"])
+            ticked = set_item(
+                svc,
+                incident_id=int(value["i"]),
+                position=int(value["p"]),
+                checked=None,
+                actor=user,
+                stage=value["s"],
+            )
+        except (DomainError, UsageError) as exc:
+            respond(text=f":warning: {exc}", response_type="ephemeral", replace_original=False)
+            return
+        view = ticked.incident
+        verb = (
+            "ticked"
+            if any(i.position == int(value["p"]) and i.checked for i in view.checklist)
+            else "unticked"
+        )
+        message: Message
+        if value.get("c") == "c":
+            message = ChecklistCard(view, note=f"<@{user}> {verb} #{value['p']}: {ticked.text}")
+        elif value.get("c") == "s":
+            message = IncidentCard(view, heading=f"Status of {view.label}: {view.title}", purpose="status")
+        else:
+            message = IncidentCard(view, heading=f"{view.label}: {view.title}")
+        text, blocks = render_message(message)
+        respond(text=text, blocks=blocks, replace_original=True)
+
+    @app.view("declare_modal")
+    def on_declare_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        user = body["user"]["id"]
+        title = (values.get("title", {}).get("value", {}).get("value") or "").strip()
+        try:
+            title = check_title(title)
+        except UsageError as exc:
+            ack(response_action="errors", errors={"title": exc.message})
+            return
+        ack()
+        options = {
+            o["value"] for o in (values.get("options", {}).get("value", {}).get("selected_options") or [])
+        }
+        severity = (values.get("severity", {}).get("value", {}).get("selected_option") or {}).get(
+            "value", "sev3"
+        )
+        playbook = (values.get("playbook", {}).get("value", {}).get("selected_option") or {}).get(
+            "value", "default"
+        )
+        request = Declaration(
+            title=title,
+            severity=severity,
+            declared_by=user,
+            is_private="public" not in options,
+            playbook=playbook,
+            is_drill="drill" in options,
+            request_key=f"view:{view['id']}",
+        )
+        try:
+            answer: Message = declared_reply(declare(svc, request)).message
+        except IrcbotError as exc:
+            answer = Text(f":warning: {exc}")
+        try:
+            svc.chat.post(user, answer)
+        except IrcbotError as exc:
+            svc.log.error("could not tell %s the outcome of their declare: %s", user, exc)
+
+    @app.event("member_joined_channel")
+    def on_member_joined(event: dict[str, Any]) -> None:
+        _record_membership(svc, event, joined=True)
+
+    @app.event("member_left_channel")
+    def on_member_left(event: dict[str, Any]) -> None:
+        _record_membership(svc, event, joined=False)
+
+    @app.event(re.compile(".*"))
+    def on_other_event() -> None:
+        # Acknowledge events ircbot does not act on, so Slack does not retry them.
+        return None
+
+
+def deliver(
+    svc: Services, outcome: Outcome, *, respond: Respond, client: WebClient, trigger_id: str | None
+) -> None:
+    """Send a command's outcome: a response to its response_url, or a modal."""
+    if isinstance(outcome, OpenModal):
+        playbooks = {k: p.title for k, p in svc.config.playbooks.items()}
+        try:
+            client.views_open(trigger_id=trigger_id, view=declare_modal(playbooks, outcome.private_metadata))
+            return
+        except SlackClientError as exc:  # the form is a convenience; fall back to the typed form
+            svc.log.warning("views.open failed: %s", exc)
+            outcome = Reply(
+                Text(
+                    ":warning: Could not open the declare form. Type it instead: "
+                    "`/incident declare <title> [sev1-4] [--public] [--playbook NAME] [--drill]`"
+                )
+            )
+    text, blocks = render_message(outcome.message)
+    respond(
+        text=text, blocks=blocks, response_type=outcome.visibility, replace_original=outcome.replace_original
+    )
+
+
+def _record_membership(svc: Services, event: dict[str, Any], *, joined: bool) -> None:
+    channel, user = event.get("channel", ""), event.get("user", "")
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_channel(session=session, channel_id=channel)
+        if incident is None or incident.id is None:
+            return
+        now = svc.clock()
+        if joined:
+            queries.add_participant(
+                session=session, incident_id=incident.id, user_id=user, reason="joined", at=now
+            )
+        verb = "joined" if joined else "left"
+        timeline.record(
+            session, incident, kind=f"member_{verb}", actor=user, at=now, text=f"<@{user}> {verb} the channel"
+        )

@@ -1,0 +1,241 @@
+"""Block Kit for ircbot's messages: the last step before anything reaches Slack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from ircbot.domain.messages import ChecklistCard, IncidentCard, IncidentList, Message, RolesCard, Text
+from ircbot.domain.stages import STAGE_TITLES, STAGES
+from ircbot.domain.views import IncidentView
+from ircbot.durations import format_duration
+
+TOGGLE_ACTION = "checklist_toggle"
+DECLARE_ACTION = "declare_open"
+MAX_SECTION = 3000
+MAX_BLOCKS = 50
+
+
+def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
+    """Fallback text (notifications, screen readers) and Block Kit blocks for a message."""
+    if isinstance(message, Text):
+        return message.text, [b.to_dict() for b in _text_sections(message.text)]
+    if isinstance(message, IncidentCard):
+        blocks = _incident_card(message.incident, message.heading, card=message.purpose[0])
+        return message.heading, blocks
+    if isinstance(message, ChecklistCard):
+        view = message.incident
+        fallback = message.note or f"{view.key} {STAGE_TITLES[view.stage]} checklist"
+        return fallback, _checklist_card(view, message.note)
+    if isinstance(message, RolesCard):
+        return f"Roles in {message.incident.key}", [b.to_dict() for b in _roles(message.incident)]
+    if isinstance(message, IncidentList):
+        return "Open incidents", _incident_list(message.incidents)
+    raise TypeError(f"no rendering for {type(message).__name__}")
+
+
+def toggle_value(view: IncidentView, position: int, card: str) -> str:
+    """The value a checklist button carries: which item, in which stage, on which card."""
+    return json.dumps({"i": view.id, "s": view.stage, "p": position, "c": card}, separators=(",", ":"))
+
+
+def _text_sections(text: str) -> list[Block]:
+    chunks = [text[i : i + MAX_SECTION] for i in range(0, len(text), MAX_SECTION)] or [" "]
+    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunks]
+
+
+def _facts(view: IncidentView) -> SectionBlock:
+    manager = f"<@{view.manager}>" if view.manager else "_unassigned_"
+    channel = f"<#{view.channel_id}>" if view.channel_id else "—"
+    fields = [
+        f"*Severity*\n{view.severity.upper()}",
+        f"*Stage*\n{STAGE_TITLES[view.stage]}",
+        f"*Incident manager*\n{manager}",
+        f"*Declared by*\n<@{view.declared_by}>",
+        f"*Age*\n{format_duration(view.age)}" + (" (resolved)" if view.status == "resolved" else ""),
+        f"*Channel*\n{channel} ({'private' if view.is_private else 'public'})",
+    ]
+    return SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields])
+
+
+def _roles(view: IncidentView) -> list[Block]:
+    lines = [f"*{r.title}*: " + (f"<@{r.user_id}>" if r.user_id else "_unassigned_") for r in view.roles]
+    return [
+        SectionBlock(text=MarkdownTextObject(text=f"*Roles in {view.label}*\n" + "\n".join(lines))),
+        ContextBlock(
+            elements=[MarkdownTextObject(text="Change a role with `/incident assign <role> [@user]`.")]
+        ),
+    ]
+
+
+def _progress(view: IncidentView) -> str:
+    parts = []
+    for stage in STAGES:
+        done, total = view.progress.get(stage, (0, 0))
+        marker = "▶ " if stage == view.stage else ""
+        parts.append(f"{marker}{STAGE_TITLES[stage]} {done}/{total}")
+    return " · ".join(parts)
+
+
+def _checklist(view: IncidentView, card: str) -> list[Block]:
+    done, total = view.progress.get(view.stage, (0, 0))
+    blocks: list[Block] = [
+        SectionBlock(
+            text=MarkdownTextObject(text=f"*{STAGE_TITLES[view.stage]} checklist* — {done}/{total} done")
+        )
+    ]
+    closed = view.status != "open"
+    for item in view.checklist:
+        box = ":white_check_mark:" if item.checked else ":white_large_square:"
+        required = " *(required)*" if item.required else ""
+        who = f"  _— <@{item.checked_by}>_" if item.checked_by else ""
+        text = f"{box} {item.position}. {item.text}{required}{who}"
+        button = None
+        if not closed:
+            button = ButtonElement(
+                text="Untick" if item.checked else "Tick",
+                action_id=f"{TOGGLE_ACTION}_{item.position}",
+                value=toggle_value(view, item.position, card),
+                style=None if item.checked else "primary",
+            )
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text), accessory=button))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_progress(view))]))
+    return blocks
+
+
+def _incident_card(view: IncidentView, heading: str, card: str) -> list[dict[str, Any]]:
+    blocks: list[Block] = [HeaderBlock(text=heading[:150])]
+    if view.is_drill:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(text=":test_tube: *Drill* — tabletop exercise, kept out of metrics.")
+                ]
+            )
+        )
+    blocks += [_facts(view), *_roles(view), DividerBlock(), *_checklist(view, card)]
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="Tick items with the buttons or `/incident check <n>` · move on with `/incident stage next` · "
+                    "`/incident note <text>` · `/incident help`"
+                )
+            ]
+        )
+    )
+    return [b.to_dict() for b in blocks[:MAX_BLOCKS]]
+
+
+def _checklist_card(view: IncidentView, note: str) -> list[dict[str, Any]]:
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=note[:MAX_SECTION]))] if note else []
+    blocks += _checklist(view, "c")
+    return [b.to_dict() for b in blocks[:MAX_BLOCKS]]
+
+
+def _incident_list(incidents: tuple[IncidentView, ...]) -> list[dict[str, Any]]:
+    if not incidents:
+        return [SectionBlock(text=MarkdownTextObject(text="No open incidents that you can see.")).to_dict()]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*Open incidents* ({len(incidents)})"))]
+    for view in incidents[: MAX_BLOCKS - 2]:
+        channel = f"<#{view.channel_id}>" if view.channel_id else ""
+        line = (
+            f"*{view.label}* {view.title} {channel}\n{view.severity.upper()} · {STAGE_TITLES[view.stage]} · "
+            f"open {format_duration(view.age)}"
+        )
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+    if len(incidents) > MAX_BLOCKS - 2:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(incidents) - (MAX_BLOCKS - 2)} more")])
+        )
+    return [b.to_dict() for b in blocks]
+
+
+def declare_modal(playbooks: dict[str, str], private_metadata: str = "") -> dict[str, Any]:
+    """The declare form: title, severity, playbook, public and drill."""
+    sev_options = [
+        {"text": {"type": "plain_text", "text": label}, "value": value}
+        for value, label in (
+            ("sev1", "SEV1 — Critical"),
+            ("sev2", "SEV2 — High"),
+            ("sev3", "SEV3 — Medium"),
+            ("sev4", "SEV4 — Low"),
+        )
+    ]
+    playbook_options = [
+        {"text": {"type": "plain_text", "text": t[:75]}, "value": k} for k, t in playbooks.items()
+    ]
+    default_playbook = next((o for o in playbook_options if o["value"] == "default"), playbook_options[0])
+    return {
+        "type": "modal",
+        "callback_id": "declare_modal",
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": "Declare an incident"},
+        "submit": {"type": "plain_text", "text": "Declare"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _input("title", "Title", {"type": "plain_text_input", "action_id": "value", "max_length": 150}),
+            _input(
+                "severity",
+                "Severity",
+                {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": sev_options,
+                    "initial_option": sev_options[2],
+                },
+            ),
+            _input(
+                "playbook",
+                "Playbook",
+                {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": playbook_options,
+                    "initial_option": default_playbook,
+                },
+            ),
+            _input(
+                "options",
+                "Options",
+                {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        {
+                            "text": {"type": "plain_text", "text": "Public channel (default is private)"},
+                            "value": "public",
+                        },
+                        {
+                            "text": {
+                                "type": "plain_text",
+                                "text": "Drill (tabletop exercise, kept out of metrics)",
+                            },
+                            "value": "drill",
+                        },
+                    ],
+                },
+                optional=True,
+            ),
+        ],
+    }
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }

@@ -1,0 +1,126 @@
+"""The tables. Every state change of an incident also writes a TimelineEvent row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ircbot.store.types import UTCDateTime
+
+
+def _at(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Incident(SQLModel, table=True):
+    """One security incident."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True, index=True)
+    title: str
+    severity: str
+    status: str = Field(default="open", index=True)  # open | resolved
+    stage: str = "detection"
+    playbook: str = "default"
+    is_private: bool = True
+    is_drill: bool = False
+    false_positive: bool = False
+    channel_id: str | None = Field(default=None, unique=True, index=True)
+    channel_name: str | None = None
+    declared_by: str
+    request_key: str | None = Field(default=None, unique=True)
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    started_at: datetime | None = _at(default=None, nullable=True)
+    detected_at: datetime = _at()
+    declared_at: datetime = _at()
+    acknowledged_at: datetime | None = _at(default=None, nullable=True)
+    contained_at: datetime | None = _at(default=None, nullable=True)
+    resolved_at: datetime | None = _at(default=None, nullable=True)
+
+    @property
+    def key(self) -> str:
+        """The incident's human key, e.g. INC-7."""
+        return f"INC-{self.number}"
+
+
+class RoleAssignment(SQLModel, table=True):
+    """Who held a role, from when until when (released_at is None while held)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    role: str
+    user_id: str
+    assigned_by: str
+    assigned_at: datetime = _at()
+    released_at: datetime | None = _at(default=None, nullable=True)
+
+
+class Participant(SQLModel, table=True):
+    """Someone brought into an incident; private incidents are visible to participants only."""
+
+    __table_args__ = (UniqueConstraint("incident_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    user_id: str = Field(index=True)
+    reason: str
+    added_at: datetime = _at()
+
+
+class ChecklistItem(SQLModel, table=True):
+    """One checklist item of one stage of one incident, copied from its playbook at declare."""
+
+    __table_args__ = (UniqueConstraint("incident_id", "stage", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    stage: str
+    position: int
+    text: str
+    required: bool = False
+    checked_by: str | None = None
+    checked_at: datetime | None = _at(default=None, nullable=True)
+
+
+class StageEntry(SQLModel, table=True):
+    """The incident entered `stage` at entered_at and left it at left_at."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    stage: str
+    entered_by: str
+    entered_at: datetime = _at()
+    left_at: datetime | None = _at(default=None, nullable=True)
+    left_forced: bool = False
+
+
+class TimelineEvent(SQLModel, table=True):
+    """Something that happened in an incident, in time order."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    at: datetime = _at(index=True)
+    kind: str
+    actor: str | None = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Postmortem(SQLModel, table=True):
+    """A compiled postmortem, kept even after the channel is archived."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    compiled_at: datetime = _at()
+    compiled_by: str
+    markdown: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class HandledRequest(SQLModel, table=True):
+    """A Slack delivery already taken (event id or trigger id), so a retry is not handled twice."""
+
+    key: str = Field(primary_key=True)
+    received_at: datetime = _at()

@@ -1,0 +1,137 @@
+"""Keyword-only store functions; each takes the session it works in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from ircbot.store.models import (
+    ChecklistItem,
+    HandledRequest,
+    Incident,
+    Participant,
+    RoleAssignment,
+    StageEntry,
+    TimelineEvent,
+)
+
+
+def next_incident_number(*, session: Session) -> int:
+    """One more than the highest incident number so far."""
+    highest = session.exec(select(func.max(Incident.number))).one()
+    return (highest or 0) + 1
+
+
+def incident_by_number(*, session: Session, number: int, lock: bool = False) -> Incident | None:
+    """The incident INC-<number>; `lock` serializes writers on the incident row."""
+    query = select(Incident).where(Incident.number == number)
+    return session.exec(query.with_for_update() if lock else query).first()
+
+
+def incident_by_id(*, session: Session, incident_id: int, lock: bool = False) -> Incident | None:
+    """The incident with this row id."""
+    query = select(Incident).where(Incident.id == incident_id)
+    return session.exec(query.with_for_update() if lock else query).first()
+
+
+def incident_by_channel(*, session: Session, channel_id: str) -> Incident | None:
+    """The incident whose dedicated channel this is."""
+    return session.exec(select(Incident).where(Incident.channel_id == channel_id)).first()
+
+
+def open_incidents_visible_to(*, session: Session, user_id: str) -> Sequence[Incident]:
+    """Open incidents that are public or that the user was brought into, newest first."""
+    brought_in = select(Participant.incident_id).where(Participant.user_id == user_id)
+    query = (
+        select(Incident)
+        .where(Incident.status == "open")
+        .where(or_(col(Incident.is_private).is_(False), col(Incident.id).in_(brought_in)))
+        .order_by(col(Incident.number).desc())
+    )
+    return session.exec(query).all()
+
+
+def is_participant(*, session: Session, incident_id: int, user_id: str) -> bool:
+    """Whether the user was brought into the incident."""
+    query = select(Participant.id).where(
+        Participant.incident_id == incident_id, Participant.user_id == user_id
+    )
+    return session.exec(query).first() is not None
+
+
+def add_participant(*, session: Session, incident_id: int, user_id: str, reason: str, at: datetime) -> bool:
+    """Record a participant; False when they already were one."""
+    if is_participant(session=session, incident_id=incident_id, user_id=user_id):
+        return False
+    session.add(Participant(incident_id=incident_id, user_id=user_id, reason=reason, added_at=at))
+    return True
+
+
+def active_roles(*, session: Session, incident_id: int) -> Sequence[RoleAssignment]:
+    """Roles currently held, in the order they were given."""
+    query = (
+        select(RoleAssignment)
+        .where(RoleAssignment.incident_id == incident_id, col(RoleAssignment.released_at).is_(None))
+        .order_by(col(RoleAssignment.assigned_at), col(RoleAssignment.id))
+    )
+    return session.exec(query).all()
+
+
+def role_history(*, session: Session, incident_id: int) -> Sequence[RoleAssignment]:
+    """Every role assignment ever made in the incident, oldest first."""
+    query = (
+        select(RoleAssignment)
+        .where(RoleAssignment.incident_id == incident_id)
+        .order_by(col(RoleAssignment.assigned_at), col(RoleAssignment.id))
+    )
+    return session.exec(query).all()
+
+
+def checklist(*, session: Session, incident_id: int, stage: str | None = None) -> Sequence[ChecklistItem]:
+    """Checklist items of an incident (of one stage if given), in order."""
+    query = select(ChecklistItem).where(ChecklistItem.incident_id == incident_id)
+    if stage is not None:
+        query = query.where(ChecklistItem.stage == stage)
+    return session.exec(query.order_by(col(ChecklistItem.id))).all()
+
+
+def stage_entries(*, session: Session, incident_id: int) -> Sequence[StageEntry]:
+    """The stage history, oldest first."""
+    query = select(StageEntry).where(StageEntry.incident_id == incident_id).order_by(col(StageEntry.id))
+    return session.exec(query).all()
+
+
+def timeline(*, session: Session, incident_id: int) -> Sequence[TimelineEvent]:
+    """The incident's timeline, in time order."""
+    query = (
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id)
+        .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+    )
+    return session.exec(query).all()
+
+
+def remember_request(*, session: Session, key: str, at: datetime) -> bool:
+    """Record a Slack delivery key; False if it was seen before (a retry)."""
+    try:
+        with session.begin_nested():
+            session.add(HandledRequest(key=key, received_at=at))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def delete_incident(*, session: Session, incident_id: int) -> None:
+    """Remove an incident and everything recorded under it (undoing a declare that failed)."""
+    for table in (TimelineEvent, ChecklistItem, StageEntry, RoleAssignment, Participant):
+        for row in session.exec(select(table).where(table.incident_id == incident_id)).all():
+            session.delete(row)
+    session.flush()
+    incident = session.get(Incident, incident_id)
+    if incident is not None:
+        session.delete(incident)
