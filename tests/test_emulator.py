@@ -24,9 +24,7 @@ SECRET = "test-signing-secret"
 def emu() -> Iterator[SlackEmulator]:
     emulator = SlackEmulator(seed=7)
     emulator.start()
-    emulator.add_user(
-        "U0ALICE", "alice", real_name="Alice Example", email="alice@example.com", tz="Europe/Berlin"
-    )
+    emulator.add_user("U0ALICE", "alice", real_name="Alice Example", email="alice@example.com", tz="Europe/Berlin")
     emulator.add_user("U0BOB", "bob", real_name="Bob Example", email="Bob@Example.com")
     yield emulator
     emulator.stop()
@@ -73,14 +71,8 @@ def test_invite_and_errors(emu: SlackEmulator, client: WebClient) -> None:
     client.conversations_invite(channel=cid, users="U0ALICE,U0CAROL")
     assert emu.channel(cid)["members"][-1] == "U0CAROL"
     assert error_of(lambda: client.conversations_invite(channel=cid, users="U0NOBODY")) == "user_not_found"
-    assert (
-        error_of(lambda: client.conversations_invite(channel=cid, users=emu.bot_user_id))
-        == "cant_invite_self"
-    )
-    assert (
-        error_of(lambda: client.conversations_invite(channel="C0MISSING00", users="U0BOB"))
-        == "channel_not_found"
-    )
+    assert error_of(lambda: client.conversations_invite(channel=cid, users=emu.bot_user_id)) == "cant_invite_self"
+    assert error_of(lambda: client.conversations_invite(channel="C0MISSING00", users="U0BOB")) == "channel_not_found"
     other = emu.add_channel("secret", is_private=True, members=["U0ALICE"])
     assert error_of(lambda: client.conversations_invite(channel=other, users="U0BOB")) == "not_in_channel"
     client.conversations_setTopic(channel=cid, topic="SEV1 | db down")
@@ -123,9 +115,7 @@ def test_replies_and_threads(emu: SlackEmulator, client: WebClient) -> None:
         client.chat_postMessage(channel=cid, text=f"r{i}", thread_ts=parent)
     thread = client.conversations_replies(channel=cid, ts=parent, limit=4)
     assert [m["text"] for m in thread["messages"]] == ["parent", "r0", "r1", "r2"]
-    rest = client.conversations_replies(
-        channel=cid, ts=parent, cursor=thread["response_metadata"]["next_cursor"]
-    )
+    rest = client.conversations_replies(channel=cid, ts=parent, cursor=thread["response_metadata"]["next_cursor"])
     assert [m["text"] for m in rest["messages"]] == ["r3", "r4"] and rest["has_more"] is False
     top = client.conversations_history(channel=cid)["messages"]
     assert [m["text"] for m in top] == ["parent"] and top[0]["reply_count"] == 5
@@ -378,9 +368,7 @@ class RecordingBot:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
 
 def test_driver_signs_like_slack(emu: SlackEmulator) -> None:
@@ -409,6 +397,24 @@ def test_driver_signs_like_slack(emu: SlackEmulator) -> None:
         assert any(s.text == "declared: db down" for s in emu.seen_by("U0ALICE"))
     finally:
         bot.server.shutdown()
+        bot.server.server_close()
+
+
+def test_concurrent_posts_get_unique_increasing_ts(emu: SlackEmulator, client: WebClient) -> None:
+    cid = client.conversations_create(name="inc-busy")["channel"]["id"]
+
+    def post(n: int) -> None:
+        for i in range(20):
+            client.chat_postMessage(channel=cid, text=f"{n}-{i}")
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stamps = [m["ts"] for m in emu.messages(cid)]
+    assert len(stamps) == 100 == len(set(stamps)) and stamps == sorted(stamps)
+    assert len(emu.calls_to("chat.postMessage")) == 100 and emu.violations == []
 
 
 @pytest.fixture
@@ -479,16 +485,12 @@ def test_driver_with_real_bolt_app(emu: SlackEmulator, bolt_bot: str) -> None:
     form = driver.slash("U0ALICE", general, "form")
     assert form.text == "opening form"
     (view_id,) = emu.views
-    short = driver.submit_view(
-        "U0ALICE", view_id, {"title": {"value": {"type": "plain_text_input", "value": "x"}}}
-    )
+    short = driver.submit_view("U0ALICE", view_id, {"title": {"value": {"type": "plain_text_input", "value": "x"}}})
     assert short.status == 200 and short.json() == {
         "response_action": "errors",
         "errors": {"title": "too short"},
     }
-    good = driver.submit_view(
-        "U0ALICE", view_id, {"title": {"value": {"type": "plain_text_input", "value": "db"}}}
-    )
+    good = driver.submit_view("U0ALICE", view_id, {"title": {"value": {"type": "plain_text_input", "value": "db"}}})
     assert good.status == 200
     assert [c.method for c in emu.calls][:1] == ["auth.test"]
     bob = [s.text for s in emu.seen_by("U0BOB")]
