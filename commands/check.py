@@ -5,7 +5,8 @@ from __future__ import annotations
 from commands.base import Context, command
 from commands.parsing import positive_int
 from ircbot.domain.checklist import set_item
-from ircbot.domain.messages import ChecklistCard, Outcome, Reply
+from ircbot.domain.messages import ChecklistCard, Outcome, Reply, Text
+from ircbot.domain.stages import STAGE_TITLES
 from ircbot.errors import UsageError
 
 
@@ -13,15 +14,15 @@ def _tick(ctx: Context, checked: bool, usage: str) -> Outcome:
     if len(ctx.args) != 1:
         raise UsageError("Give one item number from the current stage's checklist.", usage)
     position = positive_int(ctx.args[0], "checklist item", usage)
-    result = set_item(
-        ctx.svc, incident_id=ctx.require_incident(), position=position, checked=checked, actor=ctx.user
-    )
+    result = set_item(ctx.svc, incident_id=ctx.require_incident(), position=position, checked=checked, actor=ctx.user)
     verb = "ticked" if checked else "unticked"
     if not result.changed:
         state = "already ticked" if checked else "not ticked"
         return Reply(ChecklistCard(result.incident, note=f"Item {position} is {state}."))
-    note = f"<@{ctx.user}> {verb} #{position}: {result.text}"
-    return Reply(ChecklistCard(result.incident, note=note), visibility="in_channel")
+    done, total = result.incident.progress[result.incident.stage]
+    stage = STAGE_TITLES[result.incident.stage]
+    line = f":ballot_box_with_check: <@{ctx.user}> {verb} {stage} #{position}: {result.text} ({done}/{total} done)"
+    return Reply(Text(line), visibility="in_channel")
 
 
 @command("check", "check <n>", aliases=("tick", "done"))

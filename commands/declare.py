@@ -23,9 +23,7 @@ def run(ctx: Context) -> Outcome:
     """Declare a new incident: opens its channel (private unless --public) and brings you in."""
     if not ctx.args:
         return OpenModal("declare")
-    flags = split_flags(
-        ctx.args, switches={"public", "drill", "private"}, valued={"playbook", "started"}, usage=USAGE
-    )
+    flags = split_flags(ctx.args, switches={"public", "drill", "private"}, valued={"playbook", "started"}, usage=USAGE)
     severities = [w for w in flags.words if SEVERITY_LIKE.match(w)]
     if len(severities) > 1:
         raise UsageError(f"Give one severity, not {len(severities)} ({', '.join(severities)}).", USAGE)
@@ -37,9 +35,7 @@ def run(ctx: Context) -> Outcome:
         is_private="public" not in flags.switches,
         playbook=flags.values.get("playbook", "default").lower(),
         is_drill="drill" in flags.switches,
-        started_at=parse_started(flags.values["started"], ctx.svc.clock())
-        if "started" in flags.values
-        else None,
+        started_at=parse_started(flags.values["started"], ctx.svc.clock()) if "started" in flags.values else None,
         request_key=ctx.invocation.request_key,
     )
     return declared_reply(declare(ctx.svc, request))
@@ -48,9 +44,7 @@ def run(ctx: Context) -> Outcome:
 def check_title(title: str) -> str:
     """A usable incident title, or a UsageError."""
     if not title:
-        raise UsageError(
-            "An incident needs a title, e.g. `/incident declare Ransomware on FS01 sev1`.", USAGE
-        )
+        raise UsageError("An incident needs a title, e.g. `/incident declare Ransomware on FS01 sev1`.", USAGE)
     if len(title) > MAX_TITLE:
         raise UsageError(f"Keep the title under {MAX_TITLE} characters (it has {len(title)}).", USAGE)
     return title
@@ -65,9 +59,7 @@ def parse_started(text: str, now: datetime) -> datetime:
     try:
         when = dateparser.parse(text)
     except (ValueError, OverflowError) as exc:
-        raise UsageError(
-            f"`{text}` is not a time; write e.g. `2026-11-29 04:10` or `2h` (ago).", USAGE
-        ) from exc
+        raise UsageError(f"`{text}` is not a time; write e.g. `2026-11-29 04:10` or `2h` (ago).", USAGE) from exc
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     if when > now:
         raise UsageError("The impact start time is in the future.", USAGE)

@@ -57,9 +57,7 @@ def dispatch(svc: Services, invocation: Invocation) -> Outcome:
         reference = uuid.uuid4().hex[:8]
         svc.log.exception("command %r failed [ref %s]", invocation.text, reference)
         return Reply(
-            Text(
-                f":x: ircbot hit an internal error (reference `{reference}`); the operators' log has the details."
-            )
+            Text(f":x: ircbot hit an internal error (reference `{reference}`); the operators' log has the details.")
         )
 
 

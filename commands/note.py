@@ -11,6 +11,4 @@ from ircbot.domain.messages import Outcome, Reply, Text
 def run(ctx: Context) -> Outcome:
     """Add a note to the incident's timeline."""
     result = add_note(ctx.svc, incident_id=ctx.require_incident(), text=ctx.rest, actor=ctx.user)
-    return Reply(
-        Text(f":memo: <@{ctx.user}> noted in {result.label}: {ctx.rest.strip()}"), visibility="in_channel"
-    )
+    return Reply(Text(f":memo: <@{ctx.user}> noted in {result.label}: {ctx.rest.strip()}"), visibility="in_channel")

@@ -27,9 +27,7 @@ def mention(token: str, usage: str) -> str:
     if match:
         return match.group(1)
     hint = (
-        " Pick the person from Slack's @-autocomplete so the mention becomes a link."
-        if token.startswith("@")
-        else ""
+        " Pick the person from Slack's @-autocomplete so the mention becomes a link." if token.startswith("@") else ""
     )
     raise UsageError(f"`{token}` is not a Slack user mention.{hint}", usage)
 
@@ -39,9 +37,7 @@ def severity(token: str, usage: str) -> str:
     cleaned = token.strip().lower().replace("-", "")
     if cleaned in SEVERITIES:
         return cleaned
-    raise UsageError(
-        f"`{token}` is not a severity. Severities: {', '.join(SEVERITIES)} (sev1 is most severe).", usage
-    )
+    raise UsageError(f"`{token}` is not a severity. Severities: {', '.join(SEVERITIES)} (sev1 is most severe).", usage)
 
 
 def positive_int(token: str, what: str, usage: str) -> int:

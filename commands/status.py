@@ -11,6 +11,4 @@ from ircbot.domain.messages import IncidentCard, Outcome, Reply
 def run(ctx: Context) -> Outcome:
     """Severity, stage, roles, checklist progress and age of the incident."""
     current = view(ctx.svc, ctx.require_incident())
-    return Reply(
-        IncidentCard(current, heading=f"Status of {current.label}: {current.title}", purpose="status")
-    )
+    return Reply(IncidentCard(current, heading=f"Status of {current.label}: {current.title}", purpose="status"))

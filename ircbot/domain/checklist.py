@@ -92,11 +92,7 @@ def move(svc: Services, *, incident_id: int, target: str, force: bool, actor: st
         destination = _destination(current, target)
         if destination == current:
             raise Conflict(f"{incident.key} is already in {STAGE_TITLES[current]}.")
-        passed = (
-            STAGES[STAGES.index(current) : STAGES.index(destination)]
-            if _forward(current, destination)
-            else ()
-        )
+        passed = STAGES[STAGES.index(current) : STAGES.index(destination)] if _forward(current, destination) else ()
         blocking = [
             i
             for i in queries.checklist(session=session, incident_id=incident.id)
@@ -117,9 +113,7 @@ def move(svc: Services, *, incident_id: int, target: str, force: bool, actor: st
         incident.stage = destination
         if incident.contained_at is None and STAGES.index(destination) > STAGES.index("containment"):
             incident.contained_at = now
-            timeline.record(
-                session, incident, kind="contained", actor=actor, at=now, text="Containment complete"
-            )
+            timeline.record(session, incident, kind="contained", actor=actor, at=now, text="Containment complete")
         skipped = tuple(f"{STAGE_TITLES[i.stage]} #{i.position}: {i.text}" for i in blocking)
         if skipped:
             timeline.record(

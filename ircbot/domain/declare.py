@@ -126,9 +126,7 @@ def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
                     required=item.required,
                 )
             )
-    session.add(
-        StageEntry(incident_id=incident.id, stage=STAGES[0], entered_by=request.declared_by, entered_at=now)
-    )
+    session.add(StageEntry(incident_id=incident.id, stage=STAGES[0], entered_by=request.declared_by, entered_at=now))
     queries.add_participant(
         session=session, incident_id=incident.id, user_id=request.declared_by, reason="declared", at=now
     )
@@ -216,8 +214,6 @@ def _warn(svc: Services, view: IncidentView, label: str, exc: GatewayError) -> s
     with svc.db.transaction() as session:
         row = queries.incident_by_id(session=session, incident_id=view.id)
         assert row is not None
-        timeline.record(
-            session, row, kind="warning", text=message, at=svc.clock(), data={"method": exc.method}
-        )
+        timeline.record(session, row, kind="warning", text=message, at=svc.clock(), data={"method": exc.method})
     svc.log.warning("%s: %s", view.key, message)
     return message

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ircbot.domain import timeline
 from ircbot.domain.messages import Text
-from ircbot.domain.postmortem import publish_postmortem
+from ircbot.domain.postmortem import store_postmortem, upload_postmortem
 from ircbot.domain.services import Services
 from ircbot.domain.topic import topic_for
 from ircbot.domain.views import IncidentView, incident_view
@@ -39,9 +39,7 @@ def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> Incid
     if not text:
         raise UsageError("A note needs text.", "note <text>")
     if len(text) > MAX_NOTE:
-        raise UsageError(
-            f"A note can be at most {MAX_NOTE} characters (this one has {len(text)}).", "note <text>"
-        )
+        raise UsageError(f"A note can be at most {MAX_NOTE} characters (this one has {len(text)}).", "note <text>")
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
         assert incident is not None
@@ -80,12 +78,12 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
             kind="resolved",
             actor=actor,
             at=now,
-            text=f"<@{actor}> resolved {incident.key}{label}"
-            + (f": {incident.summary}" if incident.summary else ""),
+            text=f"<@{actor}> resolved {incident.key}{label}" + (f": {incident.summary}" if incident.summary else ""),
             data={"false_positive": false_positive},
         )
         session.flush()
         resolved_view = incident_view(session=session, incident=incident, config=svc.config, now=now)
+        published = store_postmortem(svc, session, incident, actor)
     warnings: list[str] = []
     channel = resolved_view.channel_id
     if channel:
@@ -105,7 +103,7 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
                 step()
             except GatewayError as exc:
                 warnings.append(f"Could not {label}: Slack said `{exc.error}`.")
-    published = publish_postmortem(svc, incident_id=incident_id, actor=actor)
+    upload_postmortem(svc, incident, published, actor)
     return Resolved(
         incident=resolved_view, postmortem=published.markdown, warnings=tuple(warnings + published.warnings)
     )

@@ -62,7 +62,7 @@ def compile_postmortem(svc: Services, session: Session, incident: Incident) -> s
                 "duration": format_duration(spent) if visits else "not entered",
                 "forced": any(e.left_forced for e in visits),
                 "done": sum(1 for i in stage_items if i.checked_by),
-                "items": stage_items,
+                "checklist": stage_items,
             }
         )
     context = {
@@ -86,40 +86,46 @@ def compile_postmortem(svc: Services, session: Session, incident: Incident) -> s
     return svc.templates.get_template("postmortem.md.j2").render(**context)
 
 
+def store_postmortem(svc: Services, session: Session, incident: Incident, actor: str) -> Published:
+    """Compile and keep the postmortem in the caller's transaction, so a failure undoes the whole change."""
+    assert incident.id is not None
+    now = svc.clock()
+    timeline.record(session, incident, kind="postmortem", actor=actor, at=now, text="Postmortem compiled")
+    session.flush()
+    markdown = compile_postmortem(svc, session, incident)
+    session.add(Postmortem(incident_id=incident.id, compiled_at=now, compiled_by=actor, markdown=markdown))
+    return Published(markdown=markdown, filename=f"postmortem-{incident.key}.md")
+
+
+def upload_postmortem(svc: Services, incident: Incident, published: Published, actor: str) -> None:
+    """Share the compiled postmortem into the incident channel; a failure becomes a warning."""
+    if not incident.channel_id:
+        return
+    try:
+        svc.chat.upload(
+            incident.channel_id,
+            filename=published.filename,
+            title=f"Postmortem {incident.key}: {incident.title}",
+            content=published.markdown,
+            comment=f":memo: Postmortem for {incident.key} compiled by <@{actor}>.",
+        )
+    except GatewayError as exc:
+        published.warnings.append(f"Could not upload the postmortem: Slack said `{exc.error}`.")
+
+
 def publish_postmortem(svc: Services, *, incident_id: int, actor: str) -> Published:
     """Compile, keep in the database, record in the timeline, and upload into the incident channel."""
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        markdown = compile_postmortem(svc, session, incident)
-        now = svc.clock()
-        session.add(
-            Postmortem(incident_id=incident.id, compiled_at=now, compiled_by=actor, markdown=markdown)
-        )
-        timeline.record(session, incident, kind="postmortem", actor=actor, at=now, text="Postmortem compiled")
-        key, title, channel = incident.key, incident.title, incident.channel_id
-    published = Published(markdown=markdown, filename=f"postmortem-{key}.md")
-    if channel:
-        try:
-            svc.chat.upload(
-                channel,
-                filename=published.filename,
-                title=f"Postmortem {key}: {title}",
-                content=markdown,
-                comment=f":memo: Postmortem for {key} compiled by <@{actor}>.",
-            )
-        except GatewayError as exc:
-            published.warnings.append(f"Could not upload the postmortem: Slack said `{exc.error}`.")
+        assert incident is not None
+        published = store_postmortem(svc, session, incident, actor)
+    upload_postmortem(svc, incident, published, actor)
     return published
 
 
 def latest_postmortem(svc: Services, *, incident_id: int) -> str | None:
     """The most recently compiled postmortem's Markdown, if any."""
     with svc.db.transaction() as session:
-        query = (
-            select(Postmortem)
-            .where(Postmortem.incident_id == incident_id)
-            .order_by(col(Postmortem.id).desc())
-        )
+        query = select(Postmortem).where(Postmortem.incident_id == incident_id).order_by(col(Postmortem.id).desc())
         latest = session.exec(query).first()
         return latest.markdown if latest else None

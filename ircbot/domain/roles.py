@@ -83,13 +83,9 @@ def assign(svc: Services, *, incident_id: int, role: str, user_id: str | None, a
                 data={"role": role, "user": previous.user_id},
             )
         session.add(
-            RoleAssignment(
-                incident_id=incident.id, role=role, user_id=target, assigned_by=actor, assigned_at=now
-            )
+            RoleAssignment(incident_id=incident.id, role=role, user_id=target, assigned_by=actor, assigned_at=now)
         )
-        queries.add_participant(
-            session=session, incident_id=incident.id, user_id=target, reason=f"role:{role}", at=now
-        )
+        queries.add_participant(session=session, incident_id=incident.id, user_id=target, reason=f"role:{role}", at=now)
         timeline.record(
             session,
             incident,
@@ -114,9 +110,7 @@ def _announce(svc: Services, view: IncidentView, role: str, user: str, previous:
     assert view.channel_id is not None
     config = svc.config.roles.roles[role]
     handoff = f" (taking over from <@{previous}>)" if previous else ""
-    duties = "".join(f"\n• {d}" for d in config.duties) or (
-        f"\n{config.description}" if config.description else ""
-    )
+    duties = "".join(f"\n• {d}" for d in config.duties) or (f"\n{config.description}" if config.description else "")
     text = f"<@{user}> is now *{config.title}*{handoff}.{duties}"
     warnings = []
     for label, step in (

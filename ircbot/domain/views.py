@@ -74,10 +74,7 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
     """Snapshot an incident: roles (every configured role, held or not) and current checklist."""
     assert incident.id is not None
     held = {a.role: a.user_id for a in queries.active_roles(session=session, incident_id=incident.id)}
-    roles = [
-        RoleHolder(role=key, title=role.title, user_id=held.get(key))
-        for key, role in config.roles.roles.items()
-    ]
+    roles = [RoleHolder(role=key, title=role.title, user_id=held.get(key)) for key, role in config.roles.roles.items()]
     roles += [RoleHolder(role=k, title=k, user_id=u) for k, u in held.items() if k not in config.roles.roles]
     items = queries.checklist(session=session, incident_id=incident.id)
     progress = {
