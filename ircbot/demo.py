@@ -46,8 +46,9 @@ def _demo_config(folder: Path) -> Path:
 
 def _readable(text: str, emulator: SlackEmulator) -> str:
     """Show mentions and channel links the way Slack displays them."""
-    text = re.sub(r"<@(\w+)(?:\|[^>]*)?>", lambda m: "@" + PEOPLE.get(m.group(1), (m.group(1),))[0], text)
-    names = {c["id"]: c["name"] for c in emulator.channels()}
+    people = {user_id: person[0] for user_id, person in PEOPLE.items()}
+    text = re.sub(r"<@(\w+)(?:\|[^>]*)?>", lambda m: "@" + people.get(m.group(1), m.group(1)), text)
+    names: dict[str, str] = {str(c["id"]): str(c["name"]) for c in emulator.channels()}
     return re.sub(r"<#(\w+)(?:\|[^>]*)?>", lambda m: "#" + names.get(m.group(1), m.group(1)), text)
 
 
