@@ -95,9 +95,7 @@ class Harness:
     emulator: SlackEmulator
     driver: SlackDriver
 
-    def slash(
-        self, text: str, *, user: str = ALICE, channel: str | None = None, **kwargs: Any
-    ) -> CommandResult:
+    def slash(self, text: str, *, user: str = ALICE, channel: str | None = None, **kwargs: Any) -> CommandResult:
         """Type `/incident <text>` as `user` in `channel` (default #general)."""
         where = channel or self.general
         return self.driver.slash(user, where, text, **kwargs)
@@ -108,9 +106,7 @@ class Harness:
         assert found is not None
         return str(found["id"])
 
-    def declare(
-        self, text: str = "Ransomware on FS01 sev1", *, user: str = ALICE
-    ) -> tuple[CommandResult, str]:
+    def declare(self, text: str = "Ransomware on FS01 sev1", *, user: str = ALICE) -> tuple[CommandResult, str]:
         """Declare and return the reply and the new channel's id."""
         result = self.slash(f"declare {text}", user=user)
         assert result.status == 200, result.body

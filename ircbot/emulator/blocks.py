@@ -71,9 +71,10 @@ def block_problems(blocks: Any, max_blocks: int = MAX_BLOCKS_MESSAGE) -> list[st
     if len(blocks) > max_blocks:
         problems.append(f"blocks: at most {max_blocks} blocks allowed, got {len(blocks)}")
     block_ids: set[str] = set()
-    action_ids: set[str] = set()
     for i, block in enumerate(blocks):
         where = f"/blocks/{i}"
+        # Slack's rule: an action_id must be unique among the action_ids of its containing block.
+        action_ids: set[str] = set()
         if not isinstance(block, dict) or block.get("type") not in MESSAGE_BLOCK_TYPES:
             kind = block.get("type") if isinstance(block, dict) else block
             problems.append(f"{where}/type: unknown block type {kind!r}")

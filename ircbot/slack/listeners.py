@@ -24,11 +24,9 @@ from ircbot.store import queries
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
-    """What makes a delivery unique: the event id, else the view id of a submission, else the trigger id."""
+    """What makes a delivery unique: the event id, else the trigger id (new for every command, click, submit)."""
     if body.get("event_id"):
         return f"event:{body['event_id']}"
-    if body.get("type") == "view_submission":
-        return f"view:{body['view']['id']}"
     if body.get("trigger_id"):
         return f"trigger:{body['trigger_id']}"
     return None

@@ -1,0 +1,130 @@
+"""Declaring incidents through signed slash commands, the modal, and Slack's retries."""
+
+from __future__ import annotations
+
+from tests.conftest import Harness
+from tests.factories import ALICE, BOB
+from tests.scenario import bot_messages, buttons, channel_text, events, incident, incident_count
+
+
+def test_declare_opens_private_channel_with_topic_welcome_and_link(harness: Harness) -> None:
+    emu = harness.emulator
+    result, channel_id = harness.declare("Ransomware on FS01 sev1")
+
+    assert result.status == 200 and result.elapsed < 3.0
+    channel = emu.channel(channel_id)
+    assert channel["name"] == "inc-1-ransomware-on-fs01"
+    assert channel["is_private"] is True
+    assert ALICE in channel["members"]
+    assert "SEV1" in channel["topic"] and "Detection" in channel["topic"] and f"<@{ALICE}>" in channel["topic"]
+
+    welcome = bot_messages(emu, channel_id)[0]
+    assert welcome.get("pinned")
+    text = emu.message_text(welcome)
+    assert "INC-1: Ransomware on FS01" in text and "Detection checklist" in text
+    assert "Incident manager" in text and f"<@{ALICE}>" in text
+    assert [b["text"]["text"] for b in buttons(welcome)][:1] == ["Tick"]
+    assert f"<#{channel_id}>" in result.text or channel_id in str(result.responses)
+
+    stored = incident(harness)
+    assert (stored.severity, stored.stage, stored.is_private, stored.channel_id) == (
+        "sev1",
+        "detection",
+        True,
+        channel_id,
+    )
+    kinds = [e.kind for e in events(harness)]
+    assert kinds[:2] == ["declared", "role_assigned"] and "channel_created" in kinds
+
+
+def test_declare_stays_within_six_web_api_calls(harness: Harness) -> None:
+    harness.slash("help")  # Bolt's one-off auth.test happens on the first request
+    before = len(harness.emulator.calls)
+    harness.declare("Phish wave sev2")
+    methods = [c.method for c in harness.emulator.calls[before:]]
+    assert len(methods) <= 6, methods
+    assert methods[0] == "conversations.create"
+
+
+def test_public_playbook_and_drill_flags(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel_id = harness.declare("Tabletop: lost laptop sev3 --public --playbook phishing --drill")
+    assert emu.channel(channel_id)["is_private"] is False
+    assert "DRILL" in emu.channel(channel_id)["topic"]
+    welcome = emu.message_text(bot_messages(emu, channel_id)[0])
+    assert "[DRILL]" in welcome and "Drill" in welcome
+    stored = incident(harness)
+    assert stored.is_drill and stored.playbook == "phishing" and stored.severity == "sev3"
+
+
+def test_em_dash_flags_from_slack_clients_work(harness: Harness) -> None:
+    _, channel_id = harness.declare("Website defaced sev2 —public")
+    assert harness.emulator.channel(channel_id)["is_private"] is False
+
+
+def test_taken_channel_name_gets_a_suffix(harness: Harness) -> None:
+    harness.emulator.add_channel("inc-1-db-leak", members=[BOB])
+    _, channel_id = harness.declare("DB leak")
+    assert harness.emulator.channel(channel_id)["name"] == "inc-1-db-leak-2"
+
+
+def test_long_and_unicode_titles_make_valid_channel_names(harness: Harness) -> None:
+    _, channel_id = harness.declare("Ünïcödé exfiltration via S3 bucket " + "very long words " * 6)
+    name = harness.emulator.channel(channel_id)["name"]
+    assert len(name) <= 80 and name.startswith("inc-1-unicode-exfiltration-via-s3-bucket")
+
+
+def test_channel_creation_failure_leaves_no_incident(harness: Harness) -> None:
+    harness.emulator.fail_next("conversations.create", "restricted_action")
+    result = harness.slash("declare Ransomware on FS01 sev1")
+    assert "restricted_action" in result.text and "nothing was declared" in result.text
+    assert incident_count(harness) == 0
+    assert "No open incidents" in harness.slash("list").text
+
+
+def test_rate_limited_and_failing_slack_calls_are_retried(harness: Harness) -> None:
+    harness.emulator.rate_limit_next("conversations.create", retry_after=1)
+    harness.emulator.server_error_next("chat.postMessage", status=503)
+    _, channel_id = harness.declare("Credential stuffing sev2")
+    assert len(harness.emulator.calls_to("conversations.create")) == 2
+    assert bot_messages(harness.emulator, channel_id), "the welcome was posted after a 503 retry"
+
+
+def test_slack_retry_of_the_same_command_declares_once(harness: Harness) -> None:
+    first = harness.slash("declare Ransomware on FS01 sev1")
+    retry = harness.driver.resend(first)
+    again = harness.driver.resend(first)
+    assert retry.status == 200 and again.status == 200
+    harness.wait_for(lambda: incident_count(harness) == 1)
+    assert incident_count(harness) == 1
+    assert len([c for c in harness.emulator.channels() if c["name"].startswith("inc-")]) == 1
+    assert len(harness.emulator.calls_to("conversations.create")) == 1
+
+
+def test_declare_without_arguments_opens_the_modal(harness: Harness) -> None:
+    emu = harness.emulator
+    harness.slash("declare", wait=False)
+    harness.wait_for(lambda: emu.views)
+    view_id, view = next(iter(emu.views.items()))
+    assert view["callback_id"] == "declare_modal"
+
+    empty = harness.driver.submit_view(ALICE, view_id, {"title": {"value": {"type": "plain_text_input", "value": ""}}})
+    assert empty.status == 200 and empty.json()["response_action"] == "errors"
+    assert incident_count(harness) == 0
+
+    values = {
+        "title": {"value": {"type": "plain_text_input", "value": "Suspicious OAuth app"}},
+        "severity": {"value": {"type": "static_select", "selected_option": {"value": "sev2"}}},
+        "playbook": {"value": {"type": "static_select", "selected_option": {"value": "phishing"}}},
+        "options": {"value": {"type": "checkboxes", "selected_options": [{"value": "public"}]}},
+    }
+    assert harness.driver.submit_view(ALICE, view_id, values).status == 200
+    harness.wait_for(lambda: emu.im_channel(ALICE) and bot_messages(emu, emu.im_channel(ALICE) or ""))
+    stored = incident(harness)
+    assert (stored.title, stored.severity, stored.playbook, stored.is_private) == (
+        "Suspicious OAuth app",
+        "sev2",
+        "phishing",
+        False,
+    )
+    assert "INC-1" in channel_text(emu, emu.im_channel(ALICE) or "")
