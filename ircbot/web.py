@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,6 +25,14 @@ def wsgi_app(bot: IrcBot) -> WsgiApp:
             ok = bot.ready()
             start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"ok\n" if ok else b"database unavailable\n"]
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            # Bolt decodes the body as UTF-8 before verifying it; anything else is not from Slack.
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"request body is not UTF-8\n"]
+        environ["wsgi.input"] = io.BytesIO(body)
         return slack(environ, start_response)
 
     return app

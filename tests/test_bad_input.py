@@ -1,0 +1,121 @@
+"""Bad input gets an ephemeral answer naming the problem and the usage; forged requests get 401."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+
+import pytest
+
+from tests.conftest import Harness
+from tests.factories import ALICE
+from tests.scenario import incident_count
+
+
+def ephemeral(result_text: str, responses: list[dict[str, object]]) -> str:
+    assert all(r.get("response_type", "ephemeral") == "ephemeral" for r in responses), responses
+    return result_text
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("frobnicate", ["no subcommand `frobnicate`", "/incident declare"]),
+        ("", ["`/incident` subcommands"]),
+        (
+            "assign wizard",
+            ["no role `wizard`", "manager, analyst, legal, comms, forensics", "Usage: `/incident assign"],
+        ),
+        ("assign", ["Name the role", "Usage: `/incident assign"]),
+        ("assign analyst @bob", ["not a Slack user mention", "autocomplete", "Usage: `/incident assign"]),
+        ("stage launch", ["no stage `launch`", "detection, analysis, containment", "Usage: `/incident stage"]),
+        ("check 99", ["no item 99", "has items 1–4"]),
+        ("check one", ["not a checklist item number", "Usage: `/incident check <n>`"]),
+        ("check", ["Give one item number", "Usage: `/incident check <n>`"]),
+        ("note", ["A note needs text", "Usage: `/incident note <text>`"]),
+        ("stage next --fast", ["Unknown option `--fast`", "--force"]),
+    ],
+)
+def test_bad_commands_inside_an_incident_are_answered_ephemerally(
+    harness: Harness, command: str, expected: list[str]
+) -> None:
+    _, channel = harness.declare()
+    result = harness.slash(command, channel=channel)
+    text = ephemeral(result.text, result.responses)
+    for fragment in expected:
+        assert fragment in text, (fragment, text)
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("declare Outage sev7", ["`sev7` is not a severity", "sev1, sev2, sev3, sev4"]),
+        ("declare Outage sev1 sev2", ["one severity"]),
+        ("declare sev1", ["needs a title"]),
+        ("declare Outage --playbook cooking", ["no playbook `cooking`", "data-breach, default, phishing, ransomware"]),
+        ("declare Outage --playbook", ["`--playbook` needs a value"]),
+        ("declare Outage --started tomorrowish", ["is not a time"]),
+        ("status", ["not an incident channel", "INC-<n> status"]),
+        ("INC-42 status", ["no incident INC-42"]),
+        ('note "unbalanced quote', ["not an incident channel"]),
+    ],
+)
+def test_bad_commands_outside_an_incident_make_nothing(harness: Harness, command: str, expected: list[str]) -> None:
+    result = harness.slash(command)
+    text = ephemeral(result.text, result.responses)
+    for fragment in expected:
+        assert fragment in text, (fragment, text)
+    assert incident_count(harness) == 0
+    assert not [c for c in harness.emulator.channels() if c["name"].startswith("inc-")]
+
+
+def _slash_body(text: str) -> bytes:
+    return urllib.parse.urlencode(
+        {"command": "/incident", "text": text, "user_id": ALICE, "channel_id": "C0NOWHERE00", "team_id": "T0EMULATOR"}
+    ).encode()
+
+
+def test_forged_signature_is_rejected_with_401(harness: Harness) -> None:
+    body = _slash_body("declare Forged sev1")
+    headers = harness.driver.sign(body)
+    headers["X-Slack-Signature"] = "v0=" + "0" * 64
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    assert harness.driver.post_raw(body, headers).status == 401
+    assert incident_count(harness) == 0
+
+
+def test_stale_signature_is_rejected_with_401(harness: Harness) -> None:
+    body = _slash_body("declare Replayed sev1")
+    headers = harness.driver.sign(body, timestamp=int(time.time()) - 6 * 60)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    assert harness.driver.post_raw(body, headers).status == 401
+
+
+def test_unsigned_garbage_is_rejected_and_signed_garbage_is_not_a_500(harness: Harness) -> None:
+    assert harness.driver.post_raw(b"\x00\xff", {"Content-Type": "application/json"}).status == 400
+    assert harness.driver.post_raw(b"{}", {"Content-Type": "application/json"}).status == 401
+    body = json.dumps({"type": "event_callback", "event": {"type": "unknown_thing"}, "event_id": "Ev0X"}).encode()
+    headers = {**harness.driver.sign(body), "Content-Type": "application/json"}
+    assert harness.driver.post_raw(body, headers).status < 500
+
+
+def test_healthz_is_green_once_ready(harness: Harness) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{harness.server.url}/healthz", timeout=5) as response:
+        assert response.status == 200
+
+
+def test_event_redelivery_is_recorded_once(harness: Harness) -> None:
+    _, channel = harness.declare()
+    event = {"type": "member_joined_channel", "user": "U0BOB", "channel": channel, "event_ts": "1.000001"}
+    first = harness.driver.event(event, event_id="Ev0JOIN1")
+    retry = harness.driver.event(event, event_id="Ev0JOIN1", retry_num=1)
+    assert first.status == 200 and retry.status == 200
+    from tests.scenario import events
+
+    harness.wait_for(lambda: events(harness, kind="member_joined"))
+    time.sleep(0.2)
+    assert len(events(harness, kind="member_joined")) == 1

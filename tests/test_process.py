@@ -1,0 +1,170 @@
+"""The real `ircbot` command in its own process: serve, survive kill -9, demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ircbot.emulator import SlackDriver, SlackEmulator
+from ircbot.store import queries
+from ircbot.store.db import Database
+from tests.conftest import SIGNING_SECRET
+from tests.factories import ALICE, BOB
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServeProcess:
+    """`ircbot serve` as operators run it, configured only by the environment."""
+
+    def __init__(self, env: dict[str, str]):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "ircbot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read().decode() if self.process.stdout else ""
+                raise AssertionError(f"ircbot serve exited with {self.process.returncode}:\n{output}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("ircbot serve did not become healthy")
+
+    def kill_hard(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture
+def serve_env(emulator: SlackEmulator, database_url: str, config_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SLACK_BOT_TOKEN": emulator.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": emulator.base_url,
+        "DATABASE_URL": database_url,
+        "IRCBOT_CONFIG_DIR": str(config_dir),
+    }
+
+
+@pytest.fixture
+def serving(serve_env: dict[str, str]) -> Iterator[list[ServeProcess]]:
+    started: list[ServeProcess] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+def snapshot(database_url: str) -> dict[str, object]:
+    """Everything about INC-1 that must survive a crash."""
+    db = Database(database_url)
+    try:
+        with db.transaction() as session:
+            incident = queries.incident_by_number(session=session, number=1)
+            assert incident is not None and incident.id is not None
+            return {
+                "incident": (incident.title, incident.severity, incident.stage, incident.channel_id, incident.status),
+                "roles": sorted(
+                    (a.role, a.user_id) for a in queries.active_roles(session=session, incident_id=incident.id)
+                ),
+                "checked": sorted(
+                    (i.stage, i.position, i.checked_by)
+                    for i in queries.checklist(session=session, incident_id=incident.id)
+                    if i.checked_by
+                ),
+                "timeline": [(e.kind, e.text) for e in queries.timeline(session=session, incident_id=incident.id)],
+            }
+    finally:
+        db.dispose()
+
+
+def test_everything_survives_kill_9_and_the_restarted_bot_carries_on(
+    emulator: SlackEmulator, serve_env: dict[str, str], serving: list[ServeProcess], database_url: str
+) -> None:
+    first = ServeProcess(serve_env)
+    serving.append(first)
+    first.wait_healthy()
+    driver = SlackDriver(f"{first.url}/slack/events", SIGNING_SECRET, emulator)
+    general = emulator.add_channel("soc", members=[ALICE, BOB])
+    declared = driver.slash(ALICE, general, "declare Ransomware on FS01 sev1")
+    channel = emulator.channels()[-1]["id"]
+    assert "INC-1" in declared.text
+    driver.slash(ALICE, channel, f"assign analyst <@{BOB}|bob>")
+    driver.slash(BOB, channel, "check 1")
+    driver.slash(BOB, channel, "note Encrypted shares found on FS01")
+    driver.slash(ALICE, channel, "stage next --force")
+    before = snapshot(database_url)
+
+    first.kill_hard()
+    assert first.process.returncode == -signal.SIGKILL
+
+    second = ServeProcess(serve_env)
+    serving.append(second)
+    second.wait_healthy()
+    assert snapshot(database_url) == before
+
+    driver = SlackDriver(f"{second.url}/slack/events", SIGNING_SECRET, emulator)
+    status = driver.slash(ALICE, channel, "status").text
+    assert "Analysis" in status and f"*Security analyst*: <@{BOB}>" in status
+    driver.slash(ALICE, channel, "resolve Restored from backups")
+    (upload,) = emulator.files.values()
+    assert "Encrypted shares found on FS01" in upload["content"].decode()
+
+
+def test_serve_refuses_to_start_without_its_secrets(serve_env: dict[str, str]) -> None:
+    env = {k: v for k, v in serve_env.items() if k != "SLACK_SIGNING_SECRET"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ircbot.cli", "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "SLACK_SIGNING_SECRET" in done.stderr
+
+
+def test_demo_runs_a_whole_incident_and_writes_the_postmortem(tmp_path: Path) -> None:
+    output = tmp_path / "postmortem.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "ircbot.cli", "demo", "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "=== Alice (security manager)" in done.stdout and "=== Bob (SOC analyst)" in done.stdout
+    assert "@bob is now *Security analyst*" in done.stdout
+    assert "required item(s) are not ticked" in done.stdout
+    markdown = output.read_text()
+    assert markdown.startswith("# Postmortem INC-1: Ransomware on FS01") and "MTTR" in markdown

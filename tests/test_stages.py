@@ -1,0 +1,72 @@
+"""Stage checklists: ticking by command and by button, moving on, the required-item guard."""
+
+from __future__ import annotations
+
+from tests.conftest import Harness
+from tests.factories import BOB
+from tests.scenario import bot_messages, buttons, channel_text, events, incident
+
+
+def test_stage_shows_the_current_checklist(harness: Harness) -> None:
+    _, channel = harness.declare()
+    text = harness.slash("stage", channel=channel).text
+    assert "Detection checklist" in text and "(required)" in text and "1." in text
+
+
+def test_check_and_uncheck_by_command(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare()
+    ticked = harness.slash("check 1", channel=channel, user=BOB)
+    assert ticked.responses[-1]["response_type"] == "in_channel"
+    assert "ticked Detection #1" in channel_text(emu, channel)
+    assert "already ticked" in harness.slash("check 1", channel=channel).text
+    harness.slash("uncheck 1", channel=channel)
+    kinds = [e.kind for e in events(harness) if e.kind.startswith("item_")]
+    assert kinds == ["item_checked", "item_unchecked"]
+
+
+def test_button_ticks_the_item_and_updates_the_message_in_place(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare()
+    welcome = bot_messages(emu, channel)[0]
+    assert buttons(welcome)[0]["text"]["text"] == "Tick"
+    posted_before = len(emu.messages(channel))
+    harness.driver.click(BOB, channel, welcome["ts"], "checklist_toggle_1")
+    updated = next(m for m in emu.messages(channel) if m["ts"] == welcome["ts"])
+    assert buttons(updated)[0]["text"]["text"] == "Untick"
+    assert f"<@{BOB}>" in emu.message_text(updated)
+    assert len(emu.messages(channel)) == posted_before, "the click edits the message instead of posting"
+    harness.driver.click(BOB, channel, welcome["ts"], "checklist_toggle_1")
+    again = next(m for m in emu.messages(channel) if m["ts"] == welcome["ts"])
+    assert buttons(again)[0]["text"]["text"] == "Tick"
+
+
+def test_required_items_block_moving_on_unless_forced_and_force_is_recorded(harness: Harness) -> None:
+    _, channel = harness.declare()
+    refused = harness.slash("stage next", channel=channel).text
+    assert "required item(s) are not ticked" in refused and "--force" in refused
+    assert incident(harness).stage == "detection"
+
+    harness.slash("stage next --force", channel=channel)
+    assert incident(harness).stage == "analysis"
+    forced = events(harness, kind="stage_forced")
+    assert len(forced) == 1 and forced[0].data["skipped"]
+
+
+def test_moving_by_name_and_leaving_containment_stamps_contained_at(harness: Harness) -> None:
+    _, channel = harness.declare()
+    harness.slash("stage containment --force", channel=channel)
+    assert incident(harness).stage == "containment" and incident(harness).contained_at is None
+    harness.slash("stage eradication --force", channel=channel)
+    stored = incident(harness)
+    assert stored.stage == "eradication" and stored.contained_at is not None
+    assert "Stage: Eradication" in harness.emulator.channel(channel)["topic"]
+
+
+def test_ticking_all_required_items_lets_the_stage_move(harness: Harness) -> None:
+    _, channel = harness.declare()
+    harness.slash("check 1", channel=channel)
+    harness.slash("check 2", channel=channel)
+    moved = harness.slash("stage next", channel=channel)
+    assert "to *Analysis*" in moved.text
+    assert events(harness, kind="stage_forced") == []
