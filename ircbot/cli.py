@@ -13,9 +13,7 @@ from ircbot.settings import Settings
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ircbot` script."""
-    parser = argparse.ArgumentParser(
-        prog="ircbot", description="Slack chat-ops for security-incident response"
-    )
+    parser = argparse.ArgumentParser(prog="ircbot", description="Slack chat-ops for security-incident response")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the bot (HTTP mode by default)")
     serve.add_argument("--host", default="0.0.0.0")

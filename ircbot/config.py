@@ -172,17 +172,13 @@ class Playbook(Strict):
 
     @field_validator("stages")
     @classmethod
-    def _six_stages(
-        cls, stages: dict[str, list[ChecklistItemConfig]]
-    ) -> dict[str, list[ChecklistItemConfig]]:
+    def _six_stages(cls, stages: dict[str, list[ChecklistItemConfig]]) -> dict[str, list[ChecklistItemConfig]]:
         unknown = [key for key in stages if key not in STAGES]
         if unknown:
             raise ValueError(f"unknown stage {unknown[0]!r}; stages are {', '.join(STAGES)}")
         missing = [key for key in STAGES if key not in stages]
         if missing:
-            raise ValueError(
-                f"missing stage {missing[0]!r}; give a checklist for each of {', '.join(STAGES)}"
-            )
+            raise ValueError(f"missing stage {missing[0]!r}; give a checklist for each of {', '.join(STAGES)}")
         return {key: stages[key] for key in STAGES}
 
 

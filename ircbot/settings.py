@@ -18,18 +18,14 @@ class Settings(BaseSettings):
     slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     database_url: str = Field(default="sqlite:///ircbot.db", validation_alias="DATABASE_URL")
-    config_dir: Path = Field(
-        default=Path("."), validation_alias=AliasChoices("IRCBOT_CONFIG_DIR", "config_dir")
-    )
+    config_dir: Path = Field(default=Path("."), validation_alias=AliasChoices("IRCBOT_CONFIG_DIR", "config_dir"))
     smtp_url: str | None = Field(default=None, validation_alias="SMTP_URL")
 
     def problems_for_serving(self, *, socket_mode: bool) -> list[str]:
         """What is missing before `serve` may start, as messages naming the variable."""
         problems = []
         if not self.slack_bot_token:
-            problems.append(
-                "SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) from the app's OAuth page"
-            )
+            problems.append("SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) from the app's OAuth page")
         elif not self.slack_bot_token.startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
         if socket_mode:

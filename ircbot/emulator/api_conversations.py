@@ -88,9 +88,7 @@ def conversations_invite(state: State, args: dict[str, Any]) -> dict[str, Any]:
             raise SlackError("already_in_channel")
         channel["members"].extend(dict.fromkeys(new))
         for user_id in new:
-            state.note_seen(
-                user_id, state.where(channel["id"]), "invited", f"You were added to #{channel['name']}"
-            )
+            state.note_seen(user_id, state.where(channel["id"]), "invited", f"You were added to #{channel['name']}")
         return {"channel": api_channel(state, channel)}
 
 
@@ -187,9 +185,7 @@ def conversations_replies(state: State, args: dict[str, Any]) -> dict[str, Any]:
         except SlackError:
             raise SlackError("thread_not_found") from None
         parent_ts = msg["thread_ts"] or msg["ts"]
-        thread = [
-            m for m in state._messages[channel["id"]] if m["ts"] == parent_ts or m["thread_ts"] == parent_ts
-        ]
+        thread = [m for m in state._messages[channel["id"]] if m["ts"] == parent_ts or m["thread_ts"] == parent_ts]
         selected = _window(thread, args) if ("oldest" in args or "latest" in args) else thread
         if args.get("cursor"):
             start = decode_cursor(args["cursor"])

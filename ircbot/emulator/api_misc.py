@@ -80,9 +80,7 @@ def _view_problems(view: Any, allowed_types: set[str]) -> list[str]:
     return problems
 
 
-def _store_view(
-    state: State, view: dict[str, Any], user_id: str, view_id: str | None = None
-) -> dict[str, Any]:
+def _store_view(state: State, view: dict[str, Any], user_id: str, view_id: str | None = None) -> dict[str, Any]:
     """Turn a submitted view into the stored view object Slack would return."""
     view_id = view_id or state.new_id("V")
     stored = {

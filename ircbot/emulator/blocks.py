@@ -144,8 +144,7 @@ def _element_text(el: dict[str, Any]) -> str:
     if kind == "checkboxes":
         chosen = {o.get("value") for o in el.get("initial_options", [])}
         return "\n".join(
-            f"[{'x' if o.get('value') in chosen else ' '}] {_text_of(o.get('text'))}"
-            for o in el.get("options", [])
+            f"[{'x' if o.get('value') in chosen else ' '}] {_text_of(o.get('text'))}" for o in el.get("options", [])
         )
     if kind in ("static_select", "radio_buttons", "overflow", "multi_static_select"):
         opts = ", ".join(_text_of(o.get("text")) for o in el.get("options", []))
@@ -161,9 +160,7 @@ def _rich_text(elements: list[Any]) -> str:
     for el in elements:
         kind = el.get("type")
         if kind in ("rich_text_section", "rich_text_preformatted", "rich_text_quote"):
-            out.append(
-                "".join(str(e.get("text", e.get("url", e.get("user_id", "")))) for e in el["elements"])
-            )
+            out.append("".join(str(e.get("text", e.get("url", e.get("user_id", "")))) for e in el["elements"]))
         elif kind == "rich_text_list":
             bullet = "1." if el.get("style") == "ordered" else "-"
             out += [f"{bullet} {_rich_text([item])}" for item in el.get("elements", [])]
@@ -198,9 +195,7 @@ def flatten_blocks(blocks: list[dict[str, Any]] | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def flatten_message(
-    text: str | None, blocks: list[dict[str, Any]] | None, files: list[Any] | None = None
-) -> str:
+def flatten_message(text: str | None, blocks: list[dict[str, Any]] | None, files: list[Any] | None = None) -> str:
     """Plain text of a message: its blocks when present (as clients show them), else its text."""
     body = flatten_blocks(blocks) if blocks else (text or "")
     for f in files or []:

@@ -112,9 +112,7 @@ class SlackDriver:
         started = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=timeout) as resp:
-                return RawResponse(
-                    resp.status, resp.read().decode(), dict(resp.headers), time.monotonic() - started
-                )
+                return RawResponse(resp.status, resp.read().decode(), dict(resp.headers), time.monotonic() - started)
         except urllib.error.HTTPError as err:
             return RawResponse(err.code, err.read().decode(), dict(err.headers), time.monotonic() - started)
 
@@ -171,9 +169,7 @@ class SlackDriver:
                 blocks=message.get("blocks"),
             )
         else:
-            self.emulator.add_ephemeral(
-                channel_id, user_id, message.get("text"), message.get("blocks"), "response"
-            )
+            self.emulator.add_ephemeral(channel_id, user_id, message.get("text"), message.get("blocks"), "response")
 
     # Slack → bot requests -----------------------------------------------------------------------
 
@@ -215,9 +211,7 @@ class SlackDriver:
             timestamp=timestamp,
             timeout=timeout,
         )
-        result = CommandResult(
-            resp.status, resp.body, resp.elapsed, response_url, trigger_id, body, self.emulator
-        )
+        result = CommandResult(resp.status, resp.body, resp.elapsed, response_url, trigger_id, body, self.emulator)
         if resp.status == 200:
             self._show_ack(user_id, channel_id, resp.body)
         if wait:
@@ -228,9 +222,7 @@ class SlackDriver:
         """Replay a request as Slack's retry: same body (same trigger id), X-Slack-Retry-Num incremented."""
         result.retry_count += 1
         content_type = "application/x-www-form-urlencoded"
-        return self._send(
-            result.raw_body, content_type, retry_num=result.retry_count, timestamp=None, timeout=timeout
-        )
+        return self._send(result.raw_body, content_type, retry_num=result.retry_count, timestamp=None, timeout=timeout)
 
     def click(
         self,
@@ -249,9 +241,7 @@ class SlackDriver:
         if ephemeral is None:
             stored = [m for m in self.emulator.messages(channel_id) if m["ts"] == message_ts]
             if not stored:
-                raise AssertionError(
-                    f"click: no message {message_ts} in {channel_id} and no ephemeral for {user_id}"
-                )
+                raise AssertionError(f"click: no message {message_ts} in {channel_id} and no ephemeral for {user_id}")
             message = self.emulator.api_message(stored[0])
             blocks = stored[0]["blocks"] or []
         else:
@@ -291,12 +281,8 @@ class SlackDriver:
         if message is not None:
             payload["message"] = message
         body = urlencode({"payload": json.dumps(payload)}).encode()
-        resp = self._send(
-            body, "application/x-www-form-urlencoded", retry_num=None, timestamp=None, timeout=timeout
-        )
-        result = CommandResult(
-            resp.status, resp.body, resp.elapsed, response_url, trigger_id, body, self.emulator
-        )
+        resp = self._send(body, "application/x-www-form-urlencoded", retry_num=None, timestamp=None, timeout=timeout)
+        result = CommandResult(resp.status, resp.body, resp.elapsed, response_url, trigger_id, body, self.emulator)
         if wait:
             self._wait(result, timeout, f"click {action_id}")
         return result
@@ -323,9 +309,7 @@ class SlackDriver:
             "enterprise": None,
         }
         body = urlencode({"payload": json.dumps(payload)}).encode()
-        resp = self._send(
-            body, "application/x-www-form-urlencoded", retry_num=None, timestamp=None, timeout=timeout
-        )
+        resp = self._send(body, "application/x-www-form-urlencoded", retry_num=None, timestamp=None, timeout=timeout)
         with self.emulator.lock:
             view["state"] = {"values": values}
         return ViewSubmissionResult(resp.status, resp.body, resp.headers, resp.elapsed, view_id=view_id)

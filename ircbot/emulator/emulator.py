@@ -229,9 +229,7 @@ class SlackEmulator(State):
 
     # HTTP entry points --------------------------------------------------------------------------
 
-    def _parse(
-        self, method: str, headers: Mapping[str, str], body: bytes, query: str
-    ) -> tuple[dict[str, Any], bool]:
+    def _parse(self, method: str, headers: Mapping[str, str], body: bytes, query: str) -> tuple[dict[str, Any], bool]:
         """Decode a request body into raw args; returns (args, came_from_form)."""
         content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
         args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
@@ -245,9 +243,7 @@ class SlackEmulator(State):
             args.update(decoded)
             return args, False
         if "multipart/form-data" in content_type:
-            raise SlackError(
-                "invalid_form_data", ["[ERROR] the emulator only accepts multipart for files.upload"]
-            )
+            raise SlackError("invalid_form_data", ["[ERROR] the emulator only accepts multipart for files.upload"])
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
         names = [k for k, _ in pairs]
         for name in {n for n in names if names.count(n) > 1}:
@@ -337,9 +333,7 @@ class SlackEmulator(State):
             f["content"] = data
         return 200, f"OK - {len(data)}"
 
-    def handle_response_post(
-        self, response_id: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, str]:
+    def handle_response_post(self, response_id: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
         """Apply a POST to a response_url (JSON body, as Bolt's respond() sends)."""
         try:
             payload = json.loads(body or b"null")

@@ -21,9 +21,7 @@ def _replace(state: State, record: ResponseUrl, payload: dict[str, Any]) -> bool
         if original is None:
             return False
         original.update(text=text or "", blocks=with_block_ids(blocks))
-        state.note_seen(
-            record.user_id, state.where(record.channel_id), "ephemeral-edit", flatten_message(text, blocks)
-        )
+        state.note_seen(record.user_id, state.where(record.channel_id), "ephemeral-edit", flatten_message(text, blocks))
         return True
     msg = state.find_message(record.channel_id, record.message_ts)
     msg.update(

@@ -34,9 +34,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(
-        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -50,9 +48,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         body = self._body()
         if path.startswith("/api/"):
-            status, headers, payload = emulator.handle_api(
-                path[len("/api/") :], dict(self.headers), body, query
-            )
+            status, headers, payload = emulator.handle_api(path[len("/api/") :], dict(self.headers), body, query)
             data = json.dumps(payload).encode() if payload is not None else b""
             self._send(status, data, "application/json; charset=utf-8", headers)
         elif path.startswith("/upload/"):

@@ -99,11 +99,7 @@ class State:
         with self.lock:
             while True:
                 candidate = prefix + "".join(self._rng.choice(ID_ALPHABET) for _ in range(length))
-                if (
-                    candidate not in self._channels
-                    and candidate not in self.users
-                    and candidate not in self.files
-                ):
+                if candidate not in self._channels and candidate not in self.users and candidate not in self.files:
                     return candidate
 
     def next_ts(self) -> str:
@@ -149,9 +145,7 @@ class State:
 
     # channels -----------------------------------------------------------------------------------
 
-    def make_channel(
-        self, name: str, *, is_private: bool, creator: str, members: list[str]
-    ) -> dict[str, Any]:
+    def make_channel(self, name: str, *, is_private: bool, creator: str, members: list[str]) -> dict[str, Any]:
         """Create a channel record (no validation; callers check names)."""
         with self.lock:
             channel_id = self.new_id("C")

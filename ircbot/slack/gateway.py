@@ -54,9 +54,7 @@ class SlackChat:
         text, blocks = render_message(message)
         response = self._call(
             "chat.postMessage",
-            lambda: self.client.chat_postMessage(
-                channel=channel_id, text=text, blocks=blocks, unfurl_links=False
-            ),
+            lambda: self.client.chat_postMessage(channel=channel_id, text=text, blocks=blocks, unfurl_links=False),
         )
         return str(response["ts"])
 
@@ -77,9 +75,7 @@ class SlackChat:
         return str(response["user"]["id"])
 
     def group_members(self, group_id: str) -> list[str]:
-        response = self._call(
-            "usergroups.users.list", lambda: self.client.usergroups_users_list(usergroup=group_id)
-        )
+        response = self._call("usergroups.users.list", lambda: self.client.usergroups_users_list(usergroup=group_id))
         return [str(u) for u in response.get("users", [])]
 
     def upload(self, channel_id: str, *, filename: str, title: str, content: str, comment: str) -> None:

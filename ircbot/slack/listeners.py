@@ -56,9 +56,7 @@ def register(app: App, svc: Services) -> None:
             trigger_id=body.get("trigger_id"),
             request_key=body.get("trigger_id"),
         )
-        deliver(
-            svc, dispatch(svc, invocation), respond=respond, client=client, trigger_id=invocation.trigger_id
-        )
+        deliver(svc, dispatch(svc, invocation), respond=respond, client=client, trigger_id=invocation.trigger_id)
 
     @app.action(re.compile(rf"^{TOGGLE_ACTION}_\d+$"))
     def on_toggle(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
@@ -78,11 +76,7 @@ def register(app: App, svc: Services) -> None:
             respond(text=f":warning: {exc}", response_type="ephemeral", replace_original=False)
             return
         view = ticked.incident
-        verb = (
-            "ticked"
-            if any(i.position == int(value["p"]) and i.checked for i in view.checklist)
-            else "unticked"
-        )
+        verb = "ticked" if any(i.position == int(value["p"]) and i.checked for i in view.checklist) else "unticked"
         message: Message
         if value.get("c") == "c":
             message = ChecklistCard(view, note=f"<@{user}> {verb} #{value['p']}: {ticked.text}")
@@ -104,15 +98,9 @@ def register(app: App, svc: Services) -> None:
             ack(response_action="errors", errors={"title": exc.message})
             return
         ack()
-        options = {
-            o["value"] for o in (values.get("options", {}).get("value", {}).get("selected_options") or [])
-        }
-        severity = (values.get("severity", {}).get("value", {}).get("selected_option") or {}).get(
-            "value", "sev3"
-        )
-        playbook = (values.get("playbook", {}).get("value", {}).get("selected_option") or {}).get(
-            "value", "default"
-        )
+        options = {o["value"] for o in (values.get("options", {}).get("value", {}).get("selected_options") or [])}
+        severity = (values.get("severity", {}).get("value", {}).get("selected_option") or {}).get("value", "sev3")
+        playbook = (values.get("playbook", {}).get("value", {}).get("selected_option") or {}).get("value", "default")
         request = Declaration(
             title=title,
             severity=severity,
@@ -145,9 +133,7 @@ def register(app: App, svc: Services) -> None:
         return None
 
 
-def deliver(
-    svc: Services, outcome: Outcome, *, respond: Respond, client: WebClient, trigger_id: str | None
-) -> None:
+def deliver(svc: Services, outcome: Outcome, *, respond: Respond, client: WebClient, trigger_id: str | None) -> None:
     """Send a command's outcome: a response to its response_url, or a modal."""
     if isinstance(outcome, OpenModal):
         playbooks = {k: p.title for k, p in svc.config.playbooks.items()}
@@ -163,9 +149,7 @@ def deliver(
                 )
             )
     text, blocks = render_message(outcome.message)
-    respond(
-        text=text, blocks=blocks, response_type=outcome.visibility, replace_original=outcome.replace_original
-    )
+    respond(text=text, blocks=blocks, response_type=outcome.visibility, replace_original=outcome.replace_original)
 
 
 def _record_membership(svc: Services, event: dict[str, Any], *, joined: bool) -> None:
@@ -176,9 +160,7 @@ def _record_membership(svc: Services, event: dict[str, Any], *, joined: bool) ->
             return
         now = svc.clock()
         if joined:
-            queries.add_participant(
-                session=session, incident_id=incident.id, user_id=user, reason="joined", at=now
-            )
+            queries.add_participant(session=session, incident_id=incident.id, user_id=user, reason="joined", at=now)
         verb = "joined" if joined else "left"
         timeline.record(
             session, incident, kind=f"member_{verb}", actor=user, at=now, text=f"<@{user}> {verb} the channel"

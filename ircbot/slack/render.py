@@ -72,9 +72,7 @@ def _roles(view: IncidentView) -> list[Block]:
     lines = [f"*{r.title}*: " + (f"<@{r.user_id}>" if r.user_id else "_unassigned_") for r in view.roles]
     return [
         SectionBlock(text=MarkdownTextObject(text=f"*Roles in {view.label}*\n" + "\n".join(lines))),
-        ContextBlock(
-            elements=[MarkdownTextObject(text="Change a role with `/incident assign <role> [@user]`.")]
-        ),
+        ContextBlock(elements=[MarkdownTextObject(text="Change a role with `/incident assign <role> [@user]`.")]),
     ]
 
 
@@ -90,9 +88,7 @@ def _progress(view: IncidentView) -> str:
 def _checklist(view: IncidentView, card: str) -> list[Block]:
     done, total = view.progress.get(view.stage, (0, 0))
     blocks: list[Block] = [
-        SectionBlock(
-            text=MarkdownTextObject(text=f"*{STAGE_TITLES[view.stage]} checklist* — {done}/{total} done")
-        )
+        SectionBlock(text=MarkdownTextObject(text=f"*{STAGE_TITLES[view.stage]} checklist* — {done}/{total} done"))
     ]
     closed = view.status != "open"
     for item in view.checklist:
@@ -118,9 +114,7 @@ def _incident_card(view: IncidentView, heading: str, card: str) -> list[dict[str
     if view.is_drill:
         blocks.append(
             ContextBlock(
-                elements=[
-                    MarkdownTextObject(text=":test_tube: *Drill* — tabletop exercise, kept out of metrics.")
-                ]
+                elements=[MarkdownTextObject(text=":test_tube: *Drill* — tabletop exercise, kept out of metrics.")]
             )
         )
     blocks += [_facts(view), *_roles(view), DividerBlock(), *_checklist(view, card)]
@@ -172,9 +166,7 @@ def declare_modal(playbooks: dict[str, str], private_metadata: str = "") -> dict
             ("sev4", "SEV4 — Low"),
         )
     ]
-    playbook_options = [
-        {"text": {"type": "plain_text", "text": t[:75]}, "value": k} for k, t in playbooks.items()
-    ]
+    playbook_options = [{"text": {"type": "plain_text", "text": t[:75]}, "value": k} for k, t in playbooks.items()]
     default_playbook = next((o for o in playbook_options if o["value"] == "default"), playbook_options[0])
     return {
         "type": "modal",

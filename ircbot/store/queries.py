@@ -57,9 +57,7 @@ def open_incidents_visible_to(*, session: Session, user_id: str) -> Sequence[Inc
 
 def is_participant(*, session: Session, incident_id: int, user_id: str) -> bool:
     """Whether the user was brought into the incident."""
-    query = select(Participant.id).where(
-        Participant.incident_id == incident_id, Participant.user_id == user_id
-    )
+    query = select(Participant.id).where(Participant.incident_id == incident_id, Participant.user_id == user_id)
     return session.exec(query).first() is not None
 
 
