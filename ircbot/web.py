@@ -44,6 +44,7 @@ class HttpServer:
     def __init__(self, bot: IrcBot, *, host: str = "127.0.0.1", port: int = 3000, threads: int = 16):
         self.server = create_server(wsgi_app(bot), host=host, port=port, threads=threads, ident="ircbot")
         self._thread: threading.Thread | None = None
+        self._stopping = False
 
     @property
     def url(self) -> str:
@@ -56,12 +57,22 @@ class HttpServer:
 
     def start(self) -> str:
         """Serve in a daemon thread; returns the base URL."""
-        self._thread = threading.Thread(target=self.server.run, name="ircbot-http", daemon=True)
+        self._thread = threading.Thread(target=self._run_until_stopped, name="ircbot-http", daemon=True)
         self._thread.start()
         return self.url
 
+    def _run_until_stopped(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            # Closing the listening socket from another thread can wake select() on a dead descriptor.
+            if not self._stopping:
+                raise
+
     def stop(self) -> None:
-        """Stop serving."""
+        """Stop accepting connections, finish the worker threads, and wait for the loop to end."""
+        self._stopping = True
         self.server.close()
+        self.server.task_dispatcher.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=5)
