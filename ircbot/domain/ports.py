@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -50,3 +51,38 @@ class ChatPort(Protocol):
     def upload(self, channel_id: str, *, filename: str, title: str, content: str, comment: str) -> None:
         """Share a text file into a channel."""
         ...
+
+
+@dataclass(frozen=True)
+class Email:
+    """One e-mail with a plain-text and an HTML body."""
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+
+
+class MailPort(Protocol):
+    """Outgoing e-mail (SMTP in production)."""
+
+    @property
+    def enabled(self) -> bool:
+        """False when no mail server is configured; callers record that nothing was sent."""
+        ...
+
+    def send(self, email: Email) -> None:
+        """Deliver the e-mail or raise GatewayError('smtp', reason)."""
+        ...
+
+
+class NoMail:
+    """The mail port when SMTP_URL is not set: sends nothing and says so."""
+
+    enabled = False
+
+    def send(self, email: Email) -> None:
+        """Refuse: e-mail is off."""
+        from ircbot.errors import GatewayError
+
+        raise GatewayError("smtp", "e-mail is off (SMTP_URL is not set)")
