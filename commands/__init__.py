@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from commands import assign, check, declare, help, listing, note, postmortem, resolve, roles, stage, status
+from commands import (
+    ack,
+    assign,
+    check,
+    declare,
+    escalate,
+    help,
+    listing,
+    note,
+    page,
+    postmortem,
+    resolve,
+    roles,
+    severity,
+    stage,
+    status,
+)
 from commands.base import CommandSpec
 
 COMMANDS: list[CommandSpec] = [
@@ -13,6 +29,10 @@ COMMANDS: list[CommandSpec] = [
     check.check,
     check.uncheck,
     note.run,
+    severity.run,
+    ack.run,
+    escalate.run,
+    page.run,
     status.run,
     resolve.run,
     postmortem.run,

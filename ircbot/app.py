@@ -12,6 +12,8 @@ from slack_sdk import WebClient
 from ircbot.config import Config, load_config
 from ircbot.domain.ports import Clock, system_clock
 from ircbot.domain.services import Services
+from ircbot.mail import mail_from_url
+from ircbot.scheduling.runner import EscalationRunner
 from ircbot.settings import Settings
 from ircbot.slack.client import build_web_client
 from ircbot.slack.gateway import SlackChat
@@ -29,6 +31,7 @@ class IrcBot:
     client: WebClient
     services: Services
     bolt: App
+    runner: EscalationRunner
 
     def ready(self) -> bool:
         """True when the database answers (config was validated when the app was built)."""
@@ -39,7 +42,8 @@ class IrcBot:
         return True
 
     def close(self) -> None:
-        """Release pooled database connections."""
+        """Stop the escalation runner and release pooled database connections."""
+        self.runner.stop()
         self.db.dispose()
 
 
@@ -53,7 +57,9 @@ def template_environment(config: Config) -> jinja2.Environment:
     )
 
 
-def build_app(settings: Settings, *, clock: Clock = system_clock, socket_mode: bool = False) -> IrcBot:
+def build_app(
+    settings: Settings, *, clock: Clock = system_clock, socket_mode: bool = False, tick_seconds: float = 1.0
+) -> IrcBot:
     """Validate config, migrate the database, and wire Slack; raises ConfigError on bad config."""
     config = load_config(settings.config_dir)
     db = Database(settings.database_url)
@@ -66,6 +72,7 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, socket_mode: b
         templates=template_environment(config),
         clock=clock,
         log=logging.getLogger("ircbot"),
+        mail=mail_from_url(settings.smtp_url),
     )
     bolt = App(
         client=client,
@@ -76,4 +83,5 @@ def build_app(settings: Settings, *, clock: Clock = system_clock, socket_mode: b
         logger=logging.getLogger("ircbot.bolt"),
     )
     register(bolt, services)
-    return IrcBot(settings=settings, config=config, db=db, client=client, services=services, bolt=bolt)
+    runner = EscalationRunner(services, tick_seconds=tick_seconds)
+    return IrcBot(settings=settings, config=config, db=db, client=client, services=services, bolt=bolt, runner=runner)

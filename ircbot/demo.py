@@ -9,12 +9,13 @@ from pathlib import Path
 
 import yaml
 
-from ircbot.app import build_app
+from ircbot.app import IrcBot, build_app
 from ircbot.domain.incidents import view
 from ircbot.domain.postmortem import latest_postmortem
 from ircbot.emulator import SlackDriver, SlackEmulator
 from ircbot.settings import Settings
 from ircbot.shipped import shipped_path
+from ircbot.store import queries
 from ircbot.web import HttpServer
 
 SIGNING_SECRET = "demo-signing-secret"
@@ -58,6 +59,7 @@ def run_demo(output: Path | None = None) -> int:
     emulator = SlackEmulator()
     emulator.start()
     server: HttpServer | None = None
+    bot: IrcBot | None = None
     try:
         for user_id, (name, real_name, email, tz) in PEOPLE.items():
             emulator.add_user(user_id, name, real_name=real_name, email=email, tz=tz)
@@ -72,6 +74,7 @@ def run_demo(output: Path | None = None) -> int:
             }
         )
         bot = build_app(settings)
+        bot.runner.start()
         server = HttpServer(bot, port=0, threads=4)
         driver = SlackDriver(f"{server.start()}/slack/events", SIGNING_SECRET, emulator)
         channel = _play(driver, emulator, bot, general)
@@ -90,26 +93,21 @@ def run_demo(output: Path | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
+        if bot is not None:
+            bot.close()
         emulator.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _incident_id(bot: object) -> int:
-    from ircbot.app import IrcBot
-    from ircbot.store import queries
-
-    assert isinstance(bot, IrcBot)
+def _incident_id(bot: IrcBot) -> int:
     with bot.db.transaction() as session:
         incident = queries.incident_by_number(session=session, number=1)
         assert incident is not None and incident.id is not None
         return incident.id
 
 
-def _play(driver: SlackDriver, emulator: SlackEmulator, bot: object, general: str) -> str:
+def _play(driver: SlackDriver, emulator: SlackEmulator, bot: IrcBot, general: str) -> str:
     """The scripted response: declare, staff it, work the checklists, note, resolve."""
-    from ircbot.app import IrcBot
-
-    assert isinstance(bot, IrcBot)
     declared = driver.slash(ALICE, general, "declare Ransomware on FS01 sev1 --playbook ransomware")
     channel = re.findall(r"<#(C\w+)", declared.responses[-1]["text"])[0]
     driver.slash(ALICE, channel, f"assign analyst <@{BOB}|bob>")

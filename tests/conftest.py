@@ -6,7 +6,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,12 +126,27 @@ class Harness:
 
 
 @pytest.fixture
-def harness(emulator: SlackEmulator, database_url: str, config_dir: Path) -> Iterator[Harness]:
-    """The real bot (Bolt over waitress) wired to the emulator and a fresh database."""
-    bot = build_app(bot_settings(emulator, database_url, config_dir))
-    server = HttpServer(bot, port=0, threads=8)
-    url = server.start()
-    driver = SlackDriver(f"{url}/slack/events", SIGNING_SECRET, emulator)
-    yield Harness(bot=bot, server=server, emulator=emulator, driver=driver)
-    server.stop()
-    bot.close()
+def make_harness(emulator: SlackEmulator, database_url: str, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
+    """Build the real bot (Bolt over waitress, escalation runner running) with config overrides."""
+    built: list[Harness] = []
+
+    def make(roles: dict[str, object] | None = None, escalation: dict[str, object] | None = None) -> Harness:
+        folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
+        bot = build_app(bot_settings(emulator, database_url, folder), tick_seconds=0.5)
+        bot.runner.start()
+        server = HttpServer(bot, port=0, threads=8)
+        url = server.start()
+        driver = SlackDriver(f"{url}/slack/events", SIGNING_SECRET, emulator)
+        built.append(Harness(bot=bot, server=server, emulator=emulator, driver=driver))
+        return built[-1]
+
+    yield make
+    for harness in built:
+        harness.server.stop()
+        harness.bot.close()
+
+
+@pytest.fixture
+def harness(make_harness: Callable[..., Harness]) -> Harness:
+    """The real bot wired to the emulator and a fresh database, with the test workspace's config."""
+    return make_harness()

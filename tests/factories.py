@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import yaml
 
 from ircbot.emulator import SlackEmulator
-from ircbot.shipped import shipped_path
 
 ALICE, BOB, CAROL, DAVE, ERIN, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN", "U0MALLORY"
 ONCALL_GROUP = "S0FORENSIC"
@@ -65,9 +63,36 @@ def roles_config(**overrides: object) -> dict[str, object]:
     return roles
 
 
-def write_config(folder: Path, roles: dict[str, object] | None = None) -> Path:
-    """A config folder with roles.yaml for the emulated people and the shipped escalation.yaml."""
+def tier(after: str, *notify: str) -> dict[str, object]:
+    """One escalation tier."""
+    return {"after": after, "notify": list(notify)}
+
+
+def escalation_config(**severities: dict[str, object]) -> dict[str, object]:
+    """escalation.yaml for the emulated people; sev1 pages manager and analyst at once, later tiers are far off."""
+    policies: dict[str, dict[str, object]] = {
+        "sev1": {
+            "name": "Critical",
+            "tiers": [
+                tier("0s", "role:manager", "role:analyst"),
+                tier("10m", f"group:{ONCALL_GROUP}", "email:soc-lead@example.com"),
+                tier("20m", f"user:{DAVE}"),
+            ],
+            "repeat": 1,
+        },
+        "sev2": {"name": "High", "tiers": [tier("0s", "role:analyst"), tier("30m", f"user:{CAROL}")]},
+        "sev3": {"name": "Medium", "tiers": [tier("1h", "role:analyst")]},
+        "sev4": {"name": "Low", "tiers": []},
+    }
+    policies.update(severities)
+    return {"severities": policies}
+
+
+def write_config(
+    folder: Path, roles: dict[str, object] | None = None, escalation: dict[str, object] | None = None
+) -> Path:
+    """A config folder with roles.yaml and escalation.yaml naming the emulated people."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "roles.yaml").write_text(yaml.safe_dump(roles or roles_config(), sort_keys=False))
-    shutil.copy(shipped_path("escalation.yaml"), folder / "escalation.yaml")
+    (folder / "escalation.yaml").write_text(yaml.safe_dump(escalation or escalation_config(), sort_keys=False))
     return folder

@@ -48,6 +48,11 @@ def bot_messages(emu: SlackEmulator, channel: str) -> list[dict[str, Any]]:
     return [m for m in emu.messages(channel) if m.get("user") == emu.bot_user_id]
 
 
+def welcome(emu: SlackEmulator, channel: str) -> dict[str, Any]:
+    """The pinned welcome card (pages may be posted around it)."""
+    return next(m for m in bot_messages(emu, channel) if any(b.get("type") == "header" for b in m.get("blocks") or []))
+
+
 def channel_text(emu: SlackEmulator, channel: str) -> str:
     """Everything readable in a channel, as one string."""
     return "\n".join(emu.message_text(m) for m in emu.messages(channel))

@@ -29,7 +29,7 @@ def test_plain_mention_form_without_name_is_accepted(harness: Harness) -> None:
 
 def test_assign_without_user_takes_oncall_by_email_and_by_user_group(harness: Harness) -> None:
     emu = harness.emulator
-    _, channel = harness.declare()
+    _, channel = harness.declare("Ransomware on FS01 sev4")  # sev4 pages nobody: every lookup is the assign's
     harness.slash("assign analyst", channel=channel)  # roles.yaml: bob@example.com
     harness.slash("assign forensics", channel=channel)  # roles.yaml: user group S0FORENSIC
     assert roles(harness) == {"manager": ALICE, "analyst": BOB, "forensics": ERIN}

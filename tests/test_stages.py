@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import Harness
 from tests.factories import BOB
-from tests.scenario import bot_messages, buttons, channel_text, events, incident
+from tests.scenario import buttons, channel_text, events, incident, welcome
 
 
 def test_stage_shows_the_current_checklist(harness: Harness) -> None:
@@ -27,17 +27,17 @@ def test_check_and_uncheck_by_command(harness: Harness) -> None:
 
 def test_button_ticks_the_item_and_updates_the_message_in_place(harness: Harness) -> None:
     emu = harness.emulator
-    _, channel = harness.declare()
-    welcome = bot_messages(emu, channel)[0]
-    assert buttons(welcome)[0]["text"]["text"] == "Tick"
+    _, channel = harness.declare("Ransomware on FS01 sev4")  # no pages posting around the card
+    card = welcome(emu, channel)
+    assert buttons(card)[0]["text"]["text"] == "Tick"
     posted_before = len(emu.messages(channel))
-    harness.driver.click(BOB, channel, welcome["ts"], "checklist_toggle_1")
-    updated = next(m for m in emu.messages(channel) if m["ts"] == welcome["ts"])
+    harness.driver.click(BOB, channel, card["ts"], "checklist_toggle_1")
+    updated = next(m for m in emu.messages(channel) if m["ts"] == card["ts"])
     assert buttons(updated)[0]["text"]["text"] == "Untick"
     assert f"<@{BOB}>" in emu.message_text(updated)
     assert len(emu.messages(channel)) == posted_before, "the click edits the message instead of posting"
-    harness.driver.click(BOB, channel, welcome["ts"], "checklist_toggle_1")
-    again = next(m for m in emu.messages(channel) if m["ts"] == welcome["ts"])
+    harness.driver.click(BOB, channel, card["ts"], "checklist_toggle_1")
+    again = next(m for m in emu.messages(channel) if m["ts"] == card["ts"])
     assert buttons(again)[0]["text"]["text"] == "Tick"
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ircbot.domain import timeline
+from ircbot.domain import escalation, timeline
 from ircbot.domain.messages import IncidentCard
 from ircbot.domain.naming import channel_name
 from ircbot.domain.services import Services
@@ -71,8 +71,13 @@ def declare(svc: Services, request: Declaration) -> Declared:
         assert row is not None
         row.channel_id, row.channel_name = channel_id, name
         timeline.record(session, row, kind="channel_created", text=f"Channel #{name} opened", at=svc.clock())
+        due = escalation.start(svc, session, row, svc.clock())
+        session.flush()
         view = incident_view(session=session, incident=row, config=svc.config, now=svc.clock())
-    return Declared(incident=view, warnings=tuple(_furnish_channel(svc, view)))
+    warnings = tuple(_furnish_channel(svc, view))
+    for when in due:
+        svc.wake(when)
+    return Declared(incident=view, warnings=warnings)
 
 
 def _by_request_key(svc: Services, key: str | None) -> IncidentView | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ircbot.domain import timeline
+from ircbot.domain import escalation, timeline
 from ircbot.domain.messages import Text
 from ircbot.domain.postmortem import store_postmortem, upload_postmortem
 from ircbot.domain.services import Services
@@ -66,6 +66,7 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
             raise Conflict(f"{incident.key} is already resolved. Recompile with `/incident postmortem`.")
         now = svc.clock()
         incident.status, incident.resolved_at = "resolved", now
+        escalation.cancel_pending(session, incident)
         incident.summary = summary.strip() or None
         incident.false_positive = false_positive
         for entry in queries.stage_entries(session=session, incident_id=incident.id):

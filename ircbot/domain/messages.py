@@ -46,7 +46,17 @@ class IncidentList:
     incidents: tuple[IncidentView, ...]
 
 
-Message = Text | IncidentCard | ChecklistCard | RolesCard | IncidentList
+@dataclass(frozen=True)
+class PageCard:
+    """An escalation page to one person, with an Acknowledge button."""
+
+    incident: IncidentView
+    reason: str
+    declared_local: str
+    acknowledged_by: str | None = None
+
+
+Message = Text | IncidentCard | ChecklistCard | RolesCard | IncidentList | PageCard
 
 
 @dataclass(frozen=True)

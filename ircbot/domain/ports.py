@@ -17,6 +17,16 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What the workspace knows about a person."""
+
+    user_id: str
+    name: str
+    email: str | None
+    tz: str | None
+
+
 class ChatPort(Protocol):
     """The chat workspace (Slack in production, the emulator in tests and the demo)."""
 
@@ -50,6 +60,10 @@ class ChatPort(Protocol):
 
     def upload(self, channel_id: str, *, filename: str, title: str, content: str, comment: str) -> None:
         """Share a text file into a channel."""
+        ...
+
+    def profile(self, user_id: str) -> Profile:
+        """Name, e-mail and time zone of a user."""
         ...
 
 

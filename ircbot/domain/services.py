@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import jinja2
 
 from ircbot.config import Config
-from ircbot.domain.ports import ChatPort, Clock, system_clock
+from ircbot.domain.ports import ChatPort, Clock, MailPort, NoMail, system_clock
 from ircbot.store.db import Database
 
 
@@ -22,3 +24,6 @@ class Services:
     templates: jinja2.Environment
     clock: Clock = system_clock
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("ircbot"))
+    mail: MailPort = field(default_factory=NoMail)
+    # The scheduler sets this so a new due time wakes it up exactly then (the tick is the safety net).
+    wake: Callable[[datetime], None] = field(default=lambda when: None)

@@ -52,6 +52,7 @@ class IncidentView:
     is_drill: bool
     playbook: str
     channel_id: str | None
+    channel_name: str | None
     declared_by: str
     declared_at: datetime
     resolved_at: datetime | None
@@ -59,6 +60,9 @@ class IncidentView:
     roles: tuple[RoleHolder, ...]
     checklist: tuple[ItemView, ...]
     progress: dict[str, tuple[int, int]]
+    acknowledged_by: str | None = None
+    pending_pages: int = 0
+    next_page_at: datetime | None = None
 
     @property
     def manager(self) -> str | None:
@@ -90,6 +94,7 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
         if i.stage == incident.stage
     )
     end = incident.resolved_at or now
+    pending = queries.pending_steps(session=session, incident_id=incident.id)
     return IncidentView(
         id=incident.id,
         key=incident.key,
@@ -101,6 +106,7 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
         is_drill=incident.is_drill,
         playbook=incident.playbook,
         channel_id=incident.channel_id,
+        channel_name=incident.channel_name,
         declared_by=incident.declared_by,
         declared_at=incident.declared_at,
         resolved_at=incident.resolved_at,
@@ -108,4 +114,7 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
         roles=tuple(roles),
         checklist=current,
         progress=progress,
+        acknowledged_by=incident.acknowledged_by,
+        pending_pages=len(pending),
+        next_page_at=pending[0].due_at if pending else None,
     )

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ircbot.domain.messages import Message
+from ircbot.domain.ports import Profile
 from ircbot.errors import GatewayError
 from ircbot.slack.render import render_message
 
@@ -85,3 +86,10 @@ class SlackChat:
                 channel=channel_id, filename=filename, title=title, content=content, initial_comment=comment
             ),
         )
+
+    def profile(self, user_id: str) -> Profile:
+        response = self._call("users.info", lambda: self.client.users_info(user=user_id))
+        user = response["user"]
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
+        return Profile(user_id=user_id, name=str(name), email=profile.get("email"), tz=user.get("tz"))

@@ -13,13 +13,16 @@ from slack_sdk.errors import SlackClientError
 from commands.base import Invocation
 from commands.declare import check_title, declared_reply
 from commands.dispatch import dispatch
-from ircbot.domain import timeline
+from ircbot.domain import incidents, timeline
+from ircbot.domain.access import may_see
 from ircbot.domain.checklist import set_item
 from ircbot.domain.declare import Declaration, declare
-from ircbot.domain.messages import ChecklistCard, IncidentCard, Message, OpenModal, Outcome, Reply, Text
+from ircbot.domain.escalation import acknowledge
+from ircbot.domain.messages import ChecklistCard, IncidentCard, Message, OpenModal, Outcome, PageCard, Reply, Text
+from ircbot.domain.paging import local_time
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, IrcbotError, UsageError
-from ircbot.slack.render import TOGGLE_ACTION, declare_modal, render_message
+from ircbot.slack.render import ACK_ACTION, TOGGLE_ACTION, declare_modal, render_message
 from ircbot.store import queries
 
 
@@ -85,6 +88,34 @@ def register(app: App, svc: Services) -> None:
         else:
             message = IncidentCard(view, heading=f"{view.label}: {view.title}")
         text, blocks = render_message(message)
+        respond(text=text, blocks=blocks, replace_original=True)
+
+    @app.action(ACK_ACTION)
+    def on_ack(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = body["user"]["id"]
+        incident_id = int(action["value"])
+        with svc.db.transaction() as session:
+            found = queries.incident_by_id(session=session, incident_id=incident_id)
+            if found is None or not may_see(session, found, user):
+                respond(
+                    text=":warning: You cannot acknowledge an incident you were not brought into.",
+                    replace_original=False,
+                )
+                return
+        result = acknowledge(svc, incident_id=incident_id, actor=user)
+        if result.first or result.cancelled:
+            _announce(
+                svc, result.channel_id, f":white_check_mark: <@{user}> acknowledged {result.key}; escalation stopped."
+            )
+        current = incidents.view(svc, incident_id)
+        page = PageCard(
+            current,
+            reason="Acknowledged",
+            declared_local=local_time(current.declared_at, None),
+            acknowledged_by=result.by,
+        )
+        text, blocks = render_message(page)
         respond(text=text, blocks=blocks, replace_original=True)
 
     @app.view("declare_modal")
@@ -165,3 +196,11 @@ def _record_membership(svc: Services, event: dict[str, Any], *, joined: bool) ->
         timeline.record(
             session, incident, kind=f"member_{verb}", actor=user, at=now, text=f"<@{user}> {verb} the channel"
         )
+
+
+def _announce(svc: Services, channel_id: str | None, text: str) -> None:
+    if channel_id:
+        try:
+            svc.chat.post(channel_id, Text(text))
+        except IrcbotError as exc:
+            svc.log.warning("could not announce in %s: %s", channel_id, exc)

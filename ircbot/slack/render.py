@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     ButtonElement,
     ContextBlock,
@@ -15,12 +16,13 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from ircbot.domain.messages import ChecklistCard, IncidentCard, IncidentList, Message, RolesCard, Text
+from ircbot.domain.messages import ChecklistCard, IncidentCard, IncidentList, Message, PageCard, RolesCard, Text
 from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.views import IncidentView
 from ircbot.durations import format_duration
 
 TOGGLE_ACTION = "checklist_toggle"
+ACK_ACTION = "page_ack"
 DECLARE_ACTION = "declare_open"
 MAX_SECTION = 3000
 MAX_BLOCKS = 50
@@ -41,6 +43,9 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
         return f"Roles in {message.incident.key}", [b.to_dict() for b in _roles(message.incident)]
     if isinstance(message, IncidentList):
         return "Open incidents", _incident_list(message.incidents)
+    if isinstance(message, PageCard):
+        view = message.incident
+        return f"Paged: {view.label} {view.title} ({view.severity.upper()})", _page_card(message)
     raise TypeError(f"no rendering for {type(message).__name__}")
 
 
@@ -65,6 +70,13 @@ def _facts(view: IncidentView) -> SectionBlock:
         f"*Age*\n{format_duration(view.age)}" + (" (resolved)" if view.status == "resolved" else ""),
         f"*Channel*\n{channel} ({'private' if view.is_private else 'public'})",
     ]
+    if view.status == "open":
+        if view.acknowledged_by:
+            fields.append(f"*Paging*\nacknowledged by <@{view.acknowledged_by}>")
+        elif view.next_page_at:
+            when = view.next_page_at
+            stamp = f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
+            fields.append(f"*Paging*\n{view.pending_pages} tier(s) pending, next {stamp}")
     return SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields])
 
 
@@ -231,3 +243,25 @@ def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = 
         "label": {"type": "plain_text", "text": label},
         "element": element,
     }
+
+
+def _page_card(page: PageCard) -> list[dict[str, Any]]:
+    view = page.incident
+    drill = " [DRILL]" if view.is_drill else ""
+    lines = [
+        f":rotating_light: *{view.severity.upper()}{drill} — {view.key}: {view.title}*",
+        f"Declared by <@{view.declared_by}> at {page.declared_local}.",
+        f"Channel: <#{view.channel_id}>" if view.channel_id else "",
+        f"_{page.reason}_",
+    ]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(line for line in lines if line)))]
+    if page.acknowledged_by:
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text=f":white_check_mark: Acknowledged by <@{page.acknowledged_by}>")]
+            )
+        )
+    else:
+        ack = ButtonElement(text="Acknowledge", action_id=ACK_ACTION, value=str(view.id), style="danger")
+        blocks.append(ActionsBlock(elements=[ack]))
+    return [b.to_dict() for b in blocks]

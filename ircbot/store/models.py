@@ -37,6 +37,8 @@ class Incident(SQLModel, table=True):
     detected_at: datetime = _at()
     declared_at: datetime = _at()
     acknowledged_at: datetime | None = _at(default=None, nullable=True)
+    acknowledged_by: str | None = None
+    policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     contained_at: datetime | None = _at(default=None, nullable=True)
     resolved_at: datetime | None = _at(default=None, nullable=True)
 
@@ -124,3 +126,36 @@ class HandledRequest(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     received_at: datetime = _at()
+
+
+class PageStep(SQLModel, table=True):
+    """One escalation tier due at `due_at`: a durable timer, claimed exactly once when it fires."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    round: int = 0
+    tier: int
+    targets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    due_at: datetime = _at(index=True)
+    status: str = Field(default="pending", index=True)  # pending | fired | cancelled
+    fired_at: datetime | None = _at(default=None, nullable=True)
+    created_at: datetime = _at()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A page decided on and not yet delivered; survives a crash between deciding and sending."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    step_id: int | None = Field(default=None, foreign_key="pagestep.id")
+    kind: str  # dm | email | invite | channel_line
+    recipient: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True)  # pending | sent | suppressed | failed
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = _at()
+    next_attempt_at: datetime = _at()
+    sent_at: datetime | None = _at(default=None, nullable=True)

@@ -13,6 +13,8 @@ from ircbot.store.models import (
     ChecklistItem,
     HandledRequest,
     Incident,
+    OutboxMessage,
+    PageStep,
     Participant,
     RoleAssignment,
     StageEntry,
@@ -126,10 +128,58 @@ def remember_request(*, session: Session, key: str, at: datetime) -> bool:
 
 def delete_incident(*, session: Session, incident_id: int) -> None:
     """Remove an incident and everything recorded under it (undoing a declare that failed)."""
-    for table in (TimelineEvent, ChecklistItem, StageEntry, RoleAssignment, Participant):
+    for table in (OutboxMessage, PageStep, TimelineEvent, ChecklistItem, StageEntry, RoleAssignment, Participant):
         for row in session.exec(select(table).where(table.incident_id == incident_id)).all():
             session.delete(row)
     session.flush()
     incident = session.get(Incident, incident_id)
     if incident is not None:
         session.delete(incident)
+
+
+def pending_steps(*, session: Session, incident_id: int) -> Sequence[PageStep]:
+    """Escalation steps still waiting to fire, soonest first."""
+    query = (
+        select(PageStep)
+        .where(PageStep.incident_id == incident_id, PageStep.status == "pending")
+        .order_by(col(PageStep.due_at), col(PageStep.id))
+    )
+    return session.exec(query).all()
+
+
+def fired_steps(*, session: Session, incident_id: int) -> Sequence[PageStep]:
+    """Escalation steps that have fired, oldest first."""
+    query = (
+        select(PageStep)
+        .where(PageStep.incident_id == incident_id, PageStep.status == "fired")
+        .order_by(col(PageStep.fired_at), col(PageStep.id))
+    )
+    return session.exec(query).all()
+
+
+def due_steps(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int]]:
+    """(step id, incident id) of pending steps due by `now`, in due order."""
+    query = (
+        select(PageStep.id, PageStep.incident_id)
+        .where(PageStep.status == "pending", col(PageStep.due_at) <= now)
+        .order_by(col(PageStep.due_at), col(PageStep.id))
+        .limit(limit)
+    )
+    return [(int(step_id or 0), incident_id) for step_id, incident_id in session.exec(query).all()]
+
+
+def future_due_times(*, session: Session, now: datetime) -> Sequence[datetime]:
+    """Due times of pending steps after `now` (to set wake-ups after a restart)."""
+    query = select(PageStep.due_at).where(PageStep.status == "pending", col(PageStep.due_at) > now)
+    return session.exec(query.distinct()).all()
+
+
+def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int]]:
+    """(outbox id, incident id) of messages ready to send, oldest first."""
+    query = (
+        select(OutboxMessage.id, OutboxMessage.incident_id)
+        .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return [(int(message_id or 0), incident_id) for message_id, incident_id in session.exec(query).all()]

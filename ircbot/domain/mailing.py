@@ -1,0 +1,31 @@
+"""E-mail pages, worded by the page_email templates (overridable in the config folder)."""
+
+from __future__ import annotations
+
+from ircbot.domain.ports import Email
+from ircbot.domain.services import Services
+from ircbot.domain.views import IncidentView
+from ircbot.mail import page_email as render_page_email
+
+ACK_HINT = "Acknowledge with the button in your Slack DM from ircbot, or type /incident ack in the incident channel."
+
+
+def page_email(svc: Services, view: IncidentView, *, to: str, reason: str, tier: int) -> Email:
+    """The e-mail for one paged address."""
+    policy = svc.config.escalation.severities.get(view.severity)
+    subject, text, html = render_page_email(
+        svc.templates,
+        key=view.key,
+        title=view.title,
+        severity=view.severity.upper(),
+        severity_name=policy.name if policy else view.severity.upper(),
+        tier=tier,
+        declared_by=view.declared_by,
+        declared_at=view.declared_at.strftime("%Y-%m-%d %H:%M UTC"),
+        channel_name=view.channel_name or "",
+        channel_url="",
+        reason=reason,
+        drill=view.is_drill,
+        ack_hint=ACK_HINT,
+    )
+    return Email(to=(to,), subject=subject, text=text, html=html)

@@ -1,0 +1,1 @@
+"""Waking the process when escalation steps fall due; the steps themselves live in the database."""
