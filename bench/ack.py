@@ -1,0 +1,517 @@
+"""Ack latency of ircbot against a bare Bolt app that only acks, plus the Web API budget of one declare.
+
+Both apps run as separate processes (waitress, same thread count) against the built-in Slack emulator and
+receive the same signed slash-command load. Run from the repository root::
+
+    .venv/bin/python bench/ack.py                       # SQLite in a temp folder
+    .venv/bin/python bench/ack.py --database-url postgresql+psycopg://postgres@127.0.0.1/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from ircbot.emulator import CallRecord, SlackDriver, SlackEmulator
+from tests.factories import ALICE, BOB, populate, write_config
+
+SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
+ROOT = Path(__file__).resolve().parent.parent
+CHANNEL_LINK = re.compile(r"<#(C[A-Z0-9]+)(?:\|[^>]*)?>")
+SLACK_ACK_DEADLINE_MS = 3000.0
+TARGET_RATIO = 3.0
+DECLARE_CALL_BUDGET = 6
+
+
+# --- emulator that timestamps response_url posts ----------------------------------------------------------
+
+
+class TimedEmulator(SlackEmulator):
+    """The Slack emulator, also noting when each response_url first received a payload."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_response_at: dict[str, float] = {}
+
+    def handle_response_post(self, response_id: str, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
+        """Record the arrival time, then answer as the emulator does."""
+        self.first_response_at.setdefault(response_id, time.monotonic())
+        return super().handle_response_post(response_id, headers, body)
+
+    def answered_at(self, response_url: str) -> float | None:
+        """Monotonic time of the first post to a response_url, or None while unanswered."""
+        return self.first_response_at.get(response_url.rstrip("/").rsplit("/", 1)[-1])
+
+
+# --- processes --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
+    """Poll GET /healthz until 200; fail early (with the log) if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited with {proc.returncode} before it was healthy:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} was not healthy within {timeout}s:\n{log.read_text()}")
+
+
+@dataclass(frozen=True)
+class Server:
+    """A served app: where it listens and its process id."""
+
+    url: str
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time a process used so far (Linux /proc); None where that is unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the command name: state is field 3, utime and stime are fields 14 and 15 (1-based).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def served(name: str, args: Sequence[str], env: Mapping[str, str], workdir: Path, port: int) -> Iterator[Server]:
+    """Run a server process until the block ends; yields it once /healthz answers."""
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, *args], env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+        yield Server(url, proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def fresh_database(url: str | None, workdir: Path) -> Iterator[str]:
+    """A SQLite file in workdir, or a new PostgreSQL database next to the given one, dropped afterwards."""
+    if url is None:
+        yield f"sqlite:///{workdir / 'ircbot.db'}"
+        return
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise SystemExit(f"--database-url must be PostgreSQL (SQLite is the default): {url}")
+    # psycopg takes a libpq URL: the same server and credentials, the maintenance database `test`.
+    admin = parsed.set(drivername="postgresql", database="test").render_as_string(hide_password=False)
+    name = f"ircbot_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield parsed.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def slack_env(emu: SlackEmulator) -> dict[str, str]:
+    """The Slack variables both apps read, pointing at the emulator."""
+    return {
+        "SLACK_BOT_TOKEN": emu.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": emu.base_url,
+    }
+
+
+# --- load -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """One `/incident` invocation to send."""
+
+    user: str
+    channel: str
+    text: str
+
+
+@dataclass
+class Sample:
+    """What happened to one request."""
+
+    command: Command
+    sent: float
+    ack_ms: float
+    status: int
+    response_url: str
+    error: str | None = None
+    done_ms: float | None = None
+
+
+def workload(n: int, incident_channel: str, general: str, seed: int = 7) -> list[Command]:
+    """A realistic, repeatable mix: mostly work inside one incident channel, some help and a few declares."""
+    rng = random.Random(seed)
+    declares = max(1, n // 100)
+    commands = [Command(ALICE, general, f"declare Bench incident {i} sev{1 + i % 4}") for i in range(declares)]
+    weighted = [("status", 40), ("note", 30), ("check", 15), ("help", 15)]
+    kinds = rng.choices([k for k, _ in weighted], [w for _, w in weighted], k=n - declares)
+    for i, kind in enumerate(kinds):
+        if kind == "note":
+            commands.append(Command(ALICE, incident_channel, f"note bench observation {i}: host FS{i % 17:02d} clean"))
+        elif kind == "check":
+            commands.append(Command(ALICE, incident_channel, f"check {1 + i % 3}"))
+        elif kind == "help":
+            commands.append(Command(BOB, general, "help"))
+        else:
+            commands.append(Command(ALICE, incident_channel, "status"))
+    rng.shuffle(commands)
+    return commands
+
+
+def send(driver: SlackDriver, command: Command) -> Sample:
+    """Send one signed slash command without waiting for its response_url; the ack round trip is timed."""
+    sent = time.monotonic()
+    try:
+        result = driver.slash(command.user, command.channel, command.text, wait=False, timeout=30)
+    except Exception as exc:  # a refused or dropped connection is an error to count, not a crash
+        return Sample(command, sent, (time.monotonic() - sent) * 1000, 0, "", error=repr(exc))
+    error = None if result.status == 200 else f"HTTP {result.status}: {result.body[:100]}"
+    return Sample(command, sent, result.elapsed * 1000, result.status, result.response_url, error=error)
+
+
+def run_load(driver: SlackDriver, commands: Sequence[Command], concurrency: int) -> tuple[list[Sample], float]:
+    """Send every command from `concurrency` clients; returns the samples and the wall time in seconds."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="client") as pool:
+        samples = list(pool.map(lambda c: send(driver, c), commands))
+    return samples, time.monotonic() - started
+
+
+def wait_for_responses(emu: TimedEmulator, samples: Sequence[Sample], timeout: float = 60.0) -> float | None:
+    """Poll until every acked command got a response_url post; fills done_ms, returns last answer - last ack (s)."""
+    pending = [s for s in samples if s.status == 200]
+    last_ack = max((s.sent + s.ack_ms / 1000 for s in pending), default=time.monotonic())
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.02)
+        still = []
+        for sample in pending:
+            at = emu.answered_at(sample.response_url)
+            if at is None:
+                still.append(sample)
+            else:
+                sample.done_ms = (at - sample.sent) * 1000
+        pending = still
+    if pending:
+        return None
+    # Signed: the last answer can come before the last ack when the slowest request was a quick command.
+    return max(s.sent + (s.done_ms or 0) / 1000 for s in samples if s.status == 200) - last_ack
+
+
+# --- declare budget ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeclareBudget:
+    """The Web API calls one declare made on a quiet bot, split at the moment its channel was ready."""
+
+    channel_id: str
+    until_ready: list[str]
+    afterwards: list[str]
+    missing: list[str]
+    excluded: list[str]
+
+
+def ready_steps(channel_id: str) -> dict[str, Callable[[CallRecord], bool]]:
+    """The calls that make an incident channel ready: created, declarer invited, topic, welcome posted, pinned."""
+
+    def in_channel(method: str) -> Callable[[CallRecord], bool]:
+        return lambda c: c.ok and c.method == method and c.args.get("channel") == channel_id
+
+    return {
+        "channel created": lambda c: c.ok and c.method == "conversations.create",
+        "declarer invited": lambda c: in_channel("conversations.invite")(c) and ALICE in str(c.args.get("users")),
+        "topic set": in_channel("conversations.setTopic"),
+        "welcome posted": in_channel("chat.postMessage"),
+        "welcome pinned": in_channel("pins.add"),
+    }
+
+
+def declare_budget(emu: SlackEmulator, driver: SlackDriver, general: str) -> DeclareBudget:
+    """Declare on a quiet bot; count the Web API calls up to the last step that made its channel ready."""
+    before = len(emu.calls)
+    result = driver.slash(ALICE, general, "declare Ransomware on FS01 sev1", wait=True, timeout=30)
+    links = [m for r in result.responses for m in CHANNEL_LINK.findall(r.get("text") or "")]
+    if result.status != 200 or not links:
+        raise RuntimeError(f"declare failed: HTTP {result.status}, answer {result.text!r}")
+    steps = ready_steps(links[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(any(map(s, emu.calls[before:])) for s in steps.values()):
+        time.sleep(0.02)
+    settle_calls(emu)
+    # Bolt calls auth.test once, lazily, on the first request; it is not part of what a declare costs.
+    calls = [c for c in emu.calls[before:] if c.method != "auth.test"]
+    excluded = [c.method for c in emu.calls[before:] if c.method == "auth.test"]
+    firsts = {name: next((i for i, c in enumerate(calls) if step(c)), None) for name, step in steps.items()}
+    missing = [name for name, i in firsts.items() if i is None]
+    ready = max((i for i in firsts.values() if i is not None), default=len(calls) - 1)
+    methods = [c.method for c in calls]
+    return DeclareBudget(links[0], methods[: ready + 1], methods[ready + 1 :], missing, excluded)
+
+
+def settle_calls(emu: SlackEmulator, quiet: float = 0.5, timeout: float = 10.0) -> None:
+    """Wait until the emulator saw no new Web API call for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    seen, since = len(emu.calls), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        if len(emu.calls) != seen:
+            seen, since = len(emu.calls), time.monotonic()
+
+
+# --- reporting --------------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (p100 is the maximum); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-pct * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+@dataclass
+class RunResult:
+    """The load figures of one app."""
+
+    name: str
+    commands: list[Command]
+    samples: list[Sample]
+    wall_s: float
+    drain_s: float | None = None
+    app_cpu_s: float | None = None
+    local_cpu_s: float = 0.0
+
+    def cpu_ms_per_command(self) -> tuple[float | None, float]:
+        """CPU per command of the app's process, and of this process (clients plus emulator)."""
+        n = len(self.samples)
+        return (None if self.app_cpu_s is None else self.app_cpu_s * 1000 / n), self.local_cpu_s * 1000 / n
+
+    @property
+    def errors(self) -> list[Sample]:
+        return [s for s in self.samples if s.error is not None]
+
+    def ack(self, pct: float) -> float:
+        return percentile([s.ack_ms for s in self.samples if s.error is None], pct)
+
+    def done(self, pct: float, declares: bool | None = None) -> float:
+        """End-to-end percentile; declares=True/False restricts to or excludes `declare` commands."""
+        chosen = [
+            s.done_ms
+            for s in self.samples
+            if s.done_ms is not None and (declares is None or s.command.text.startswith("declare") == declares)
+        ]
+        return percentile(chosen, pct)
+
+
+def print_ack_table(ircbot: RunResult, bare: RunResult) -> bool:
+    """Print the ack latency table and the target line; True when the target is met."""
+    print(f"\n{'ack latency (ms)':<22}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}{'errors':>8}{'req/s':>8}")
+    for run in (ircbot, bare):
+        figures = "".join(f"{run.ack(p):>9.1f}" for p in (50, 90, 99, 100))
+        rate = len(run.samples) / run.wall_s
+        print(f"{run.name:<22}{figures}{len(run.errors):>8}{rate:>8.0f}")
+    p50_ratio, p99_ratio = ircbot.ack(50) / bare.ack(50), ircbot.ack(99) / bare.ack(99)
+    print(f"{'ratio ircbot/bare':<22}{p50_ratio:>8.2f}x{'':>9}{p99_ratio:>8.2f}x")
+    ok = not ircbot.errors and not bare.errors and p99_ratio < TARGET_RATIO and ircbot.ack(99) < SLACK_ACK_DEADLINE_MS
+    verdict = "PASS" if ok else "FAIL"
+    print(f"target: p99 ack < {TARGET_RATIO:g}x bare and well inside Slack's 3 s -> {verdict}")
+    for sample in (ircbot.errors + bare.errors)[:5]:
+        print(f"  error: {sample.command.text!r}: {sample.error}")
+    return ok
+
+
+def print_completion(ircbot: RunResult) -> None:
+    """Print how long background work took: the drain after the last ack and end-to-end percentiles."""
+    if ircbot.drain_s is None:
+        missing = sum(1 for s in ircbot.samples if s.status == 200 and s.done_ms is None)
+        print(f"\nresponse_url: {missing} commands got no answer within the timeout")
+        return
+    print(f"\nall response_url answers arrived; the last one {ircbot.drain_s * 1000:+.0f} ms from the last ack")
+    print(f"{'end-to-end (ms)':<22}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}   (send -> first response_url post)")
+    for label, declares in (("all commands", None), ("declares only", True), ("all but declares", False)):
+        print(f"{label:<22}" + "".join(f"{ircbot.done(p, declares):>9.1f}" for p in (50, 90, 99, 100)))
+
+
+def print_cpu(ircbot: RunResult, bare: RunResult) -> None:
+    """Print CPU per command: under a closed loop the ack waits for CPU, so this explains the medians."""
+    print(f"\nCPU per command (ms, {os.cpu_count()} CPUs): app process / this process (clients + emulator)")
+    for run in (ircbot, bare):
+        app, local = run.cpu_ms_per_command()
+        shown = "n/a" if app is None else f"{app:.2f}"
+        print(f"  {run.name:<22}{shown:>8} / {local:.2f}")
+
+
+def print_budget(budget: DeclareBudget) -> bool:
+    """Print the declare's Web API calls against the budget; True when within it."""
+    ok = len(budget.until_ready) <= DECLARE_CALL_BUDGET and not budget.missing
+    print("\ndeclare on a quiet bot: Web API calls until the channel was ready")
+    for i, method in enumerate(budget.until_ready, 1):
+        print(f"  {i}. {method}")
+    if budget.missing:
+        print(f"  never happened: {', '.join(budget.missing)}")
+    if budget.afterwards:
+        print(f"then, not counted (after the channel was ready, e.g. paging): {', '.join(budget.afterwards)}")
+    note = f"; excluded here: {', '.join(budget.excluded)}" if budget.excluded else ""
+    print(f"auth.test (Bolt's one-off check) was spent on a warm-up /incident help before the declare{note}")
+    count = len(budget.until_ready)
+    print(f"target: at most {DECLARE_CALL_BUDGET} Web API calls -> {count} -> {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+# --- main -------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=500, help="slash commands per app (default 500)")
+    parser.add_argument("--concurrency", type=int, default=20, help="concurrent clients (default 20)")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL; a fresh database is made beside it")
+    parser.add_argument("--threads", type=int, default=16, help="waitress threads for both apps (default 16)")
+    parser.add_argument(
+        "--patch",
+        action="append",
+        default=[],
+        help="experimental: run ircbot through bench/patched_serve.py with this patch (executor, nodedupe)",
+    )
+    return parser.parse_args(argv)
+
+
+def load_app(name: str, emu: TimedEmulator, server: Server, commands: Sequence[Command], concurrency: int) -> RunResult:
+    """Warm an app up with a short burst, then time the real load; `finish_cpu` closes the CPU account."""
+    driver = SlackDriver(f"{server.url}/slack/events", SIGNING_SECRET, emu)
+    warmup = [c for c in commands if not c.text.startswith("declare")][: 2 * concurrency]
+    run_load(driver, warmup, concurrency)
+    app_cpu, local_cpu = cpu_seconds(server.pid), time.process_time()
+    samples, wall = run_load(driver, commands, concurrency)
+    result = RunResult(name, list(commands), samples, wall)
+    result.app_cpu_s, result.local_cpu_s = app_cpu, local_cpu  # start marks until finish_cpu
+    return result
+
+
+def finish_cpu(result: RunResult, server: Server) -> None:
+    """Turn the CPU start marks into CPU used since the timed load began (call once the work is done)."""
+    now = cpu_seconds(server.pid)
+    result.app_cpu_s = None if now is None or result.app_cpu_s is None else now - result.app_cpu_s
+    result.local_cpu_s = time.process_time() - result.local_cpu_s
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run both apps under the same load and print the figures; exit 1 when a target is missed."""
+    args = parse_args(argv)
+    emu = TimedEmulator()
+    emu.start()
+    populate(emu)
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="ircbot-bench-") as tmp,
+            fresh_database(args.database_url, Path(tmp)) as db,
+        ):
+            ircbot, budget = bench_ircbot(emu, args, db, Path(tmp))
+            bare = bench_bare(emu, args, ircbot.commands, Path(tmp))
+    finally:
+        emu.stop()
+    ok = print_ack_table(ircbot, bare)
+    print_completion(ircbot)
+    print_cpu(ircbot, bare)
+    ok = print_budget(budget) and ok
+    if emu.violations:
+        print(f"\nemulator saw {len(emu.violations)} bad Web API calls, e.g. {emu.violations[:3]}")
+    return 0 if ok else 1
+
+
+def bench_ircbot(
+    emu: TimedEmulator, args: argparse.Namespace, database_url: str, workdir: Path
+) -> tuple[RunResult, DeclareBudget]:
+    """Serve ircbot, measure one declare's Web API calls, then its ack latency and completion under load."""
+    general = general_channel(emu)
+    env = {**slack_env(emu), "DATABASE_URL": database_url, "IRCBOT_CONFIG_DIR": str(write_config(workdir / "config"))}
+    port = free_port()
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)]
+    if args.patch:
+        serve = ["bench/patched_serve.py", *(f"--patch={p}" for p in args.patch), "--", *serve]
+    else:
+        serve = ["-m", "ircbot.cli", *serve]
+    with served("ircbot", serve, env, workdir, port) as server:
+        driver = SlackDriver(f"{server.url}/slack/events", SIGNING_SECRET, emu)
+        driver.slash(BOB, general, "help", wait=True, timeout=30)  # Bolt's one-off auth.test happens here
+        budget = declare_budget(emu, driver, general)
+        commands = workload(args.requests, budget.channel_id, general)
+        backend = make_url(database_url).get_backend_name()
+        patches = f", patches: {', '.join(args.patch)}" if args.patch else ""
+        load = f"{args.requests} slash commands, {args.concurrency} clients, {args.threads} waitress threads"
+        print(f"{load}, {backend}{patches}")
+        result = load_app("ircbot", emu, server, commands, args.concurrency)
+        result.drain_s = wait_for_responses(emu, result.samples)
+        settle_calls(emu)
+        finish_cpu(result, server)
+    if "trace" in args.patch:
+        print("ircbot trace: " + (workdir / "ircbot.log").read_text().split("trace: ", 1)[-1].strip())
+    return result, budget
+
+
+def bench_bare(emu: TimedEmulator, args: argparse.Namespace, commands: Sequence[Command], workdir: Path) -> RunResult:
+    """Serve the ack-only Bolt app and send it the same load."""
+    port = free_port()
+    serve = ["bench/bare_app.py", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)]
+    with served("bare", serve, slack_env(emu), workdir, port) as server:
+        result = load_app("bare Bolt (ack only)", emu, server, commands, args.concurrency)
+        finish_cpu(result, server)
+        return result
+
+
+def general_channel(emu: SlackEmulator) -> str:
+    """The id of #general, where declares and help are typed."""
+    found = emu.channel_by_name("general")
+    if found is None:
+        raise RuntimeError("the emulated workspace has no #general")
+    return str(found["id"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
