@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import jinja2
@@ -79,7 +80,9 @@ def build_app(
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not socket_mode,
         token_verification_enabled=False,
-        process_before_response=False,
+        # Listeners ack synchronously and hand their work to lazy functions on Bolt's executor.
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="ircbot-work"),
         logger=logging.getLogger("ircbot.bolt"),
     )
     register(bolt, services)

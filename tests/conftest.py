@@ -19,6 +19,7 @@ from ircbot.emulator import CommandResult, SlackDriver, SlackEmulator
 from ircbot.settings import Settings
 from ircbot.web import HttpServer
 from tests.factories import ALICE, populate, write_config
+from tests.smtp import SmtpServer, running_smtp
 
 CHANNEL_LINK = re.compile(r"<#(C[A-Z0-9]+)(?:\|[^>]*)?>")
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -73,8 +74,8 @@ def config_dir(tmp_path: Path) -> Path:
     return write_config(tmp_path / "config")
 
 
-def bot_settings(emulator: SlackEmulator, database_url: str, config_dir: Path) -> Settings:
-    """The environment a deployed bot would have, pointing at the emulator."""
+def bot_settings(emulator: SlackEmulator, database_url: str, config_dir: Path, smtp_url: str | None = None) -> Settings:
+    """The environment a deployed bot would have, pointing at the emulator (and a test SMTP server)."""
     return Settings.model_validate(
         {
             "SLACK_BOT_TOKEN": emulator.bot_token,
@@ -82,6 +83,7 @@ def bot_settings(emulator: SlackEmulator, database_url: str, config_dir: Path) -
             "SLACK_API_URL": emulator.base_url,
             "DATABASE_URL": database_url,
             "IRCBOT_CONFIG_DIR": str(config_dir),
+            "SMTP_URL": smtp_url,
         }
     )
 
@@ -130,9 +132,13 @@ def make_harness(emulator: SlackEmulator, database_url: str, tmp_path: Path) -> 
     """Build the real bot (Bolt over waitress, escalation runner running) with config overrides."""
     built: list[Harness] = []
 
-    def make(roles: dict[str, object] | None = None, escalation: dict[str, object] | None = None) -> Harness:
+    def make(
+        roles: dict[str, object] | None = None,
+        escalation: dict[str, object] | None = None,
+        smtp_url: str | None = None,
+    ) -> Harness:
         folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
-        bot = build_app(bot_settings(emulator, database_url, folder), tick_seconds=0.5)
+        bot = build_app(bot_settings(emulator, database_url, folder, smtp_url), tick_seconds=0.5)
         bot.runner.start()
         server = HttpServer(bot, port=0, threads=8)
         url = server.start()
@@ -144,6 +150,13 @@ def make_harness(emulator: SlackEmulator, database_url: str, tmp_path: Path) -> 
     for harness in built:
         harness.server.stop()
         harness.bot.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server that keeps what it receives."""
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture

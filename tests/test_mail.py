@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from ircbot.app import template_environment
@@ -23,43 +19,9 @@ from ircbot.domain.ports import Email, NoMail
 from ircbot.errors import ConfigError, GatewayError
 from ircbot.mail import SmtpMail, mail_from_url, page_email
 from tests.factories import write_config
+from tests.smtp import SmtpServer, free_port, running_smtp
 
 USER, PASSWORD = "pager", "s3cret@:/x"
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    content: bytes
-
-    def message(self) -> EmailMessage:
-        parsed = email.message_from_bytes(self.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
-
-
-@dataclass
-class Inbox:
-    """aiosmtpd handler that keeps every envelope it accepts."""
-
-    received: list[Received] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 Message accepted for delivery"
-
-
-@dataclass
-class SmtpServer:
-    port: int
-    inbox: Inbox
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def check_password(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
@@ -73,17 +35,9 @@ def check_password(server: Any, session: Any, envelope: Any, mechanism: str, aut
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    inbox = Inbox()
-    port = free_port()
     # AUTH over plain text is fine on loopback; production servers offer it after STARTTLS.
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=port, authenticator=check_password, auth_require_tls=False
-    )
-    controller.start()
-    try:
-        yield SmtpServer(port, inbox)
-    finally:
-        controller.stop()
+    with running_smtp(authenticator=check_password, auth_require_tls=False) as server:
+        yield server
 
 
 @pytest.fixture

@@ -60,8 +60,11 @@ def resolve_targets(svc: Services, targets: list[str]) -> list[Recipient]:
         try:
             profile = svc.chat.profile(user_id)
             recipients.append(Recipient(user_id=user_id, email=profile.email, tz=profile.tz))
-        except GatewayError:
-            recipients.append(Recipient(user_id=user_id, email=None))
+        except GatewayError as exc:
+            if exc.error in ("user_not_found", "account_inactive"):
+                svc.log.warning("paging target %s is not a workspace member: %s", user_id, exc.error)
+                continue
+            recipients.append(Recipient(user_id=user_id, email=None))  # Slack is flaky, the page must still go
     known = {r.email for r in recipients if r.email}
     recipients += [Recipient(user_id=None, email=e) for e in dict.fromkeys(emails) if e not in known]
     return recipients
@@ -101,12 +104,17 @@ def fire_step(svc: Services, *, step_id: int, incident_id: int) -> int:
         step = session.get(PageStep, step_id)
         assert step is not None
         session.refresh(step)
-        if incident.status != "open" or incident.acknowledged_at is not None:
+        if incident.status != "open" or _acked_since(incident, step.created_at):
             step.status = "cancelled"
             return 0
         late = now - step.due_at
         _decide_pages(svc, session, incident, step, recipients, late)
     return 1
+
+
+def _acked_since(incident: Incident, decided_at: datetime) -> bool:
+    """An ack stops what was planned before it; a severity raised after the ack plans new pages."""
+    return incident.acknowledged_at is not None and incident.acknowledged_at >= decided_at
 
 
 def _decide_pages(
@@ -197,7 +205,7 @@ def deliver(svc: Services, *, message_id: int, incident_id: int) -> int:
         if message is None or message.status != "pending":
             return 0
         now = svc.clock()
-        if incident.acknowledged_at is not None or incident.status != "open":
+        if incident.status != "open" or _acked_since(incident, message.created_at):
             message.status = "suppressed"
             return 0
         try:

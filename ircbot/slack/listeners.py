@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, BoltResponse, Respond
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
@@ -36,22 +36,26 @@ def delivery_key(body: dict[str, Any]) -> str | None:
 
 
 def register(app: App, svc: Services) -> None:
-    """Attach every listener of ircbot to the Bolt app."""
+    """Attach every listener: each acks at once and does its work in a lazy (background) function."""
 
-    @app.middleware
-    def drop_redeliveries(body: dict[str, Any], next: Any) -> BoltResponse | None:
-        # Slack redelivers what it did not see acknowledged in 3 s; handle each delivery once.
-        key = delivery_key(body)
-        if key is not None:
-            with svc.db.transaction() as session:
-                if not queries.remember_request(session=session, key=key, at=svc.clock()):
-                    svc.log.info("dropping redelivery %s", key)
-                    return BoltResponse(status=200, body="")
-        return next()
-
-    @app.command("/incident")
-    def on_incident(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    def ack_now(ack: Ack) -> None:
         ack()
+
+    def first_delivery(body: dict[str, Any]) -> bool:
+        # Slack redelivers what it did not see acknowledged in 3 s; handle each delivery once. This runs
+        # after the ack so the ack never waits for a database write lock.
+        key = delivery_key(body)
+        if key is None:
+            return True
+        with svc.db.transaction() as session:
+            if queries.remember_request(session=session, key=key, at=svc.clock()):
+                return True
+        svc.log.info("dropping redelivery %s", key)
+        return False
+
+    def run_command(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        if not first_delivery(body):
+            return
         invocation = Invocation(
             user_id=body["user_id"],
             channel_id=body.get("channel_id", ""),
@@ -61,107 +65,116 @@ def register(app: App, svc: Services) -> None:
         )
         deliver(svc, dispatch(svc, invocation), respond=respond, client=client, trigger_id=invocation.trigger_id)
 
-    @app.action(re.compile(rf"^{TOGGLE_ACTION}_\d+$"))
-    def on_toggle(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
-        user = body["user"]["id"]
-        try:
-            value = json.loads(action["value"])
-            ticked = set_item(
-                svc,
-                incident_id=int(value["i"]),
-                position=int(value["p"]),
-                checked=None,
-                actor=user,
-                stage=value["s"],
-            )
-        except (DomainError, UsageError) as exc:
-            respond(text=f":warning: {exc}", response_type="ephemeral", replace_original=False)
-            return
-        view = ticked.incident
-        verb = "ticked" if any(i.position == int(value["p"]) and i.checked for i in view.checklist) else "unticked"
-        message: Message
-        if value.get("c") == "c":
-            message = ChecklistCard(view, note=f"<@{user}> {verb} #{value['p']}: {ticked.text}")
-        elif value.get("c") == "s":
-            message = IncidentCard(view, heading=f"Status of {view.label}: {view.title}", purpose="status")
+    def toggle_item(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        if first_delivery(body):
+            _toggle(svc, body["user"]["id"], json.loads(action["value"]), respond)
+
+    def acknowledge_page(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        if first_delivery(body):
+            _acknowledge(svc, body["user"]["id"], int(action["value"]), respond)
+
+    def validate_declare(ack: Ack, view: dict[str, Any]) -> None:
+        problem = _declare_form_problem(view)
+        if problem:
+            ack(response_action="errors", errors={"title": problem})
         else:
-            message = IncidentCard(view, heading=f"{view.label}: {view.title}")
-        text, blocks = render_message(message)
-        respond(text=text, blocks=blocks, replace_original=True)
+            ack()
 
-    @app.action(ACK_ACTION)
-    def on_ack(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
-        user = body["user"]["id"]
-        incident_id = int(action["value"])
-        with svc.db.transaction() as session:
-            found = queries.incident_by_id(session=session, incident_id=incident_id)
-            if found is None or not may_see(session, found, user):
-                respond(
-                    text=":warning: You cannot acknowledge an incident you were not brought into.",
-                    replace_original=False,
-                )
-                return
-        result = acknowledge(svc, incident_id=incident_id, actor=user)
-        if result.first or result.cancelled:
-            _announce(
-                svc, result.channel_id, f":white_check_mark: <@{user}> acknowledged {result.key}; escalation stopped."
+    def submit_declare(body: dict[str, Any], view: dict[str, Any]) -> None:
+        if _declare_form_problem(view) is None and first_delivery(body):
+            _declare_from_form(svc, body["user"]["id"], view)
+
+    def member_joined(body: dict[str, Any], event: dict[str, Any]) -> None:
+        if first_delivery(body):
+            _record_membership(svc, event, joined=True)
+
+    def member_left(body: dict[str, Any], event: dict[str, Any]) -> None:
+        if first_delivery(body):
+            _record_membership(svc, event, joined=False)
+
+    app.command("/incident")(ack=ack_now, lazy=[run_command])
+    app.action(re.compile(rf"^{TOGGLE_ACTION}_\d+$"))(ack=ack_now, lazy=[toggle_item])
+    app.action(ACK_ACTION)(ack=ack_now, lazy=[acknowledge_page])
+    app.view("declare_modal")(ack=validate_declare, lazy=[submit_declare])
+    app.event("member_joined_channel")(ack=ack_now, lazy=[member_joined])
+    app.event("member_left_channel")(ack=ack_now, lazy=[member_left])
+    # Acknowledge events ircbot does not act on, so Slack does not retry them.
+    app.event(re.compile(".*"))(ack_now)
+
+
+def _toggle(svc: Services, user: str, value: dict[str, Any], respond: Respond) -> None:
+    try:
+        ticked = set_item(
+            svc, incident_id=int(value["i"]), position=int(value["p"]), checked=None, actor=user, stage=value["s"]
+        )
+    except (DomainError, UsageError) as exc:
+        respond(text=f":warning: {exc}", response_type="ephemeral", replace_original=False)
+        return
+    view = ticked.incident
+    verb = "ticked" if any(i.position == int(value["p"]) and i.checked for i in view.checklist) else "unticked"
+    message: Message
+    if value.get("c") == "c":
+        message = ChecklistCard(view, note=f"<@{user}> {verb} #{value['p']}: {ticked.text}")
+    elif value.get("c") == "s":
+        message = IncidentCard(view, heading=f"Status of {view.label}: {view.title}", purpose="status")
+    else:
+        message = IncidentCard(view, heading=f"{view.label}: {view.title}")
+    text, blocks = render_message(message)
+    respond(text=text, blocks=blocks, replace_original=True)
+
+
+def _acknowledge(svc: Services, user: str, incident_id: int, respond: Respond) -> None:
+    with svc.db.transaction() as session:
+        found = queries.incident_by_id(session=session, incident_id=incident_id)
+        if found is None or not may_see(session, found, user):
+            respond(
+                text=":warning: You cannot acknowledge an incident you were not brought into.", replace_original=False
             )
-        current = incidents.view(svc, incident_id)
-        page = PageCard(
-            current,
-            reason="Acknowledged",
-            declared_local=local_time(current.declared_at, None),
-            acknowledged_by=result.by,
-        )
-        text, blocks = render_message(page)
-        respond(text=text, blocks=blocks, replace_original=True)
-
-    @app.view("declare_modal")
-    def on_declare_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = view["state"]["values"]
-        user = body["user"]["id"]
-        title = (values.get("title", {}).get("value", {}).get("value") or "").strip()
-        try:
-            title = check_title(title)
-        except UsageError as exc:
-            ack(response_action="errors", errors={"title": exc.message})
             return
-        ack()
-        options = {o["value"] for o in (values.get("options", {}).get("value", {}).get("selected_options") or [])}
-        severity = (values.get("severity", {}).get("value", {}).get("selected_option") or {}).get("value", "sev3")
-        playbook = (values.get("playbook", {}).get("value", {}).get("selected_option") or {}).get("value", "default")
-        request = Declaration(
-            title=title,
-            severity=severity,
-            declared_by=user,
-            is_private="public" not in options,
-            playbook=playbook,
-            is_drill="drill" in options,
-            request_key=f"view:{view['id']}",
+    result = acknowledge(svc, incident_id=incident_id, actor=user)
+    if result.first or result.cancelled:
+        _announce(
+            svc, result.channel_id, f":white_check_mark: <@{user}> acknowledged {result.key}; escalation stopped."
         )
-        try:
-            answer: Message = declared_reply(declare(svc, request)).message
-        except IrcbotError as exc:
-            answer = Text(f":warning: {exc}")
-        try:
-            svc.chat.post(user, answer)
-        except IrcbotError as exc:
-            svc.log.error("could not tell %s the outcome of their declare: %s", user, exc)
+    current = incidents.view(svc, incident_id)
+    page = PageCard(
+        current, reason="Acknowledged", declared_local=local_time(current.declared_at, None), acknowledged_by=result.by
+    )
+    text, blocks = render_message(page)
+    respond(text=text, blocks=blocks, replace_original=True)
 
-    @app.event("member_joined_channel")
-    def on_member_joined(event: dict[str, Any]) -> None:
-        _record_membership(svc, event, joined=True)
 
-    @app.event("member_left_channel")
-    def on_member_left(event: dict[str, Any]) -> None:
-        _record_membership(svc, event, joined=False)
+def _form_value(view: dict[str, Any], block: str) -> dict[str, Any]:
+    return dict(view["state"]["values"].get(block, {}).get("value", {}))
 
-    @app.event(re.compile(".*"))
-    def on_other_event() -> None:
-        # Acknowledge events ircbot does not act on, so Slack does not retry them.
-        return None
+
+def _declare_form_problem(view: dict[str, Any]) -> str | None:
+    try:
+        check_title((_form_value(view, "title").get("value") or "").strip())
+    except UsageError as exc:
+        return exc.message
+    return None
+
+
+def _declare_from_form(svc: Services, user: str, view: dict[str, Any]) -> None:
+    options = {o["value"] for o in (_form_value(view, "options").get("selected_options") or [])}
+    request = Declaration(
+        title=(_form_value(view, "title").get("value") or "").strip(),
+        severity=(_form_value(view, "severity").get("selected_option") or {}).get("value", "sev3"),
+        declared_by=user,
+        is_private="public" not in options,
+        playbook=(_form_value(view, "playbook").get("selected_option") or {}).get("value", "default"),
+        is_drill="drill" in options,
+        request_key=f"view:{view['id']}",
+    )
+    try:
+        answer: Message = declared_reply(declare(svc, request)).message
+    except IrcbotError as exc:
+        answer = Text(f":warning: {exc}")
+    try:
+        svc.chat.post(user, answer)
+    except IrcbotError as exc:
+        svc.log.error("could not tell %s the outcome of their declare: %s", user, exc)
 
 
 def deliver(svc: Services, outcome: Outcome, *, respond: Respond, client: WebClient, trigger_id: str | None) -> None:

@@ -1,0 +1,169 @@
+"""Escalation by severity tier on durable timers: pages, e-mail, acknowledgement, re-planning, joining."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from tests.conftest import Harness
+from tests.factories import ALICE, BOB, CAROL, DAVE, ERIN, MALLORY, ONCALL_GROUP, escalation_config, tier
+from tests.scenario import buttons, channel_text, events, incident
+from tests.smtp import SmtpServer
+
+FAST = escalation_config(
+    sev1={
+        "name": "Critical",
+        "tiers": [
+            tier("0s", "role:manager", "role:analyst"),
+            tier("2s", f"group:{ONCALL_GROUP}", "email:soc-lead@example.com"),
+            tier("4s", f"user:{DAVE}"),
+        ],
+    },
+)
+
+
+def dms(h: Harness, user: str) -> list[dict[str, object]]:
+    """Messages the bot sent to a user's DM."""
+    channel = h.emulator.im_channel(user)
+    return h.emulator.messages(channel) if channel else []
+
+
+def test_tier_one_pages_at_once_by_dm_with_ack_button_invite_channel_line_and_email(
+    make_harness: Callable[..., Harness], smtp: SmtpServer
+) -> None:
+    h = make_harness(escalation=FAST, smtp_url=smtp.url)
+    _, channel = h.declare("Ransomware on FS01 sev1")
+    h.wait_for(lambda: dms(h, BOB) and "Paged tier 1" in channel_text(h.emulator, channel))
+    page = dms(h, BOB)[0]
+    text = h.emulator.message_text(page)
+    assert "SEV1" in text and "INC-1: Ransomware on FS01" in text and f"<@{ALICE}>" in text and channel in text
+    assert [b["text"]["text"] for b in buttons(page)] == ["Acknowledge"]
+    assert "America/New_York" not in text and ("EST" in text or "EDT" in text)  # Bob's own time zone
+    assert BOB in h.emulator.channel(channel)["members"]
+    assert "Paged tier 1: <@U0ALICE>, <@U0BOB>" in channel_text(h.emulator, channel)
+    h.wait_for(lambda: smtp.inbox.to("bob@example.com"))
+    mail = smtp.inbox.to("bob@example.com")[0]
+    assert "[SEV1] INC-1 paged: Ransomware on FS01" in mail["Subject"]
+    assert mail.get_body(("plain",)) is not None and mail.get_body(("html",)) is not None
+
+
+def test_unacknowledged_pages_climb_tiers_and_email_targets(
+    make_harness: Callable[..., Harness], smtp: SmtpServer
+) -> None:
+    h = make_harness(escalation=FAST, smtp_url=smtp.url)
+    h.declare("Ransomware on FS01 sev1")
+    h.wait_for(lambda: dms(h, ERIN), timeout=15)
+    h.wait_for(lambda: smtp.inbox.to("soc-lead@example.com") and smtp.inbox.to("bob@example.com"))
+    h.wait_for(lambda: dms(h, DAVE), timeout=15)
+    tiers = [e.data["tier"] for e in events(h, kind="paged")]
+    assert tiers == [1, 2, 3]
+    assert all(e.data["late_seconds"] < 2 for e in events(h, kind="paged"))
+
+
+def test_acknowledge_button_stops_every_pending_tier(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(escalation=FAST)
+    _, channel = h.declare("Ransomware on FS01 sev1")
+    h.wait_for(lambda: dms(h, ALICE))
+    page = dms(h, ALICE)[0]
+    im = h.emulator.im_channel(ALICE)
+    assert im is not None
+    h.driver.click(ALICE, im, str(page["ts"]), "page_ack")
+    stored = incident(h)
+    assert stored.acknowledged_at is not None and stored.acknowledged_by == ALICE
+    assert "acknowledged INC-1; escalation stopped" in channel_text(h.emulator, channel)
+    updated = next(m for m in h.emulator.messages(im) if m["ts"] == page["ts"])
+    assert "Acknowledged by" in h.emulator.message_text(updated) and not buttons(updated)
+    time.sleep(5)  # past tiers 2 and 3
+    assert not dms(h, ERIN) and not dms(h, DAVE)
+    assert [e.data["tier"] for e in events(h, kind="paged")] == [1]
+
+
+def test_ack_command_and_resolve_cancel_pending_tiers(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(escalation=FAST)
+    _, channel = h.declare("Ransomware on FS01 sev1")
+    # tier 1 (0s) may or may not have fired yet; tiers 2 and 3 are pending either way
+    assert re.search(r"You acknowledged INC-1; [23] pending tier\(s\) cancelled", h.slash("ack", channel=channel).text)
+    assert "already acknowledged" in h.slash("ack", channel=channel).text
+    _, second = h.declare("Credential stuffing sev1")
+    h.slash("resolve Blocked at the WAF", channel=second)
+    time.sleep(5)
+    assert not dms(h, ERIN) and not dms(h, DAVE)
+    assert incident(h, 1).acknowledged_by == ALICE
+
+
+def test_target_that_resolves_to_nobody_pages_the_next_tier_at_once(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(
+        escalation=escalation_config(
+            sev1={
+                "name": "Critical",
+                "tiers": [tier("0s", "group:S0NOSUCHGRP", "user:U0GHOST"), tier("1h", f"user:{DAVE}")],
+            }
+        )
+    )
+    h.declare("Ransomware on FS01 sev1")
+    h.wait_for(lambda: dms(h, DAVE), timeout=10)
+    unresolved = events(h, kind="page_unresolved")
+    assert unresolved and "resolved to nobody" in unresolved[0].text
+
+
+def test_escalate_pages_the_next_tier_now(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness()  # tier 2 of the test policy is 10 minutes out
+    _, channel = h.declare("Ransomware on FS01 sev1")
+    h.wait_for(lambda: dms(h, BOB))
+    reply = h.slash("escalate", channel=channel)
+    assert "paging tier 2 now" in reply.text
+    h.wait_for(lambda: dms(h, ERIN))
+
+
+def test_severity_change_replans_escalation(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness()
+    _, channel = h.declare("Suspicious login sev3")  # sev3 pages the analyst after an hour
+    assert not dms(h, BOB)
+    reply = h.slash("severity sev1", channel=channel)
+    assert "SEV3 → *SEV1*" in reply.text
+    h.wait_for(lambda: dms(h, BOB) and dms(h, ALICE))
+    assert "SEV1" in h.emulator.channel(channel)["topic"]
+    h.slash("ack", channel=channel)
+    h.slash("severity sev2", channel=channel)
+    assert incident(h).severity == "sev2"
+    h.slash("severity sev4", channel=channel)
+    assert "no escalation steps pending" in channel_text(h.emulator, channel)
+    assert "sev7" in h.slash("severity sev7", channel=channel).text
+
+
+def test_raising_severity_after_ack_pages_only_new_targets(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(
+        escalation=escalation_config(
+            sev2={"name": "High", "tiers": [tier("0s", "role:analyst")]},
+            sev1={"name": "Critical", "tiers": [tier("0s", "role:analyst", f"user:{CAROL}")]},
+        )
+    )
+    _, channel = h.declare("Phishing wave sev2")
+    h.wait_for(lambda: dms(h, BOB))
+    h.slash("ack", channel=channel, user=BOB)
+    h.slash("severity sev1", channel=channel)
+    h.wait_for(lambda: dms(h, CAROL))
+    time.sleep(1)
+    assert len(dms(h, BOB)) == 1, "the analyst already acknowledged and is not paged again"
+
+
+def test_page_role_brings_legal_in_with_a_dm_and_private_visibility_follows(harness: Harness) -> None:
+    _, channel = harness.declare("Data exposure sev4")
+    assert "no incident INC-1 that you can see" in harness.slash("INC-1 status", user=CAROL).text
+    reply = harness.slash("page legal", channel=channel)
+    assert f"brought in <@{CAROL}> as Legal counsel" in reply.text
+    assert CAROL in harness.emulator.channel(channel)["members"]
+    dm = harness.emulator.message_text(dms(harness, CAROL)[0])
+    assert "as *Legal counsel*" in dm and "Advises on obligations" in dm
+    assert "Status of INC-1" in harness.slash("INC-1 status", user=CAROL).text
+    assert "no incident INC-1 that you can see" in harness.slash("INC-1 status", user=MALLORY).text
+    assert "Data exposure" not in harness.slash("list", user=MALLORY).text
+    assert "no role `janitor`" in harness.slash("page janitor", channel=channel).text
+
+
+def test_drills_do_not_page(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(escalation=FAST)
+    h.declare("Tabletop ransomware sev1 --drill")
+    time.sleep(1.5)
+    assert not dms(h, BOB) and not events(h, kind="paged")
