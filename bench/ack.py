@@ -413,12 +413,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=20, help="concurrent clients (default 20)")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL; a fresh database is made beside it")
     parser.add_argument("--threads", type=int, default=16, help="waitress threads for both apps (default 16)")
-    parser.add_argument(
-        "--patch",
-        action="append",
-        default=[],
-        help="experimental: run ircbot through bench/patched_serve.py with this patch (executor, nodedupe)",
-    )
     return parser.parse_args(argv)
 
 
@@ -472,26 +466,19 @@ def bench_ircbot(
     general = general_channel(emu)
     env = {**slack_env(emu), "DATABASE_URL": database_url, "IRCBOT_CONFIG_DIR": str(write_config(workdir / "config"))}
     port = free_port()
-    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)]
-    if args.patch:
-        serve = ["bench/patched_serve.py", *(f"--patch={p}" for p in args.patch), "--", *serve]
-    else:
-        serve = ["-m", "ircbot.cli", *serve]
+    serve = ["-m", "ircbot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(args.threads)]
     with served("ircbot", serve, env, workdir, port) as server:
         driver = SlackDriver(f"{server.url}/slack/events", SIGNING_SECRET, emu)
         driver.slash(BOB, general, "help", wait=True, timeout=30)  # Bolt's one-off auth.test happens here
         budget = declare_budget(emu, driver, general)
         commands = workload(args.requests, budget.channel_id, general)
         backend = make_url(database_url).get_backend_name()
-        patches = f", patches: {', '.join(args.patch)}" if args.patch else ""
         load = f"{args.requests} slash commands, {args.concurrency} clients, {args.threads} waitress threads"
-        print(f"{load}, {backend}{patches}")
+        print(f"{load}, {backend}")
         result = load_app("ircbot", emu, server, commands, args.concurrency)
         result.drain_s = wait_for_responses(emu, result.samples)
         settle_calls(emu)
         finish_cpu(result, server)
-    if "trace" in args.patch:
-        print("ircbot trace: " + (workdir / "ircbot.log").read_text().split("trace: ", 1)[-1].strip())
     return result, budget
 
 
