@@ -19,6 +19,7 @@ from ircbot.emulator import CommandResult, SlackDriver, SlackEmulator
 from ircbot.settings import Settings
 from ircbot.web import HttpServer
 from tests.factories import ALICE, populate, write_config
+from tests.processes import ServeProcess
 from tests.smtp import SmtpServer, running_smtp
 
 CHANNEL_LINK = re.compile(r"<#(C[A-Z0-9]+)(?:\|[^>]*)?>")
@@ -163,3 +164,24 @@ def smtp() -> Iterator[SmtpServer]:
 def harness(make_harness: Callable[..., Harness]) -> Harness:
     """The real bot wired to the emulator and a fresh database, with the test workspace's config."""
     return make_harness()
+
+
+def serve_environment(emulator: SlackEmulator, database_url: str, config_dir: Path) -> dict[str, str]:
+    """The environment of an `ircbot serve` process pointed at the emulator."""
+    return {
+        **os.environ,
+        "SLACK_BOT_TOKEN": emulator.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": emulator.base_url,
+        "DATABASE_URL": database_url,
+        "IRCBOT_CONFIG_DIR": str(config_dir),
+    }
+
+
+@pytest.fixture
+def serving() -> Iterator[list[ServeProcess]]:
+    """`ircbot serve` processes a test starts; all stopped afterwards."""
+    started: list[ServeProcess] = []
+    yield started
+    for process in started:
+        process.stop()

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,72 +12,16 @@ import pytest
 from ircbot.emulator import SlackDriver, SlackEmulator
 from ircbot.store import queries
 from ircbot.store.db import Database
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import SIGNING_SECRET, serve_environment
 from tests.factories import ALICE, BOB
+from tests.processes import ServeProcess, free_port
 
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServeProcess:
-    """`ircbot serve` as operators run it, configured only by the environment."""
-
-    def __init__(self, env: dict[str, str]):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "ircbot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-    def wait_healthy(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
-                raise AssertionError(f"ircbot serve exited with {self.process.returncode}:\n{output}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("ircbot serve did not become healthy")
-
-    def kill_hard(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
 @pytest.fixture
 def serve_env(emulator: SlackEmulator, database_url: str, config_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "SLACK_BOT_TOKEN": emulator.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": emulator.base_url,
-        "DATABASE_URL": database_url,
-        "IRCBOT_CONFIG_DIR": str(config_dir),
-    }
-
-
-@pytest.fixture
-def serving(serve_env: dict[str, str]) -> Iterator[list[ServeProcess]]:
-    started: list[ServeProcess] = []
-    yield started
-    for process in started:
-        process.stop()
+    return serve_environment(emulator, database_url, config_dir)
 
 
 def snapshot(database_url: str) -> dict[str, object]:
