@@ -5,6 +5,7 @@ from __future__ import annotations
 from ircbot.domain.ports import Email
 from ircbot.domain.services import Services
 from ircbot.domain.views import IncidentView
+from ircbot.errors import GatewayError
 from ircbot.mail import page_email as render_page_email
 
 ACK_HINT = "Acknowledge with the button in your Slack DM from ircbot, or type /incident ack in the incident channel."
@@ -20,12 +21,19 @@ def page_email(svc: Services, view: IncidentView, *, to: str, reason: str, tier:
         severity=view.severity.upper(),
         severity_name=policy.name if policy else view.severity.upper(),
         tier=tier,
-        declared_by=view.declared_by,
+        declared_by=_display_name(svc, view.declared_by),
         declared_at=view.declared_at.strftime("%Y-%m-%d %H:%M UTC"),
         channel_name=view.channel_name or "",
-        channel_url="",
+        channel_url=f"https://slack.com/app_redirect?channel={view.channel_id}" if view.channel_id else "",
         reason=reason,
         drill=view.is_drill,
         ack_hint=ACK_HINT,
     )
     return Email(to=(to,), subject=subject, text=text, html=html)
+
+
+def _display_name(svc: Services, user_id: str) -> str:
+    try:
+        return svc.chat.profile(user_id).name
+    except GatewayError:
+        return user_id  # the page matters more than the name in it
