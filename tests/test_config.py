@@ -1,0 +1,297 @@
+"""Config files: the shipped ones load; broken ones fail fast naming file, line and field."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ircbot.config import load_config
+from ircbot.domain.stages import STAGES
+from ircbot.errors import ConfigError
+from ircbot.shipped import shipped_path
+from tests.factories import write_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOOD_ROLES = """\
+declarer_role: manager
+roles:
+  manager:
+    title: Incident manager
+    oncall: [U0ALICE]
+  analyst:
+    title: Security analyst
+    oncall: [bob@example.com]
+"""
+
+GOOD_ESCALATION = """\
+severities:
+  sev1:
+    name: Critical
+    tiers:
+      - after: 0s
+        notify: [role:manager]
+      - after: 5m
+        notify:
+          - role:analyst
+          - email:soc@example.com
+  sev2:
+    name: High
+  sev3:
+    name: Medium
+  sev4:
+    name: Low
+"""
+
+
+def folder_with(tmp_path: Path, **files: str) -> Path:
+    """A config folder with good roles.yaml and escalation.yaml, overridden by `files` (name -> YAML text)."""
+    folder = tmp_path / "config"
+    (folder / "playbooks").mkdir(parents=True, exist_ok=True)
+    contents = {"roles.yaml": GOOD_ROLES, "escalation.yaml": GOOD_ESCALATION, **files}
+    for name, text in contents.items():
+        (folder / name.replace("__", "/")).write_text(text, encoding="utf-8")
+    return folder
+
+
+def problems_of(folder: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(folder)
+    return caught.value.problems
+
+
+def only_problem(folder: Path) -> str:
+    problems = problems_of(folder)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+# --- the shipped files -------------------------------------------------------------------------------------------
+
+
+def test_the_shipped_config_loads_with_all_four_playbooks(tmp_path: Path) -> None:
+    config = load_config(tmp_path)  # an empty folder: every file is the shipped one
+    assert set(config.playbooks) == {"default", "ransomware", "phishing", "data-breach"}
+    assert set(config.escalation.severities) == {"sev1", "sev2", "sev3", "sev4"}
+    assert {"manager", "analyst", "legal", "comms", "forensics"} <= set(config.roles.roles)
+    assert config.roles.declarer_role == "manager"
+
+
+def test_every_shipped_playbook_has_a_checklist_for_all_six_stages(tmp_path: Path) -> None:
+    config = load_config(tmp_path)
+    for name, playbook in config.playbooks.items():
+        assert tuple(playbook.stages) == STAGES, name
+        for stage, items in playbook.stages.items():
+            assert items, f"{name}: {stage} has no checklist"
+            assert any(i.required for i in items), f"{name}: {stage} has no required item"
+
+
+def test_the_data_breach_playbook_covers_legal_and_notification_duties(tmp_path: Path) -> None:
+    playbook = load_config(tmp_path).playbooks["data-breach"]
+    text = " ".join(i.text for items in playbook.stages.values() for i in items).lower()
+    for needed in ("notif", "regulator", "supervisory authority", "72 hours", "legal", "data subjects", "evidence"):
+        assert needed in text, needed
+
+
+def test_the_test_workspace_config_loads(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path / "config"))
+    assert config.role("forensics") is not None and config.role("wizard") is None
+
+
+def test_a_config_folder_playbook_overrides_the_shipped_one(tmp_path: Path) -> None:
+    stages = "".join(f"  {s}:\n    - text: Own step for {s}\n      required: true\n" for s in STAGES)
+    folder = folder_with(tmp_path, **{"playbooks__default.yaml": f"name: default\ntitle: Ours\nstages:\n{stages}"})
+    config = load_config(folder)
+    assert config.playbooks["default"].title == "Ours"
+    assert config.playbooks["default"].stages["analysis"][0].text == "Own step for analysis"
+    assert "ransomware" in config.playbooks
+
+
+# --- broken files name file, line and field ----------------------------------------------------------------------
+
+
+def test_unknown_field_in_roles_yaml_names_file_line_and_field(tmp_path: Path) -> None:
+    roles = GOOD_ROLES.replace("    oncall: [U0ALICE]\n", "    oncall: [U0ALICE]\n    colour: red\n")
+    folder = folder_with(tmp_path, **{"roles.yaml": roles})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'roles.yaml'}:6: roles.manager.colour:"), problem
+    assert "Extra inputs are not permitted" in problem
+
+
+def test_bad_oncall_entry_names_its_line(tmp_path: Path) -> None:
+    roles = GOOD_ROLES.replace("oncall: [bob@example.com]", "oncall: [bob]")
+    folder = folder_with(tmp_path, **{"roles.yaml": roles})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'roles.yaml'}:8: roles.analyst.oncall:"), problem
+    assert "'bob' is neither a Slack user id" in problem
+
+
+def test_bad_oncall_entry_in_a_block_list_names_the_entrys_own_line(tmp_path: Path) -> None:
+    roles = GOOD_ROLES.replace("oncall: [bob@example.com]", "oncall:\n      - bob@example.com\n      - bob")
+    folder = folder_with(tmp_path, **{"roles.yaml": roles})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'roles.yaml'}:10: roles.analyst.oncall.1:"), problem
+
+
+def test_bad_duration_names_its_line_and_the_accepted_form(tmp_path: Path) -> None:
+    escalation = GOOD_ESCALATION.replace("after: 5m", "after: 5 minutes")
+    folder = folder_with(tmp_path, **{"escalation.yaml": escalation})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'escalation.yaml'}:7: severities.sev1.tiers.1.after:"), problem
+    assert "30s, 5m, 1h" in problem
+
+
+def test_unknown_target_kind_names_the_line_of_the_target(tmp_path: Path) -> None:
+    escalation = GOOD_ESCALATION.replace("- email:soc@example.com", "- pager:xyz")
+    folder = folder_with(tmp_path, **{"escalation.yaml": escalation})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'escalation.yaml'}:10: severities.sev1.tiers.1.notify.1:"), problem
+    assert "'pager:xyz' is not a target" in problem and "role:KEY" in problem
+
+
+def test_escalation_role_target_missing_from_roles_yaml_lists_the_roles(tmp_path: Path) -> None:
+    escalation = GOOD_ESCALATION.replace("- role:analyst", "- role:legal")
+    folder = folder_with(tmp_path, **{"escalation.yaml": escalation})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'escalation.yaml'}:9: severities.sev1.tiers.1.notify.0:"), problem
+    assert "role 'legal' is not in roles.yaml; roles are manager, analyst" in problem
+
+
+def test_missing_severity_is_named(tmp_path: Path) -> None:
+    escalation = GOOD_ESCALATION.replace("  sev4:\n    name: Low\n", "")
+    folder = folder_with(tmp_path, **{"escalation.yaml": escalation})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'escalation.yaml'}:1: severities:"), problem
+    assert "missing severity 'sev4'" in problem
+
+
+def test_yaml_syntax_error_names_its_line(tmp_path: Path) -> None:
+    roles = GOOD_ROLES.replace("    title: Security analyst\n", "    title: [Security analyst\n")
+    folder = folder_with(tmp_path, **{"roles.yaml": roles})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'roles.yaml'}:"), problem
+    assert "YAML syntax error" in problem
+    line = int(problem.split(":")[1])
+    assert line in (7, 8), problem  # the open bracket's line or the next one, where PyYAML notices
+
+
+def test_tab_indentation_is_a_syntax_error_on_that_line(tmp_path: Path) -> None:
+    roles = GOOD_ROLES.replace("    oncall: [U0ALICE]", "\toncall: [U0ALICE]")
+    folder = folder_with(tmp_path, **{"roles.yaml": roles})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'roles.yaml'}:5: YAML syntax error"), problem
+
+
+def test_playbook_missing_a_stage_names_the_file_and_stage(tmp_path: Path) -> None:
+    stages = "".join(f"  {s}:\n    - Step for {s}\n" for s in STAGES if s != "recovery")
+    folder = folder_with(
+        tmp_path, **{"playbooks__insider.yaml": f"name: insider\ntitle: Insider threat\nstages:\n{stages}"}
+    )
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'playbooks' / 'insider.yaml'}:3: stages:"), problem
+    assert "missing stage 'recovery'" in problem
+
+
+def test_playbook_name_must_match_its_file(tmp_path: Path) -> None:
+    stages = "".join(f"  {s}:\n    - Step for {s}\n" for s in STAGES)
+    folder = folder_with(tmp_path, **{"playbooks__insider.yaml": f"title: Insider\nname: insiders\nstages:\n{stages}"})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'playbooks' / 'insider.yaml'}:2: name:"), problem
+    assert "'insider'" in problem
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    roles = GOOD_ROLES.replace("oncall: [bob@example.com]", "oncall: [bob]")
+    escalation = GOOD_ESCALATION.replace("after: 5m", "after: soon")
+    folder = folder_with(tmp_path, **{"roles.yaml": roles, "escalation.yaml": escalation})
+    problems = problems_of(folder)
+    assert any("roles.yaml:8:" in p for p in problems) and any("escalation.yaml:7:" in p for p in problems)
+
+
+def test_an_unrepresentable_duration_is_a_config_error_not_a_crash(tmp_path: Path) -> None:
+    escalation = GOOD_ESCALATION.replace("after: 5m", "after: 99999999999d")
+    folder = folder_with(tmp_path, **{"escalation.yaml": escalation})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'escalation.yaml'}:7: severities.sev1.tiers.1.after:"), problem
+
+
+def test_empty_roles_file_says_what_is_missing(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, **{"roles.yaml": ""})
+    problems = problems_of(folder)
+    assert any(p.startswith(f"{folder / 'roles.yaml'}:1: roles:") for p in problems), problems
+
+
+def test_declarer_role_must_be_a_role(tmp_path: Path) -> None:
+    folder = folder_with(
+        tmp_path, **{"roles.yaml": GOOD_ROLES.replace("declarer_role: manager", "declarer_role: boss")}
+    )
+    problem = only_problem(folder)
+    assert "declarer_role 'boss' is not a role" in problem and "roles.yaml" in problem
+
+
+# --- the command line --------------------------------------------------------------------------------------------
+
+
+def ircbot(*args: str, tmp_path: Path, config_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the `ircbot` command line in a clean environment; a hang fails instead of blocking the suite."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "IRCBOT_", "SMTP_"))}
+    environment = {**base, "IRCBOT_CONFIG_DIR": str(config_dir), **env}
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "ircbot.cli", *args],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"`ircbot {' '.join(args)}` did not exit: {exc.stderr!r}") from exc
+
+
+def test_check_config_accepts_the_shipped_files(tmp_path: Path) -> None:
+    done = ircbot("check-config", tmp_path=tmp_path, config_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "OK" in done.stdout and "data-breach" in done.stdout
+
+
+def test_check_config_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, **{"escalation.yaml": GOOD_ESCALATION.replace("after: 5m", "after: 5 minutes")})
+    done = ircbot("check-config", tmp_path=tmp_path, config_dir=folder)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert f"{folder / 'escalation.yaml'}:7: severities.sev1.tiers.1.after" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_refuses_to_start_on_bad_config(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, **{"roles.yaml": GOOD_ROLES.replace("oncall: [U0ALICE]", "oncall: [alice]")})
+    done = ircbot(
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        tmp_path=tmp_path,
+        config_dir=folder,
+        SLACK_BOT_TOKEN="xoxb-x",
+        SLACK_SIGNING_SECRET="x",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
+    )
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert f"{folder / 'roles.yaml'}:5: roles.manager.oncall" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_without_a_bot_token_names_the_variable(tmp_path: Path) -> None:
+    done = ircbot("serve", "--port", "0", tmp_path=tmp_path, config_dir=tmp_path, SLACK_SIGNING_SECRET="x")
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "SLACK_BOT_TOKEN" in done.stderr
+
+
+def test_shipped_files_are_found_from_a_source_checkout() -> None:
+    assert shipped_path("roles.yaml") == ROOT / "roles.yaml"
+    assert shipped_path("templates") == ROOT / "templates"
