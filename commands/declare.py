@@ -52,17 +52,27 @@ def check_title(title: str) -> str:
 
 def parse_started(text: str, now: datetime) -> datetime:
     """When impact began: an absolute time (UTC unless it says otherwise) or a duration ago (`2h`)."""
+    problem = f"`{text}` is not a usable time; write e.g. `2026-11-29 04:10` or `2h` (ago)."
     try:
-        return now - parse_duration(text.removesuffix("ago").strip())
+        return _not_before_floor(now - parse_duration(text.removesuffix("ago").strip()), problem)
     except ValueError:
         pass
+    except OverflowError as exc:
+        raise UsageError(problem, USAGE) from exc
     try:
         when = dateparser.parse(text)
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
-        raise UsageError(f"`{text}` is not a time; write e.g. `2026-11-29 04:10` or `2h` (ago).", USAGE) from exc
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        raise UsageError(problem, USAGE) from exc
     if when > now:
         raise UsageError("The impact start time is in the future.", USAGE)
+    return _not_before_floor(when, problem)
+
+
+def _not_before_floor(when: datetime, problem: str) -> datetime:
+    # Anything before 1970 is a typo, and would not survive storage as a UTC timestamp on every database.
+    if when.year < 1970:
+        raise UsageError(problem, USAGE)
     return when
 
 

@@ -42,7 +42,7 @@ def severity(token: str, usage: str) -> str:
 
 def positive_int(token: str, what: str, usage: str) -> int:
     """A 1-based number such as a checklist item."""
-    if token.isdigit() and int(token) >= 1:
+    if token.isascii() and token.isdigit() and int(token) >= 1:
         return int(token)
     raise UsageError(f"`{token}` is not a {what} number; give a whole number such as 1.", usage)
 

@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from ircbot.config import Config, load_config
+from ircbot.domain.declare import discard_unfinished
 from ircbot.domain.ports import Clock, system_clock
 from ircbot.domain.services import Services
 from ircbot.mail import mail_from_url
@@ -41,6 +42,11 @@ class IrcBot:
         except Exception:  # any failure means not ready; /healthz reports it as 503
             return False
         return True
+
+    def start(self) -> None:
+        """Clear up declares a crash cut short, then start firing escalation steps."""
+        discard_unfinished(self.services)
+        self.runner.start()
 
     def close(self) -> None:
         """Stop the escalation runner and release pooled database connections."""

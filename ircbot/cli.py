@@ -76,7 +76,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from ircbot.app import build_app
 
     bot = build_app(settings, socket_mode=args.socket_mode)
-    bot.runner.start()
+    bot.start()
     if args.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

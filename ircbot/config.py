@@ -37,6 +37,16 @@ def _duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
+def _oncall_entry(value: Any) -> str:
+    entry = str(value).strip()
+    if not (USER_ID.match(entry) or EMAIL.match(entry)):
+        raise ValueError(f"{entry!r} is neither a Slack user id (U…) nor an e-mail address")
+    return entry
+
+
+OncallEntry = Annotated[str, BeforeValidator(_oncall_entry)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -47,17 +57,9 @@ class RoleConfig(Strict):
     title: str = Field(min_length=1)
     description: str = ""
     duties: list[str] = []
-    oncall: list[str] = []
+    oncall: list[OncallEntry] = []
     oncall_group: str | None = None
     may: list[str] | None = None
-
-    @field_validator("oncall")
-    @classmethod
-    def _oncall_entries(cls, entries: list[str]) -> list[str]:
-        for entry in entries:
-            if not (USER_ID.match(entry) or EMAIL.match(entry)):
-                raise ValueError(f"{entry!r} is neither a Slack user id (U…) nor an e-mail address")
-        return entries
 
     @field_validator("oncall_group")
     @classmethod

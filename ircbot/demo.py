@@ -74,7 +74,7 @@ def run_demo(output: Path | None = None) -> int:
             }
         )
         bot = build_app(settings)
-        bot.runner.start()
+        bot.start()
         server = HttpServer(bot, port=0, threads=4)
         driver = SlackDriver(f"{server.start()}/slack/events", SIGNING_SECRET, emulator)
         channel = _play(driver, emulator, bot, general)

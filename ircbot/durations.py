@@ -16,8 +16,11 @@ def parse_duration(text: str) -> timedelta:
     if not _WHOLE.match(cleaned):
         raise ValueError(f"{text!r} is not a duration; write e.g. 30s, 5m, 1h or 1h30m")
     total = timedelta()
-    for amount, unit in _PART.findall(cleaned):
-        total += timedelta(**{_UNIT[unit]: int(amount)})
+    try:
+        for amount, unit in _PART.findall(cleaned):
+            total += timedelta(**{_UNIT[unit]: int(amount)})
+    except OverflowError as exc:
+        raise ValueError(f"{text!r} is too long a duration") from exc
     return total
 
 

@@ -126,7 +126,7 @@ def test_bad_oncall_entry_names_its_line(tmp_path: Path) -> None:
     roles = GOOD_ROLES.replace("oncall: [bob@example.com]", "oncall: [bob]")
     folder = folder_with(tmp_path, **{"roles.yaml": roles})
     problem = only_problem(folder)
-    assert problem.startswith(f"{folder / 'roles.yaml'}:8: roles.analyst.oncall:"), problem
+    assert problem.startswith(f"{folder / 'roles.yaml'}:8: roles.analyst.oncall.0:"), problem
     assert "'bob' is neither a Slack user id" in problem
 
 

@@ -16,7 +16,7 @@ from commands.dispatch import dispatch
 from ircbot.app import template_environment
 from ircbot.config import load_config
 from ircbot.domain.checklist import move, set_item
-from ircbot.domain.declare import Declaration, Declared, declare
+from ircbot.domain.declare import Declaration, Declared, declare, discard_unfinished
 from ircbot.domain.incidents import resolve, visible_open
 from ircbot.domain.messages import Message, Reply, Text
 from ircbot.domain.ports import Profile
@@ -421,3 +421,17 @@ def test_unrestricted_actions_stay_open_to_every_responder(restricted_svc: Servi
     view = declare_one(restricted_svc, is_private=False).incident
     say(restricted_svc, "note saw beaconing to 203.0.113.9", user=DAVE, channel=view.channel_id or "")
     assert [e.text for e in events(restricted_svc, view.id, "note")] == ["saw beaconing to 203.0.113.9"]
+
+
+def test_a_declare_cut_short_before_its_channel_opened_is_discarded_on_start(svc: Services, clock: FakeClock) -> None:
+    with svc.db.transaction() as session:
+        now = clock()
+        session.add(
+            Incident(number=1, title="Half made", severity="sev1", declared_by=ALICE, detected_at=now, declared_at=now)
+        )
+    assert discard_unfinished(svc) == []  # a declare still in flight is left alone
+    assert visible_open(svc, ALICE) == ()  # never listed without its channel
+    clock.advance(minutes=3)
+    assert discard_unfinished(svc) == ["INC-1"]
+    assert rows(svc, Incident) == []
+    assert declare_one(svc).incident.key == "INC-1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -222,3 +222,20 @@ def _warn(svc: Services, view: IncidentView, label: str, exc: GatewayError) -> s
         timeline.record(session, row, kind="warning", text=message, at=svc.clock(), data={"method": exc.method})
     svc.log.warning("%s: %s", view.key, message)
     return message
+
+
+def discard_unfinished(svc: Services, *, older_than: timedelta = timedelta(minutes=2)) -> list[str]:
+    """Remove incidents whose declare died before their channel opened; returns their keys.
+
+    Such a record was never shown to anyone (lists skip incidents without a channel), so the
+    declarer saw an error or nothing and declares again; keeping it would leave a half-made incident.
+    """
+    with svc.db.transaction() as session:
+        stale = queries.unfinished_declares(session=session, before=svc.clock() - older_than)
+        keys = [i.key for i in stale]
+        for incident in stale:
+            assert incident.id is not None
+            queries.delete_incident(session=session, incident_id=incident.id)
+    for key in keys:
+        svc.log.warning("discarded %s: its declare stopped before the channel was opened", key)
+    return keys

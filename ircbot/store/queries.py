@@ -50,7 +50,7 @@ def open_incidents_visible_to(*, session: Session, user_id: str) -> Sequence[Inc
     brought_in = select(Participant.incident_id).where(Participant.user_id == user_id)
     query = (
         select(Incident)
-        .where(Incident.status == "open")
+        .where(Incident.status == "open", col(Incident.channel_id).is_not(None))
         .where(or_(col(Incident.is_private).is_(False), col(Incident.id).in_(brought_in)))
         .order_by(col(Incident.number).desc())
     )
@@ -67,7 +67,12 @@ def add_participant(*, session: Session, incident_id: int, user_id: str, reason:
     """Record a participant; False when they already were one."""
     if is_participant(session=session, incident_id=incident_id, user_id=user_id):
         return False
-    session.add(Participant(incident_id=incident_id, user_id=user_id, reason=reason, added_at=at))
+    try:
+        with session.begin_nested():  # another transaction may add the same person at the same moment
+            session.add(Participant(incident_id=incident_id, user_id=user_id, reason=reason, added_at=at))
+            session.flush()
+    except IntegrityError:
+        return False
     return True
 
 
@@ -183,3 +188,9 @@ def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequen
         .limit(limit)
     )
     return [(int(message_id or 0), incident_id) for message_id, incident_id in session.exec(query).all()]
+
+
+def unfinished_declares(*, session: Session, before: datetime) -> Sequence[Incident]:
+    """Incidents recorded before `before` whose channel was never opened (a crash mid-declare)."""
+    query = select(Incident).where(col(Incident.channel_id).is_(None), col(Incident.declared_at) < before)
+    return session.exec(query).all()
