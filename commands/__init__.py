@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from commands import (
     ack,
+    action,
     assign,
     check,
     declare,
@@ -29,6 +30,7 @@ COMMANDS: list[CommandSpec] = [
     check.check,
     check.uncheck,
     note.run,
+    action.run,
     severity.run,
     ack.run,
     escalate.run,

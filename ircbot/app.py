@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import jinja2
+from dateutil import tz
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -14,6 +15,7 @@ from ircbot.config import Config, load_config
 from ircbot.domain.declare import discard_unfinished
 from ircbot.domain.ports import Clock, system_clock
 from ircbot.domain.services import Services
+from ircbot.errors import ConfigError
 from ircbot.mail import mail_from_url
 from ircbot.scheduling.runner import EscalationRunner
 from ircbot.settings import Settings
@@ -69,6 +71,10 @@ def build_app(
 ) -> IrcBot:
     """Validate config, migrate the database, and wire Slack; raises ConfigError on bad config."""
     config = load_config(settings.config_dir)
+    if tz.gettz(settings.timezone) is None:
+        raise ConfigError(
+            [f"IRCBOT_TIMEZONE: unknown time zone {settings.timezone!r}; write e.g. UTC or Europe/Berlin"]
+        )
     db = Database(settings.database_url)
     db.migrate()
     client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
@@ -80,6 +86,8 @@ def build_app(
         clock=clock,
         log=logging.getLogger("ircbot"),
         mail=mail_from_url(settings.smtp_url),
+        timeline_emoji=settings.timeline_emoji.strip(":"),
+        timezone=settings.timezone,
     )
     bolt = App(
         client=client,

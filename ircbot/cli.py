@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     postmortem = sub.add_parser("postmortem", help="compile an incident's postmortem")
     postmortem.add_argument("key", help="incident key, e.g. INC-7")
     postmortem.add_argument("-o", "--output", type=Path, default=None, help="file to write (default: stdout)")
+    postmortem.add_argument(
+        "--recompile", action="store_true", help="compile anew from Slack instead of the last compiled copy"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -65,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_demo(output=args.output)
     if args.command == "postmortem":
-        return _postmortem(settings, args.key, args.output)
+        return _postmortem(settings, args.key, args.output, args.recompile)
     return _serve(settings, args)
 
 
@@ -90,10 +93,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _postmortem(settings: Settings, key: str, output: Path | None) -> int:
+def _postmortem(settings: Settings, key: str, output: Path | None, recompile: bool) -> int:
     from ircbot.app import build_app
     from ircbot.domain.access import INCIDENT_KEY
-    from ircbot.domain.postmortem import compile_postmortem
+    from ircbot.domain.postmortem import compile_postmortem, latest_postmortem
     from ircbot.errors import NotFound
     from ircbot.store import queries
 
@@ -103,9 +106,12 @@ def _postmortem(settings: Settings, key: str, output: Path | None) -> int:
         raise NotFound(f"{key!r} is not an incident key; keys look like INC-7")
     with bot.db.transaction() as session:
         incident = queries.incident_by_number(session=session, number=int(match.group(1)))
-        if incident is None:
+        if incident is None or incident.id is None:
             raise NotFound(f"there is no incident {key.upper()}")
-        markdown = compile_postmortem(bot.services, session, incident)
+        incident_id = incident.id
+    markdown = None if recompile else latest_postmortem(bot.services, incident_id=incident_id)
+    if markdown is None:
+        markdown = compile_postmortem(bot.services, incident_id=incident_id).markdown
     if output is None:
         sys.stdout.write(markdown)
     else:

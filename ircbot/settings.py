@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///ircbot.db", validation_alias="DATABASE_URL")
     config_dir: Path = Field(default=Path("."), validation_alias=AliasChoices("IRCBOT_CONFIG_DIR", "config_dir"))
     smtp_url: str | None = Field(default=None, validation_alias="SMTP_URL")
+    timeline_emoji: str = Field(default="pushpin", validation_alias="IRCBOT_TIMELINE_EMOJI")
+    timezone: str = Field(default="UTC", validation_alias="IRCBOT_TIMEZONE")
 
     def problems_for_serving(self, *, socket_mode: bool) -> list[str]:
         """What is missing before `serve` may start, as messages naming the variable."""

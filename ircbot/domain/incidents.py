@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from ircbot.domain import escalation, timeline
 from ircbot.domain.messages import Text
-from ircbot.domain.postmortem import store_postmortem, upload_postmortem
+from ircbot.domain.postmortem import publish_postmortem
 from ircbot.domain.services import Services
 from ircbot.domain.topic import topic_for
 from ircbot.domain.views import IncidentView, incident_view
 from ircbot.durations import format_duration
-from ircbot.errors import Conflict, GatewayError, UsageError
+from ircbot.errors import Conflict, GatewayError, IrcbotError, UsageError
 from ircbot.store import queries
 
 MAX_NOTE = 3000
@@ -46,6 +46,18 @@ def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> Incid
         now = svc.clock()
         timeline.record(session, incident, kind="note", actor=actor, at=now, text=text)
         return incident_view(session=session, incident=incident, config=svc.config, now=now)
+
+
+def add_action_item(svc: Services, *, incident_id: int, text: str, owner: str | None, actor: str) -> None:
+    """Record an action item for the postmortem."""
+    if len(text) > MAX_NOTE:
+        raise UsageError(f"An action item can be at most {MAX_NOTE} characters.", "action <text> [@owner]")
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
+        assert incident is not None
+        timeline.record(
+            session, incident, kind="action_item", actor=actor, at=svc.clock(), text=text, data={"owner": owner}
+        )
 
 
 @dataclass(frozen=True)
@@ -84,7 +96,6 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
         )
         session.flush()
         resolved_view = incident_view(session=session, incident=incident, config=svc.config, now=now)
-        published = store_postmortem(svc, session, incident, actor)
     warnings: list[str] = []
     channel = resolved_view.channel_id
     if channel:
@@ -104,7 +115,11 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
                 step()
             except GatewayError as exc:
                 warnings.append(f"Could not {label}: Slack said `{exc.error}`.")
-    upload_postmortem(svc, incident, published, actor)
+    try:
+        published = publish_postmortem(svc, incident_id=incident_id, actor=actor)
+    except IrcbotError as exc:  # the incident is resolved either way; the postmortem can be recompiled
+        warnings.append(f"The postmortem could not be compiled ({exc}); run `/incident postmortem` to retry.")
+        return Resolved(incident=resolved_view, postmortem="", warnings=tuple(warnings))
     return Resolved(
         incident=resolved_view, postmortem=published.markdown, warnings=tuple(warnings + published.warnings)
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -25,6 +25,26 @@ class Profile:
     name: str
     email: str | None
     tz: str | None
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of a channel's history as the domain needs it."""
+
+    ts: str
+    user: str | None
+    text: str
+    bot_id: str | None = None
+    subtype: str | None = None
+    thread_ts: str | None = None
+    reply_count: int = 0
+    edited: bool = False
+    files: tuple[str, ...] = ()
+
+    @property
+    def at(self) -> datetime:
+        """The message time as an aware UTC datetime."""
+        return datetime.fromtimestamp(float(self.ts), tz=UTC)
 
 
 class ChatPort(Protocol):
@@ -64,6 +84,18 @@ class ChatPort(Protocol):
 
     def profile(self, user_id: str) -> Profile:
         """Name, e-mail and time zone of a user."""
+        ...
+
+    def history(self, channel_id: str) -> Iterator[ChatMessage]:
+        """Every top-level message of a channel, oldest first, following cursors to the end."""
+        ...
+
+    def replies(self, channel_id: str, thread_ts: str) -> Iterator[ChatMessage]:
+        """The replies of a thread (without its parent), oldest first."""
+        ...
+
+    def message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        """One message by its timestamp, top-level or in a thread."""
         ...
 
 

@@ -25,5 +25,7 @@ class Services:
     clock: Clock = system_clock
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("ircbot"))
     mail: MailPort = field(default_factory=NoMail)
+    timeline_emoji: str = "pushpin"
+    timezone: str = "UTC"  # the one zone postmortems state their times in
     # The scheduler sets this so a new due time wakes it up exactly then (the tick is the safety net).
     wake: Callable[[datetime], None] = field(default=lambda when: None)

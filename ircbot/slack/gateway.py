@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ircbot.domain.messages import Message
-from ircbot.domain.ports import Profile
+from ircbot.domain.ports import ChatMessage, Profile
 from ircbot.errors import GatewayError
 from ircbot.slack.render import render_message
 
@@ -93,3 +93,65 @@ class SlackChat:
         profile = user.get("profile") or {}
         name = profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
         return Profile(user_id=user_id, name=str(name), email=profile.get("email"), tz=user.get("tz"))
+
+    def history(self, channel_id: str) -> Iterator[ChatMessage]:
+        pages = self._pages(
+            "conversations.history", lambda cursor: self.client.conversations_history(**_page(channel_id, cursor))
+        )
+        newest_first = [m for page in pages for m in page]
+        return iter(reversed(newest_first))
+
+    def replies(self, channel_id: str, thread_ts: str) -> Iterator[ChatMessage]:
+        for page in self._pages(
+            "conversations.replies",
+            lambda cursor: self.client.conversations_replies(ts=thread_ts, **_page(channel_id, cursor)),
+        ):
+            yield from (m for m in page if m.ts != thread_ts)
+
+    def message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        window: dict[str, Any] = {"channel": channel_id, "latest": ts, "oldest": ts, "inclusive": True, "limit": 1}
+        found = self._call("conversations.history", lambda: self.client.conversations_history(**window))
+        for raw in found.get("messages", []):
+            if raw.get("ts") == ts:
+                return _chat_message(raw)
+        try:
+            thread = self._call("conversations.replies", lambda: self.client.conversations_replies(ts=ts, **window))
+        except GatewayError as exc:
+            if exc.error == "thread_not_found":
+                return None
+            raise
+        return next((_chat_message(raw) for raw in thread.get("messages", []) if raw.get("ts") == ts), None)
+
+    def _pages(self, method: str, fetch: Callable[[str | None], Any]) -> Iterator[list[ChatMessage]]:
+        cursor: str | None = None
+        while True:
+            response = self._call(method, lambda at=cursor: fetch(at))
+            yield [_chat_message(raw) for raw in response.get("messages", [])]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return
+
+
+# Slack's largest page: the fewest calls for a long incident channel.
+PAGE_SIZE = 999
+
+
+def _page(channel_id: str, cursor: str | None) -> dict[str, Any]:
+    args: dict[str, Any] = {"channel": channel_id, "limit": PAGE_SIZE}
+    if cursor:
+        args["cursor"] = cursor
+    return args
+
+
+def _chat_message(raw: dict[str, Any]) -> ChatMessage:
+    return ChatMessage(
+        ts=str(raw.get("ts", "0")),
+        user=raw.get("user"),
+        text=str(raw.get("text") or ""),
+        bot_id=raw.get("bot_id"),
+        subtype=raw.get("subtype"),
+        thread_ts=raw.get("thread_ts"),
+        reply_count=int(raw.get("reply_count") or 0),
+        edited="edited" in raw,
+        files=tuple(str(f.get("name") or f.get("title") or "file") for f in raw.get("files") or []),
+    )

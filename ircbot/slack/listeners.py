@@ -15,6 +15,7 @@ from commands.declare import check_title, declared_reply
 from commands.dispatch import dispatch
 from ircbot.domain import incidents, timeline
 from ircbot.domain.access import may_see
+from ircbot.domain.capture import capture_message
 from ircbot.domain.checklist import set_item
 from ircbot.domain.declare import Declaration, declare
 from ircbot.domain.escalation import acknowledge
@@ -96,6 +97,34 @@ def register(app: App, svc: Services) -> None:
     app.action(re.compile(rf"^{TOGGLE_ACTION}_\d+$"))(ack=ack_now, lazy=[toggle_item])
     app.action(ACK_ACTION)(ack=ack_now, lazy=[acknowledge_page])
     app.view("declare_modal")(ack=validate_declare, lazy=[submit_declare])
+
+    def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if event.get("reaction") == svc.timeline_emoji and item.get("type") == "message" and first_delivery(body):
+            capture_message(
+                svc, channel_id=item.get("channel", ""), ts=item.get("ts", ""), actor=event.get("user"), via="reaction"
+            )
+
+    def pin_added(body: dict[str, Any], event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        message = item.get("message") or {}
+        if item.get("type") == "message" and message.get("ts") and first_delivery(body):
+            capture_message(
+                svc,
+                channel_id=event.get("channel_id") or item.get("channel", ""),
+                ts=message["ts"],
+                actor=event.get("user"),
+                via="pin",
+            )
+
+    def bot_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+        # People's messages are read from history at compile time; other bots' (alerts, SIEM) are kept now.
+        if event.get("bot_id") and event.get("ts") and first_delivery(body):
+            capture_message(svc, channel_id=event.get("channel", ""), ts=event["ts"], actor=None, via="bot")
+
+    app.event("reaction_added")(ack=ack_now, lazy=[reaction_added])
+    app.event("pin_added")(ack=ack_now, lazy=[pin_added])
+    app.event("message")(ack=ack_now, lazy=[bot_message])
     app.event("member_joined_channel")(ack=ack_now, lazy=[member_joined])
     app.event("member_left_channel")(ack=ack_now, lazy=[member_left])
     # Acknowledge events ircbot does not act on, so Slack does not retry them.

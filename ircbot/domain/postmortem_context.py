@@ -1,0 +1,235 @@
+"""Everything a postmortem says, gathered from the database and the channel's history."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from dateutil import tz
+from sqlmodel import Session
+
+from ircbot.domain.ports import ChatMessage
+from ircbot.domain.redaction import Redactor
+from ircbot.domain.services import Services
+from ircbot.domain.stages import STAGE_TITLES, STAGES
+from ircbot.durations import format_duration
+from ircbot.errors import GatewayError
+from ircbot.store import queries
+from ircbot.store.models import Incident, TimelineEvent
+
+ACTION_ITEM = re.compile(r"^\s*(?:AI|TODO)\s*:\s*(.+)", re.IGNORECASE | re.DOTALL)
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+METRICS = {
+    "MTTD": ("time to detect", "detected − impact started", "started_at", "detected_at"),
+    "MTTA": ("time to acknowledge", "first acknowledgement − declared", "declared_at", "acknowledged_at"),
+    "MTTC": ("time to contain", "contained − detected", "detected_at", "contained_at"),
+    "MTTR": ("time to resolve", "resolved − detected", "detected_at", "resolved_at"),
+}
+# NIST SP 800-61 r2, section 3.4.1 (lessons learned).
+LESSONS_QUESTIONS = (
+    "Exactly what happened, and at what times?",
+    "How well did staff and management perform? Were the documented procedures followed, and were they adequate?",
+    "What information was needed sooner?",
+    "Were any steps or actions taken that might have inhibited the recovery?",
+    "What would staff and management do differently the next time a similar incident occurs?",
+    "How could information sharing with other organizations have been improved?",
+    "What corrective actions can prevent similar incidents in the future?",
+    "What precursors or indicators should be watched for in the future to detect similar incidents?",
+    "What additional tools or resources are needed to detect, analyze and mitigate future incidents?",
+)
+KEY_KINDS = {"captured", "note", "declared", "resolved", "acknowledged", "severity_changed", "stage_entered"}
+
+
+@dataclass
+class Line:
+    """One row of the postmortem's timeline: a key event in full, or a condensed run of chat."""
+
+    at: datetime
+    who: str | None
+    text: str
+    pinned: bool = False
+
+
+@dataclass
+class ChannelRead:
+    """The channel's messages (top-level and thread replies) and whether reading them worked."""
+
+    messages: list[ChatMessage] = field(default_factory=list)
+    api_calls: int = 0
+    problem: str | None = None
+
+
+def read_channel(svc: Services, channel_id: str | None) -> ChannelRead:
+    """Read the whole history and every thread; a failure is reported in the postmortem, not raised."""
+    read = ChannelRead()
+    if not channel_id:
+        return read
+    try:
+        top = list(svc.chat.history(channel_id))
+        read.messages.extend(top)
+        for parent in top:
+            if parent.reply_count:
+                read.messages.extend(svc.chat.replies(channel_id, parent.ts))
+    except GatewayError as exc:
+        read.problem = f"the channel history could not be read completely (Slack said `{exc.error}`)"
+    read.messages.sort(key=lambda m: float(m.ts))
+    return read
+
+
+def metrics(incident: Incident) -> list[dict[str, str]]:
+    """The four response metrics of one incident, each with its definition."""
+    rows = []
+    for name, (label, definition, start, end) in METRICS.items():
+        began: datetime | None = getattr(incident, start)
+        ended: datetime | None = getattr(incident, end)
+        value = ended - began if began and ended else None
+        rows.append({"name": name, "label": label, "definition": definition, "value": format_duration(value)})
+    return rows
+
+
+def build_context(
+    svc: Services, session: Session, incident: Incident, channel: ChannelRead, redactor: Redactor
+) -> dict[str, Any]:
+    """The template's variables; every free text passes through the redactor."""
+    assert incident.id is not None
+    zone = tz.gettz(svc.timezone) or tz.UTC
+    events = list(queries.timeline(session=session, incident_id=incident.id))
+    clean = redactor.redact
+    return {
+        "incident": incident,
+        "key": incident.key,
+        "title": clean(incident.title),
+        "summary": clean(incident.summary or ""),
+        "timezone": svc.timezone,
+        "when": lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if t else "—",
+        "playbook": svc.config.playbooks.get(incident.playbook),
+        "severity_history": _severity_history(incident, events),
+        "role_history": _role_history(svc, session, incident),
+        "stages": _stages(svc, session, incident, events),
+        "escalations": _escalations(incident, events),
+        "timeline": _timeline(svc, events, channel, clean),
+        "metrics": metrics(incident),
+        "action_items": _action_items(events, channel, clean),
+        "lessons": LESSONS_QUESTIONS,
+        "channel_problem": channel.problem,
+        "message_count": len(channel.messages),
+        "compiled_at": svc.clock(),
+    }
+
+
+def _severity_history(incident: Incident, events: list[TimelineEvent]) -> list[dict[str, Any]]:
+    changes = [e for e in events if e.kind == "severity_changed"]
+    first = changes[0].data["from"] if changes else incident.severity
+    history = [{"at": incident.declared_at, "severity": first.upper(), "by": incident.declared_by}]
+    history += [{"at": e.at, "severity": str(e.data["to"]).upper(), "by": e.actor} for e in changes]
+    return history
+
+
+def _role_history(svc: Services, session: Session, incident: Incident) -> list[dict[str, Any]]:
+    assert incident.id is not None
+    roles = svc.config.roles.roles
+    return [
+        {
+            "title": roles[a.role].title if a.role in roles else a.role,
+            "user": a.user_id,
+            "since": a.assigned_at,
+            "until": a.released_at,
+        }
+        for a in queries.role_history(session=session, incident_id=incident.id)
+    ]
+
+
+def _stages(svc: Services, session: Session, incident: Incident, events: list[TimelineEvent]) -> list[dict[str, Any]]:
+    assert incident.id is not None
+    items = queries.checklist(session=session, incident_id=incident.id)
+    entries = queries.stage_entries(session=session, incident_id=incident.id)
+    skipped = {text for e in events if e.kind == "stage_forced" for text in e.data.get("skipped", [])}
+    stages = []
+    for stage in STAGES:
+        visits = [e for e in entries if e.stage == stage]
+        spent = sum(((e.left_at or svc.clock()) - e.entered_at for e in visits), timedelta())
+        stage_items = [i for i in items if i.stage == stage]
+        stages.append(
+            {
+                "title": STAGE_TITLES[stage],
+                "visited": bool(visits),
+                "duration": format_duration(spent) if visits else "not entered",
+                "forced": any(e.left_forced for e in visits),
+                "done": sum(1 for i in stage_items if i.checked_by),
+                "checklist": [
+                    {"item": i, "skipped": f"{STAGE_TITLES[stage]} #{i.position}: {i.text}" in skipped}
+                    for i in stage_items
+                ],
+            }
+        )
+    return stages
+
+
+def _escalations(incident: Incident, events: list[TimelineEvent]) -> dict[str, Any]:
+    pages = [e for e in events if e.kind in ("paged", "page_unresolved", "escalated", "joined_on_request")]
+    took = incident.acknowledged_at - incident.declared_at if incident.acknowledged_at else None
+    return {
+        "pages": pages,
+        "acknowledged_by": incident.acknowledged_by,
+        "acknowledged_at": incident.acknowledged_at,
+        "time_to_ack": format_duration(took) if took else None,
+    }
+
+
+def _timeline(svc: Services, events: list[TimelineEvent], channel: ChannelRead, clean: Any) -> list[Line]:
+    captured = {e.data.get("ts") for e in events if e.kind == "captured"}
+    lines = [
+        Line(at=e.at, who=e.actor, text=clean(e.text), pinned=e.kind == "captured")
+        for e in events
+        if e.kind != "postmortem"
+    ]
+    chatter = [
+        m
+        for m in channel.messages
+        if not m.bot_id and m.subtype not in ("channel_join", "channel_leave") and m.ts not in captured
+    ]
+    lines += _condensed(chatter, svc)
+    lines.sort(key=lambda line: line.at)
+    return lines
+
+
+def _condensed(messages: list[ChatMessage], svc: Services, window: timedelta = timedelta(minutes=15)) -> list[Line]:
+    """Runs of ordinary chat, one line per quarter hour: how many messages, and from whom."""
+    runs: list[list[ChatMessage]] = []
+    for message in messages:
+        if runs and message.at - runs[-1][0].at < window:
+            runs[-1].append(message)
+        else:
+            runs.append([message])
+    lines = []
+    for run in runs:
+        authors: dict[str, int] = {}
+        for m in run:
+            authors[m.user or "someone"] = authors.get(m.user or "someone", 0) + 1
+        who = ", ".join(f"<@{a}> ({n})" for a, n in sorted(authors.items(), key=lambda kv: -kv[1])[:5])
+        plural = "message" if len(run) == 1 else "messages"
+        lines.append(Line(at=run[0].at, who=None, text=f"{len(run)} {plural} in the channel — {who}"))
+    return lines
+
+
+def _action_items(events: list[TimelineEvent], channel: ChannelRead, clean: Any) -> list[dict[str, Any]]:
+    items = [
+        {"text": clean(e.text), "owner": e.data.get("owner"), "by": e.actor, "at": e.at}
+        for e in events
+        if e.kind == "action_item"
+    ]
+    for message in channel.messages:
+        match = ACTION_ITEM.match(message.text)
+        if match and not message.bot_id:
+            owner = MENTION.search(match.group(1))
+            items.append(
+                {
+                    "text": clean(match.group(1).strip()),
+                    "owner": owner.group(1) if owner else None,
+                    "by": message.user,
+                    "at": message.at,
+                }
+            )
+    return sorted(items, key=lambda item: item["at"])

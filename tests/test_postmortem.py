@@ -1,0 +1,186 @@
+"""Timeline capture from the channel, and the postmortem compiled from the whole history."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import Harness, serve_environment
+from tests.factories import ALICE, BOB, CAROL, MALLORY
+from tests.scenario import events
+
+PAGE = 999  # the gateway's page size
+
+
+def uploaded(h: Harness) -> str:
+    """The newest postmortem uploaded into Slack."""
+    files = list(h.emulator.files.values())
+    assert files, "no postmortem was uploaded"
+    return str(files[-1]["content"].decode())
+
+
+def condensed_total(markdown: str) -> int:
+    """How many channel messages the condensed timeline lines account for."""
+    return sum(int(n) for n in re.findall(r"\| (\d+) messages? in the channel", markdown))
+
+
+def test_every_message_is_read_across_page_boundaries_including_long_threads(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("Exfiltration via S3 sev4")
+    harness.slash(f"assign analyst <@{BOB}|bob>", channel=channel)
+    top = 2 * PAGE + 3
+    for i in range(top):
+        emu.post(channel, user=BOB if i % 2 else ALICE, text=f"message {i}")
+    parent = emu.messages(channel)[-1]["ts"]
+    replies = 1_003  # more than one page of conversations.replies
+    for i in range(replies):
+        emu.post(channel, user=ALICE, text=f"reply {i}", thread_ts=parent)
+    history_calls = len(emu.calls_to("conversations.history"))
+    reply_calls = len(emu.calls_to("conversations.replies"))
+
+    harness.slash("postmortem", channel=channel)
+    markdown = uploaded(harness)
+    assert condensed_total(markdown) == top + replies
+    assert len(emu.calls_to("conversations.history")) - history_calls == 3  # ceil((top + bot posts) / 999)
+    assert len(emu.calls_to("conversations.replies")) - reply_calls == 2
+
+
+def test_pinned_and_marked_messages_are_kept_in_full_once_even_after_edits(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("Phishing wave sev4")
+    first = emu.post(channel, user=BOB, text="C2 is 203.0.113.7; sha256 " + "ab" * 32)
+    second = emu.post(channel, user=ALICE, text="Blocked the domain at the proxy")
+    reaction = {
+        "type": "reaction_added",
+        "user": ALICE,
+        "reaction": "pushpin",
+        "item": {"type": "message", "channel": channel, "ts": first["ts"]},
+        "event_ts": "1.1",
+    }
+    assert harness.driver.event(reaction, event_id="Ev0PIN1").status == 200
+    assert harness.driver.event(reaction, event_id="Ev0PIN1", retry_num=1).status == 200  # Slack redelivers
+    pin = {
+        "type": "pin_added",
+        "user": BOB,
+        "channel_id": channel,
+        "item": {"type": "message", "channel": channel, "message": {"ts": second["ts"], "text": second["text"]}},
+    }
+    assert harness.driver.event(pin, event_id="Ev0PIN2").status == 200
+    other = {
+        "type": "reaction_added",
+        "user": BOB,
+        "reaction": "eyes",
+        "item": {"type": "message", "channel": channel, "ts": second["ts"]},
+        "event_ts": "1.2",
+    }
+    harness.driver.event(other, event_id="Ev0EYES")
+    harness.wait_for(lambda: len(events(harness, kind="captured")) == 2)
+    first["text"] = "edited away"  # a later edit must not change what was captured
+
+    harness.slash("postmortem", channel=channel)
+    markdown = uploaded(harness)
+    assert ":pushpin: C2 is 203.0.113.7; sha256 " + "ab" * 32 in markdown, "IOCs survive redaction"
+    assert ":pushpin: Blocked the domain at the proxy" in markdown
+    assert "edited away" not in markdown
+    assert len(events(harness, kind="captured")) == 2
+
+
+def test_other_bots_messages_are_captured_and_ours_are_not(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("SIEM alert storm sev4")
+    alert = emu.post(channel, user=CAROL, text="GuardDuty: UnauthorizedAccess:EC2/SSHBruteForce")
+    message = {
+        "type": "message",
+        "channel": channel,
+        "user": CAROL,
+        "bot_id": "B0SIEM",
+        "text": alert["text"],
+        "ts": alert["ts"],
+        "event_ts": alert["ts"],
+    }
+    harness.driver.event(message, event_id="Ev0BOT1")
+    human = {"type": "message", "channel": channel, "user": BOB, "text": "looking", "ts": "2.0", "event_ts": "2.0"}
+    harness.driver.event(human, event_id="Ev0HUM1")
+    harness.wait_for(lambda: events(harness, kind="captured"))
+    assert [e.data["via"] for e in events(harness, kind="captured")] == ["bot"]
+
+
+def test_sections_action_items_redaction_and_order(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("Credential leak sev1")
+    harness.slash("ack", channel=channel)
+    leak = emu.post(channel, user=BOB, text="found AKIAIOSFODNN7EXAMPLE and postgres://admin:hunter2@db.internal/app")
+    mark = {
+        "type": "reaction_added",
+        "user": BOB,
+        "reaction": "pushpin",
+        "item": {"type": "message", "channel": channel, "ts": leak["ts"]},
+        "event_ts": "1.3",
+    }
+    harness.driver.event(mark, event_id="Ev0LEAK")
+    harness.wait_for(lambda: events(harness, kind="captured"))
+    emu.post(channel, user=BOB, text=f"AI: rotate the leaked key <@{CAROL}>")
+    harness.slash(f"action Add secret scanning to CI <@{BOB}|bob>", channel=channel)
+    harness.slash("severity sev2", channel=channel)
+    harness.slash("stage containment --force", channel=channel)
+    harness.slash("stage eradication", channel=channel)
+    harness.slash("resolve Keys rotated, history rewritten", channel=channel)
+    markdown = uploaded(harness)
+
+    for section in (
+        "## Summary",
+        "## Impact",
+        "### Severity history",
+        "## Response metrics",
+        "## Roles",
+        "## Stages and checklists",
+        "## Escalation",
+        "## Timeline",
+        "## Action items",
+        "## Lessons learned",
+    ):
+        assert section in markdown, section
+    assert "AKIAIOSFODNN7EXAMPLE" not in markdown and "hunter2" not in markdown
+    assert "[REDACTED AWS access key]" in markdown and "postgres://admin:[REDACTED password]@db.internal" in markdown
+    assert re.search(r"Redaction: 2 secrets redacted", markdown)
+    assert f"rotate the leaked key <@{CAROL}> — owner <@{CAROL}>" in markdown
+    assert f"Add secret scanning to CI — owner <@{BOB}>" in markdown
+    assert "| SEV1 |" in markdown and "| SEV2 |" in markdown
+    assert f"Acknowledged by <@{ALICE}>" in markdown and "skipped with --force" in markdown
+    assert "What information was needed sooner?" in markdown
+    assert "All times are UTC." in markdown
+    times = re.findall(r"^\| (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \|", markdown.split("## Timeline")[1], re.MULTILINE)
+    assert times and times == sorted(times)
+
+
+def test_private_postmortems_stay_private(harness: Harness) -> None:
+    _, channel = harness.declare("Insider case sev4")
+    assert "no incident INC-1 that you can see" in harness.slash("INC-1 postmortem", user=MALLORY).text
+    harness.slash("postmortem", channel=channel)
+    (upload,) = harness.emulator.files.values()
+    assert upload["channels"] == [channel]
+
+
+def test_template_override_and_the_cli_writes_the_same_file(harness: Harness, tmp_path: Path) -> None:
+    _, channel = harness.declare("Lost laptop sev4")
+    folder = Path(harness.bot.settings.config_dir)
+    (folder / "templates").mkdir()
+    (folder / "templates" / "postmortem.md.j2").write_text(
+        "Custom report for {{ key }}: {{ title }}\n{{ redaction }}\n"
+    )
+    harness.slash("postmortem", channel=channel)
+    assert uploaded(harness) == "Custom report for INC-1: Lost laptop\nno secrets redacted\n"
+
+    output = tmp_path / "pm.md"
+    env = serve_environment(harness.emulator, str(harness.bot.settings.database_url), folder)
+    done = subprocess.run(
+        [sys.executable, "-m", "ircbot.cli", "postmortem", "INC-1", "-o", str(output)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert output.read_text() == uploaded(harness)
