@@ -140,7 +140,7 @@ def make_harness(emulator: SlackEmulator, database_url: str, tmp_path: Path) -> 
     ) -> Harness:
         folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
         bot = build_app(bot_settings(emulator, database_url, folder, smtp_url), tick_seconds=0.5)
-        bot.runner.start()
+        bot.start()
         server = HttpServer(bot, port=0, threads=8)
         url = server.start()
         driver = SlackDriver(f"{url}/slack/events", SIGNING_SECRET, emulator)
