@@ -159,3 +159,56 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _at()
     next_attempt_at: datetime = _at()
     sent_at: datetime | None = _at(default=None, nullable=True)
+
+
+class Impact(SQLModel, table=True):
+    """Downtime of an affected system, for the metrics."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    system: str
+    started_at: datetime = _at()
+    ended_at: datetime = _at()
+    recorded_by: str
+    recorded_at: datetime = _at()
+
+
+class StatusUpdate(SQLModel, table=True):
+    """A status update sent to the channel, the stakeholder channel and the stakeholder e-mail list."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    sent_by: str
+    sent_at: datetime = _at(index=True)
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    impact: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    next_steps: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    next_update_at: datetime | None = _at(default=None, nullable=True)
+    delivered: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Reminder(SQLModel, table=True):
+    """A durable reminder timer (update overdue, checklist overdue), fired once like an escalation step."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    kind: str  # update | checklist
+    due_at: datetime = _at(index=True)
+    status: str = Field(default="pending", index=True)  # pending | fired | cancelled
+    fired_at: datetime | None = _at(default=None, nullable=True)
+    created_at: datetime = _at()
+
+
+class Notice(SQLModel, table=True):
+    """A templated notice to an audience (leadership, legal, insurer, staff): drafted, approved, sent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    audience: str
+    subject: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="draft")  # draft | sent | cancelled
+    drafted_by: str
+    drafted_at: datetime = _at()
+    approved_by: str | None = None
+    sent_at: datetime | None = _at(default=None, nullable=True)

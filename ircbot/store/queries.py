@@ -12,12 +12,16 @@ from sqlmodel import Session, col, select
 from ircbot.store.models import (
     ChecklistItem,
     HandledRequest,
+    Impact,
     Incident,
+    Notice,
     OutboxMessage,
     PageStep,
     Participant,
+    Reminder,
     RoleAssignment,
     StageEntry,
+    StatusUpdate,
     TimelineEvent,
 )
 
@@ -133,7 +137,19 @@ def remember_request(*, session: Session, key: str, at: datetime) -> bool:
 
 def delete_incident(*, session: Session, incident_id: int) -> None:
     """Remove an incident and everything recorded under it (undoing a declare that failed)."""
-    for table in (OutboxMessage, PageStep, TimelineEvent, ChecklistItem, StageEntry, RoleAssignment, Participant):
+    for table in (
+        Impact,
+        StatusUpdate,
+        Reminder,
+        Notice,
+        OutboxMessage,
+        PageStep,
+        TimelineEvent,
+        ChecklistItem,
+        StageEntry,
+        RoleAssignment,
+        Participant,
+    ):
         for row in session.exec(select(table).where(table.incident_id == incident_id)).all():
             session.delete(row)
     session.flush()
