@@ -228,9 +228,12 @@ def deliver(svc: Services, outcome: Outcome, *, respond: Respond, client: WebCli
 def _record_membership(svc: Services, event: dict[str, Any], *, joined: bool) -> None:
     channel, user = event.get("channel", ""), event.get("user", "")
     with svc.db.transaction() as session:
-        incident = queries.incident_by_channel(session=session, channel_id=channel)
-        if incident is None or incident.id is None:
+        found = queries.incident_by_channel(session=session, channel_id=channel)
+        if found is None or found.id is None:
             return
+        # Lock the incident row first, as every writer does, so concurrent writers queue instead of deadlocking.
+        incident = queries.incident_by_id(session=session, incident_id=found.id, lock=True)
+        assert incident is not None and incident.id is not None
         now = svc.clock()
         if joined:
             queries.add_participant(session=session, incident_id=incident.id, user_id=user, reason="joined", at=now)
