@@ -287,6 +287,46 @@ class SlackDriver:
             self._wait(result, timeout, f"click {action_id}")
         return result
 
+    def click_in_view(
+        self, user_id: str, view_id: str, action_id: str, value: str | None = None, timeout: float = 10
+    ) -> RawResponse:
+        """Click a button in a Home tab or modal the user has open; returns the ack (a view has no response_url)."""
+        user = self._user(user_id)
+        with self.emulator.lock:
+            home = self.emulator.home_tabs.get(user_id)
+            view = home if home is not None and home["id"] == view_id else self.emulator.views.get(view_id)
+            owner = user_id if view is home else self.emulator.view_owners.get(view_id)
+        if view is None or owner != user_id:
+            raise AssertionError(f"click_in_view: no view {view_id} open for {user_id}")
+        block_id, element = _find_action(view.get("blocks") or [], action_id)
+        action = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "type": element.get("type", "button"),
+            "action_ts": f"{time.time():.6f}",
+        }
+        chosen = value if value is not None else element.get("value")
+        if chosen is not None:
+            action["value"] = chosen
+        if "text" in element:
+            action["text"] = element["text"]
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": user,
+            "api_app_id": self.emulator.app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": view_id},
+            "trigger_id": self.emulator.issue_trigger_id(user_id),
+            "team": {"id": self.emulator.team_id, "domain": self.emulator.team_domain},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": view,
+            "state": {"values": {}},
+            "actions": [action],
+        }
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self._send(body, "application/x-www-form-urlencoded", retry_num=None, timestamp=None, timeout=timeout)
+
     def submit_view(
         self, user_id: str, view_id: str, values: dict[str, dict[str, dict[str, Any]]], timeout: float = 10
     ) -> ViewSubmissionResult:

@@ -23,6 +23,7 @@ from ircbot.domain.messages import ChecklistCard, IncidentCard, Message, OpenMod
 from ircbot.domain.paging import local_time
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, IrcbotError, UsageError
+from ircbot.slack.home import HOME_DECLARE_ACTION, HOME_OPEN_CHANNEL_ACTION, open_declare_form, publish_home
 from ircbot.slack.render import ACK_ACTION, TOGGLE_ACTION, declare_modal, render_message
 from ircbot.store import queries
 
@@ -127,6 +128,19 @@ def register(app: App, svc: Services) -> None:
     app.event("message")(ack=ack_now, lazy=[bot_message])
     app.event("member_joined_channel")(ack=ack_now, lazy=[member_joined])
     app.event("member_left_channel")(ack=ack_now, lazy=[member_left])
+
+    def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") == "home" and first_delivery(body):
+            publish_home(svc, client, event.get("user", ""))
+
+    def home_declare(body: dict[str, Any], client: WebClient) -> None:
+        if first_delivery(body):
+            open_declare_form(svc, client, user_id=body["user"]["id"], trigger_id=body["trigger_id"])
+
+    app.event("app_home_opened")(ack=ack_now, lazy=[home_opened])
+    app.action(HOME_DECLARE_ACTION)(ack=ack_now, lazy=[home_declare])
+    # A url button: Slack opens the link itself, but still sends the click, which must be acknowledged.
+    app.action(HOME_OPEN_CHANNEL_ACTION)(ack_now)
     # Acknowledge events ircbot does not act on, so Slack does not retry them.
     app.event(re.compile(".*"))(ack_now)
 
