@@ -1,0 +1,17 @@
+"""`/incident notify`."""
+
+from __future__ import annotations
+
+from commands.base import Context, command
+from ircbot.domain.messages import Outcome, Reply
+from ircbot.domain.notices import USAGE, draft
+from ircbot.errors import UsageError
+
+
+@command("notify", USAGE, permission="notify", aliases=("notice",))
+def run(ctx: Context) -> Outcome:
+    """Draft a notice to leadership, legal, the insurer or all staff; preview it with Send / Edit / Cancel."""
+    if len(ctx.args) != 1:
+        audiences = ", ".join(ctx.svc.config.escalation.audiences) or "none configured"
+        raise UsageError(f"Name one audience: {audiences}.", USAGE)
+    return Reply(draft(ctx.svc, incident_id=ctx.require_incident(), audience=ctx.args[0], actor=ctx.user))

@@ -1,0 +1,148 @@
+"""Status updates: the incident channel, the stakeholder channel and the stakeholder e-mail list.
+
+For a private incident the stakeholder channel and e-mail get only what the stakeholder templates
+allow (by default a line saying an incident of that severity is being handled), never details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from ircbot.domain import timeline
+from ircbot.domain.access import has_permission
+from ircbot.domain.mailing import render_email
+from ircbot.domain.messages import Text
+from ircbot.domain.ports import Email
+from ircbot.domain.reminders import schedule_reminder
+from ircbot.domain.services import Services
+from ircbot.domain.stages import STAGE_TITLES
+from ircbot.errors import Conflict, GatewayError, UsageError
+from ircbot.store import queries
+from ircbot.store.models import Incident, StatusUpdate
+
+USAGE = "update <text>"
+MAX_FIELD = 2000
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """What the person sending the update wrote."""
+
+    status: str
+    impact: str = ""
+    next_steps: str = ""
+    next_update_at: datetime | None = None
+
+
+@dataclass
+class Delivered:
+    """Where the update went and what could not be done."""
+
+    places: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def post_update(svc: Services, *, incident_id: int, actor: str, request: UpdateRequest) -> Delivered:
+    """Record the update, restart the update reminder, and deliver it to every audience allowed."""
+    for name, value in (("status", request.status), ("impact", request.impact), ("next steps", request.next_steps)):
+        if len(value) > MAX_FIELD:
+            raise UsageError(f"Keep the {name} under {MAX_FIELD} characters.", USAGE)
+    if not request.status.strip():
+        raise UsageError(
+            "An update needs the current status, e.g. `/incident update Contained; restoring FS01`.", USAGE
+        )
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
+        assert incident is not None and incident.id is not None
+        if incident.status != "open":
+            raise Conflict(f"{incident.key} is resolved; post a final note with `/incident note` instead.")
+        now = svc.clock()
+        outside = has_permission(session, svc.config, incident, actor, "update")
+        update = StatusUpdate(
+            incident_id=incident.id,
+            sent_by=actor,
+            sent_at=now,
+            status=request.status.strip(),
+            impact=request.impact.strip() or None,
+            next_steps=request.next_steps.strip() or None,
+            next_update_at=request.next_update_at,
+        )
+        session.add(update)
+        timeline.record(
+            session, incident, kind="status_update", actor=actor, at=now, text=f"Status update: {update.status}"
+        )
+        due = _restart_reminder(svc, session, incident, now, request.next_update_at)
+        context = _context(svc, incident, update)
+        policy = svc.config.escalation.severities[incident.severity].updates
+    delivered = Delivered()
+    _deliver(svc, context, policy, outside, delivered)
+    if due:
+        svc.wake(due)
+    return delivered
+
+
+def _restart_reminder(
+    svc: Services, session: Session, incident: Incident, now: datetime, promised: datetime | None
+) -> datetime | None:
+    policy = svc.config.escalation.severities[incident.severity].updates
+    every = policy.every if policy else None
+    if promised is None and every is None:
+        return None
+    due = promised or now + (every or timedelta())
+    return schedule_reminder(session, incident, kind="update", due_at=due, now=now)
+
+
+def _context(svc: Services, incident: Incident, update: StatusUpdate) -> dict[str, object]:
+    policy = svc.config.escalation.severities[incident.severity]
+    return {
+        "key": incident.key,
+        "title": incident.title,
+        "severity": incident.severity.upper(),
+        "severity_name": policy.name,
+        "stage": STAGE_TITLES[incident.stage],
+        "private": incident.is_private,
+        "drill": incident.is_drill,
+        "channel_id": incident.channel_id,
+        "status": update.status,
+        "impact": update.impact or "",
+        "next_steps": update.next_steps or "",
+        "next_update_at": update.next_update_at.strftime("%Y-%m-%d %H:%M UTC") if update.next_update_at else "",
+        "sent_by": update.sent_by,
+    }
+
+
+def _deliver(svc: Services, context: dict[str, object], policy: object, outside: bool, delivered: Delivered) -> None:
+    channel = str(context["channel_id"] or "")
+    text = svc.templates.get_template("update_channel.md.j2").render(**context)
+    _try(delivered, "the incident channel", lambda: svc.chat.post(channel, Text(text)))
+    stakeholder_channel = getattr(policy, "channel", None)
+    emails = list(getattr(policy, "email", []) or [])
+    if not (stakeholder_channel or emails):
+        return
+    if not outside:
+        delivered.warnings.append(
+            "Stakeholders were not updated: only the roles roles.yaml allows to `update` may speak outside the channel."
+        )
+        return
+    if stakeholder_channel:
+        summary = svc.templates.get_template("update_stakeholder.md.j2").render(**context)
+        _try(delivered, f"<#{stakeholder_channel}>", lambda: svc.chat.post(stakeholder_channel, Text(summary)))
+    if emails:
+        if not svc.mail.enabled:
+            delivered.warnings.append("E-mail is off (SMTP_URL is not set), so the stakeholder list was not e-mailed.")
+            return
+        subject, body, html = render_email(svc.templates, "update_email", **context)
+        email = Email(to=tuple(emails), subject=subject, text=body, html=html)
+        _try(delivered, f"{len(emails)} e-mail recipient(s)", lambda: svc.mail.send(email))
+
+
+def _try(delivered: Delivered, place: str, send: Callable[[], object]) -> None:
+    try:
+        send()
+        delivered.places.append(place)
+    except GatewayError as exc:
+        delivered.warnings.append(f"Could not reach {place}: {exc.error}.")

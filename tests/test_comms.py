@@ -1,0 +1,151 @@
+"""Stakeholder communication: status updates, reminders with snooze, and notices approved before sending."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import select
+
+from ircbot.store.models import Notice, Reminder
+from tests.conftest import Harness
+from tests.factories import ALICE, BOB, DAVE, escalation_config, roles_config, tier
+from tests.scenario import buttons, channel_text, events, incident
+from tests.smtp import SmtpServer
+
+
+def comms_config(stakeholder_channel: str, every: str = "1h", checklist_every: str | None = None) -> dict[str, Any]:
+    updates: dict[str, Any] = {"every": every, "channel": stakeholder_channel, "email": ["ciso@example.com"]}
+    if checklist_every:
+        updates["checklist_every"] = checklist_every
+    config = escalation_config(sev2={"name": "High", "tiers": [tier("1h", "role:analyst")], "updates": updates})
+    config["audiences"] = {
+        "leadership": {"title": "Executive leadership", "email": ["exec@example.com"]},
+        "insurer": {"title": "Cyber insurer", "email": ["claims@insurer.example.com"]},
+    }
+    return config
+
+
+def dms(h: Harness, user: str) -> list[dict[str, Any]]:
+    channel = h.emulator.im_channel(user)
+    return h.emulator.messages(channel) if channel else []
+
+
+def test_update_reaches_channel_stakeholders_and_email_with_private_details_withheld(
+    make_harness: Callable[..., Harness], smtp: SmtpServer
+) -> None:
+    probe = make_harness()
+    stakeholders = probe.emulator.add_channel("sec-updates", members=[DAVE], bot_member=True)
+    h = make_harness(escalation=comms_config(stakeholders), smtp_url=smtp.url)
+    _, private = h.declare("Payroll data exfiltration sev2")
+    reply = h.slash("update Contained at the firewall; forensics imaging DB01", channel=private)
+    assert "Update sent to the incident channel" in reply.text
+    assert "Contained at the firewall" in channel_text(h.emulator, private)
+    stakeholder_text = channel_text(h.emulator, stakeholders)
+    assert "A SEV2 (High) security incident is being handled" in stakeholder_text
+    assert "Payroll" not in stakeholder_text and "firewall" not in stakeholder_text
+    h.wait_for(lambda: smtp.inbox.to("ciso@example.com"))
+    mail = smtp.inbox.to("ciso@example.com")[0]
+    assert "Payroll" not in str(mail) and "firewall" not in str(mail)
+    assert mail.get_body(("plain",)) is not None and mail.get_body(("html",)) is not None
+
+    _, public = h.declare("Website defacement sev2 --public")
+    h.slash("update Page restored from the CDN origin", channel=public)
+    assert "Website defacement" in channel_text(h.emulator, stakeholders)
+    h.wait_for(lambda: len(smtp.inbox.to("ciso@example.com")) == 2)
+    assert "Page restored" in smtp.inbox.to("ciso@example.com")[1].get_body(("plain",)).get_content()
+
+
+def test_update_form_and_restricted_senders(make_harness: Callable[..., Harness]) -> None:
+    probe = make_harness()
+    stakeholders = probe.emulator.add_channel("sec-updates", members=[DAVE], bot_member=True)
+    roles = roles_config()
+    for key in ("manager", "comms"):
+        roles["roles"][key]["may"] = ["update"]  # type: ignore[index]
+    h = make_harness(roles=roles, escalation=comms_config(stakeholders))
+    _, channel = h.declare("Credential stuffing sev2")
+    h.slash(f"assign analyst <@{BOB}|bob>", channel=channel)
+    reply = h.slash("update Blocking the botnet ASN", channel=channel, user=BOB)
+    assert "Stakeholders were not updated" in reply.text
+    assert "Blocking the botnet" in channel_text(h.emulator, channel)
+    assert channel_text(h.emulator, stakeholders) == ""
+
+    h.slash("update", channel=channel, wait=False)
+    h.wait_for(lambda: any(v["callback_id"] == "update_modal" for v in h.emulator.views.values()))
+    view_id = next(k for k, v in h.emulator.views.items() if v["callback_id"] == "update_modal")
+    values = {
+        "status": {"value": {"type": "plain_text_input", "value": "Rate limits in place"}},
+        "impact": {"value": {"type": "plain_text_input", "value": "Login slow for 20 minutes"}},
+        "next_steps": {"value": {"type": "plain_text_input", "value": "Reset exposed passwords"}},
+        "next_update": {"value": {"type": "plain_text_input", "value": "2h"}},
+    }
+    assert h.driver.submit_view(ALICE, view_id, values).status == 200
+    h.wait_for(lambda: "Rate limits in place" in channel_text(h.emulator, channel))
+    assert "Login slow" in channel_text(h.emulator, channel) and "Next update" in channel_text(h.emulator, channel)
+    h.wait_for(lambda: "security incident is being handled" in channel_text(h.emulator, stakeholders))
+    assert "Rate limits" not in channel_text(h.emulator, stakeholders)  # the incident is private
+
+
+def test_overdue_update_reminds_channel_and_comms_and_can_be_snoozed(make_harness: Callable[..., Harness]) -> None:
+    probe = make_harness()
+    stakeholders = probe.emulator.add_channel("sec-updates", bot_member=True)
+    h = make_harness(escalation=comms_config(stakeholders, every="2s", checklist_every="1s"))
+    _, channel = h.declare("Suspicious admin logins sev2")
+    h.slash(f"assign comms <@{DAVE}|dave>", channel=channel)
+    h.wait_for(lambda: "No status update" in channel_text(h.emulator, channel), timeout=10)
+    h.wait_for(lambda: dms(h, DAVE) and "No status update" in h.emulator.message_text(dms(h, DAVE)[-1]))
+    h.wait_for(lambda: any("required items open" in h.emulator.message_text(m) for m in dms(h, ALICE)))
+
+    reminder = next(
+        m for m in reversed(h.emulator.messages(channel)) if "No status update" in h.emulator.message_text(m)
+    )
+    assert [b["text"]["text"] for b in buttons(reminder)] == ["Snooze 15 min", "Snooze 1 hour"]
+    h.driver.click(DAVE, channel, reminder["ts"], "reminder_snooze_15")
+    with h.bot.db.transaction() as session:
+        pending = session.exec(select(Reminder).where(Reminder.kind == "update", Reminder.status == "pending")).all()
+    assert len(pending) == 1 and pending[0].due_at - h.bot.services.clock() > __import__("datetime").timedelta(
+        minutes=14
+    )
+    assert events(h, kind="reminder_snoozed")
+
+
+def test_notice_is_previewed_then_sent_with_its_approver_recorded(
+    make_harness: Callable[..., Harness], smtp: SmtpServer
+) -> None:
+    probe = make_harness()
+    stakeholders = probe.emulator.add_channel("sec-updates", bot_member=True)
+    h = make_harness(escalation=comms_config(stakeholders), smtp_url=smtp.url)
+    _, channel = h.declare("Ransomware on FS01 sev2")
+    assert "no audience `press`" in h.slash("notify press", channel=channel).text
+    preview = h.slash("notify leadership", channel=channel)
+    assert "Notice to Executive leadership" in preview.text and "exec@example.com" in preview.text
+    draft = h.emulator.ephemerals(ALICE)[-1]
+    assert [b["text"]["text"] for b in buttons(draft)] == ["Send", "Edit", "Cancel"]
+    assert not smtp.inbox.received, "nothing is sent before someone approves it"
+
+    h.driver.click(ALICE, channel, draft["ts"], "notice_send")
+    h.wait_for(lambda: smtp.inbox.to("exec@example.com"))
+    mail = smtp.inbox.to("exec@example.com")[0]
+    assert "INC-1" in mail["Subject"] and "briefing for leadership" in mail["Subject"]
+    sent = events(h, kind="notice_sent")
+    assert sent and sent[0].actor == ALICE and "approved and sent by" in sent[0].text
+
+    second = h.slash("notify insurer", channel=channel)
+    assert "Notice to Cyber insurer" in second.text
+    draft = h.emulator.ephemerals(ALICE)[-1]
+    h.driver.click(ALICE, channel, draft["ts"], "notice_edit", wait=False)
+    h.wait_for(lambda: any(v["callback_id"] == "notice_edit_modal" for v in h.emulator.views.values()))
+    view_id = next(k for k, v in h.emulator.views.items() if v["callback_id"] == "notice_edit_modal")
+    values = {
+        "subject": {"value": {"type": "plain_text_input", "value": "Notice of circumstance: INC-1"}},
+        "body": {"value": {"type": "plain_text_input", "value": "Policy 42-A. Ransomware on one file server."}},
+    }
+    h.driver.submit_view(ALICE, view_id, values)
+    h.wait_for(lambda: any("Policy 42-A" in h.emulator.message_text(m) for m in dms(h, ALICE)))
+    with h.bot.db.transaction() as session:
+        notice = session.exec(select(Notice).where(Notice.audience == "insurer")).one()
+    assert notice.body.startswith("Policy 42-A") and notice.status == "draft"
+    time.sleep(0.2)
+    assert not smtp.inbox.to("claims@insurer.example.com")
+    assert incident(h).status == "open"
