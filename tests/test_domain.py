@@ -19,7 +19,7 @@ from ircbot.domain.checklist import move, set_item
 from ircbot.domain.declare import Declaration, Declared, declare, discard_unfinished
 from ircbot.domain.incidents import resolve, visible_open
 from ircbot.domain.messages import Message, Reply, Text
-from ircbot.domain.ports import Profile
+from ircbot.domain.ports import ChatMessage, Profile
 from ircbot.domain.roles import assign
 from ircbot.domain.services import Services
 from ircbot.errors import Conflict, GatewayError, UsageError
@@ -67,6 +67,7 @@ class FakeChat:
     posts: list[tuple[str, Message]] = field(default_factory=list)
     pins: list[tuple[str, str]] = field(default_factory=list)
     uploads: list[dict[str, str]] = field(default_factory=list)
+    channel_messages: dict[str, list[ChatMessage]] = field(default_factory=dict)
     create_attempts: list[str] = field(default_factory=list)
 
     def create_channel(self, name: str, *, private: bool) -> str:
@@ -107,6 +108,15 @@ class FakeChat:
 
     def profile(self, user_id: str) -> Profile:
         return Profile(user_id=user_id, name=user_id.lower(), email=None, tz="UTC")
+
+    def history(self, channel_id: str) -> Iterator[ChatMessage]:
+        return iter(self.channel_messages.get(channel_id, []))
+
+    def replies(self, channel_id: str, thread_ts: str) -> Iterator[ChatMessage]:
+        return iter(())
+
+    def message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        return next((m for m in self.channel_messages.get(channel_id, []) if m.ts == ts), None)
 
 
 def make_services(
@@ -364,7 +374,8 @@ def test_resolve_stamps_resolution_and_publishes_a_postmortem_with_mttr(
         assert f"### {stage}" in markdown
     assert "Restored from backup" in markdown
     assert "## Timeline" in markdown and "declared" in markdown and "resolved INC-1" in markdown
-    assert "2026-03-02 10:00:00 UTC" in markdown and "2026-03-02 12:30:00 UTC" in markdown
+    assert "| Declared | 2026-03-02 10:00:00 |" in markdown and "| Resolved | 2026-03-02 12:30:00 |" in markdown
+    assert "All times are UTC." in markdown
 
     assert [p.markdown for p in rows(svc, Postmortem) if isinstance(p, Postmortem)] == [markdown]
     assert chat.uploads and chat.uploads[-1]["content"] == markdown
