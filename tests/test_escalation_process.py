@@ -121,3 +121,35 @@ def test_two_replicas_fire_every_step_exactly_once(
         assert len(sent) == 10 and all(m.status == "sent" for m in sent)
     finally:
         db.dispose()
+
+
+def test_an_update_reminder_due_while_down_fires_once_after_restart(
+    emulator: SlackEmulator, database_url: str, tmp_path: Path, serving: list[ServeProcess]
+) -> None:
+    policy = escalation_config(
+        sev1={"name": "Critical", "tiers": [], "updates": {"every": "3s", "channel": None, "email": []}}
+    )
+    env = serve_environment(emulator, database_url, write_config(tmp_path / "config", escalation=policy))
+    first = ServeProcess(env)
+    serving.append(first)
+    first.wait_healthy()
+    declare(emulator, first)
+    first.kill_hard()
+    time.sleep(4)  # the reminder falls due while nothing runs
+
+    def reminders() -> list[str]:
+        return [
+            emulator.message_text(m)
+            for c in emulator.channels()
+            if c["name"].startswith("inc-1")
+            for m in emulator.messages(c["id"])
+            if "No status update" in emulator.message_text(m)
+        ]
+
+    assert reminders() == []
+    second = ServeProcess(env)
+    serving.append(second)
+    second.wait_healthy()
+    wait_until(lambda: reminders(), timeout=5)
+    time.sleep(1.5)
+    assert len(reminders()) == 1

@@ -92,12 +92,15 @@ def _fire(svc: Services, reminder_id: int, incident_id: int) -> int:
         reminder = session.get(Reminder, reminder_id)
         assert reminder is not None
         policy = svc.config.escalation.severities[incident.severity].updates
+        # Keep reminding at the same cadence until someone posts an update (or snoozes).
         if reminder.kind == "update":
             _remind_update(svc, session, incident, now)
+            again = policy.every if policy else None
         else:
             _remind_checklist(session, incident, now)
-            if policy and policy.checklist_every:
-                schedule_reminder(session, incident, kind="checklist", due_at=now + policy.checklist_every, now=now)
+            again = policy.checklist_every if policy else None
+        if again:
+            svc.wake(schedule_reminder(session, incident, kind=reminder.kind, due_at=now + again, now=now))
     return 1
 
 
