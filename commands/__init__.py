@@ -10,6 +10,7 @@ from commands import (
     declare,
     escalate,
     help,
+    impact,
     listing,
     note,
     page,
@@ -18,6 +19,7 @@ from commands import (
     roles,
     severity,
     stage,
+    stats,
     status,
 )
 from commands.base import CommandSpec
@@ -38,6 +40,8 @@ COMMANDS: list[CommandSpec] = [
     status.run,
     resolve.run,
     postmortem.run,
+    impact.run,
     listing.run,
+    stats.run,
     help.run,
 ]

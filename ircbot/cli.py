@@ -1,4 +1,4 @@
-"""The `ircbot` command line: serve, demo, check-config, migrate, postmortem."""
+"""The `ircbot` command line: serve, demo, check-config, migrate, postmortem, stats."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     postmortem.add_argument(
         "--recompile", action="store_true", help="compile anew from Slack instead of the last compiled copy"
     )
+    stats = sub.add_parser("stats", help="response metrics across incidents (drills excluded), as in Slack")
+    stats.add_argument("--since", default="90d", help="a duration back from now (90d) or a date (2026-01-01)")
+    stats.add_argument("--severity", default=None, help="only incidents of this severity, e.g. sev1")
+    shape = stats.add_mutually_exclusive_group()
+    shape.add_argument("--csv", action="store_true", help="one CSV row per month, then a total row")
+    shape.add_argument("--json", action="store_true", help="JSON: window, months, summary and repeats")
+    stats.add_argument("--chart", type=Path, default=None, help="also write the PNG chart to this file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -69,6 +76,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_demo(output=args.output)
     if args.command == "postmortem":
         return _postmortem(settings, args.key, args.output, args.recompile)
+    if args.command == "stats":
+        return _stats(settings, args)
     return _serve(settings, args)
 
 
@@ -117,6 +126,48 @@ def _postmortem(settings: Settings, key: str, output: Path | None, recompile: bo
     else:
         output.write_text(markdown, encoding="utf-8")
         print(f"wrote {output}")
+    return 0
+
+
+def _stats(settings: Settings, args: argparse.Namespace) -> int:
+    import csv
+    import json
+
+    from ircbot.domain.metrics import collect, parse_since
+    from ircbot.domain.metrics_report import CSV_COLUMNS, report_csv_rows, report_json, report_text
+    from ircbot.domain.ports import system_clock
+    from ircbot.domain.stages import SEVERITIES
+    from ircbot.errors import UsageError
+    from ircbot.store.db import Database
+
+    now = system_clock()
+    try:
+        since = parse_since(args.since, now)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from exc
+    severity = args.severity.lower().replace("-", "") if args.severity else None
+    if severity is not None and severity not in SEVERITIES:
+        raise UsageError(f"--severity: {args.severity!r} is not one of {', '.join(SEVERITIES)}")
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        # An operator on the command line sees every incident, private ones included (viewer None).
+        found = collect(db, viewer=None, since=since, until=now, severity=severity)
+    finally:
+        db.dispose()
+    if args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(report_csv_rows(found))
+    elif args.json:
+        print(json.dumps(report_json(found), indent=2))
+    else:
+        print(report_text(found))
+    if args.chart is not None:
+        from ircbot.charts import monthly_chart
+
+        args.chart.write_bytes(monthly_chart(found).png)
+        print(f"wrote {args.chart}", file=sys.stderr)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ircbot.domain.metrics import Metrics
 from ircbot.domain.views import IncidentView
 
 
@@ -56,7 +57,15 @@ class PageCard:
     acknowledged_by: str | None = None
 
 
-Message = Text | IncidentCard | ChecklistCard | RolesCard | IncidentList | PageCard
+@dataclass(frozen=True)
+class StatsCard:
+    """Response metrics across incidents as a table, and a line on where the chart went."""
+
+    metrics: Metrics
+    note: str = ""
+
+
+Message = Text | IncidentCard | ChecklistCard | RolesCard | IncidentList | PageCard | StatsCard
 
 
 @dataclass(frozen=True)

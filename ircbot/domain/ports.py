@@ -78,8 +78,8 @@ class ChatPort(Protocol):
         """Members of a user group, in the group's order."""
         ...
 
-    def upload(self, channel_id: str, *, filename: str, title: str, content: str, comment: str) -> None:
-        """Share a text file into a channel."""
+    def upload(self, channel_id: str, *, filename: str, title: str, content: str | bytes, comment: str) -> None:
+        """Share a file (text or binary) into a channel, or into the bot's DM when given a user id."""
         ...
 
     def profile(self, user_id: str) -> Profile:

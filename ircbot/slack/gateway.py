@@ -79,11 +79,19 @@ class SlackChat:
         response = self._call("usergroups.users.list", lambda: self.client.usergroups_users_list(usergroup=group_id))
         return [str(u) for u in response.get("users", [])]
 
-    def upload(self, channel_id: str, *, filename: str, title: str, content: str, comment: str) -> None:
+    def upload(self, channel_id: str, *, filename: str, title: str, content: str | bytes, comment: str) -> None:
+        target, initial_comment = channel_id, comment or None
+        if channel_id.startswith(("U", "W")):
+            # files.completeUploadExternal shares into conversations, not users. chat.postMessage to a user id
+            # posts into the bot's DM (chat:write is enough, no im:write) and answers with that DM's id.
+            opened = self._call(
+                "chat.postMessage", lambda: self.client.chat_postMessage(channel=channel_id, text=comment)
+            )
+            target, initial_comment = str(opened["channel"]), None
         self._call(
             "files.completeUploadExternal",
             lambda: self.client.files_upload_v2(
-                channel=channel_id, filename=filename, title=title, content=content, initial_comment=comment
+                channel=target, filename=filename, title=title, content=content, initial_comment=initial_comment
             ),
         )
 

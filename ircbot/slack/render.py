@@ -16,7 +16,17 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from ircbot.domain.messages import ChecklistCard, IncidentCard, IncidentList, Message, PageCard, RolesCard, Text
+from ircbot.domain.messages import (
+    ChecklistCard,
+    IncidentCard,
+    IncidentList,
+    Message,
+    PageCard,
+    RolesCard,
+    StatsCard,
+    Text,
+)
+from ircbot.domain.metrics_report import report_text
 from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.views import IncidentView
 from ircbot.durations import format_duration
@@ -43,6 +53,9 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
         return f"Roles in {message.incident.key}", [b.to_dict() for b in _roles(message.incident)]
     if isinstance(message, IncidentList):
         return "Open incidents", _incident_list(message.incidents)
+    if isinstance(message, StatsCard):
+        median = format_duration(message.metrics.total.mttr.median)
+        return f"Incident metrics: {message.metrics.total.incidents} incidents, median MTTR {median}", _stats(message)
     if isinstance(message, PageCard):
         view = message.incident
         return f"Paged: {view.label} {view.title} ({view.severity.upper()})", _page_card(message)
@@ -265,3 +278,15 @@ def _page_card(page: PageCard) -> list[dict[str, Any]]:
         ack = ButtonElement(text="Acknowledge", action_id=ACK_ACTION, value=str(view.id), style="danger")
         blocks.append(ActionsBlock(elements=[ack]))
     return [b.to_dict() for b in blocks]
+
+
+def _stats(card: StatsCard) -> list[dict[str, Any]]:
+    text = report_text(card.metrics)
+    size = MAX_SECTION - 6  # room for the code fences
+    blocks: list[Block] = [HeaderBlock(text="Incident response metrics")]
+    blocks += [
+        SectionBlock(text=MarkdownTextObject(text=f"```{text[i : i + size]}```")) for i in range(0, len(text), size)
+    ]
+    if card.note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=card.note[:MAX_SECTION])]))
+    return [b.to_dict() for b in blocks[:MAX_BLOCKS]]

@@ -1,0 +1,54 @@
+"""The metrics as a PNG chart, drawn on matplotlib's Agg canvas (no display, no pyplot global state)."""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ircbot.domain.metrics import Metrics
+
+# matplotlib is not thread-safe (shared font and text caches) and Bolt runs commands on a thread pool.
+_DRAWING = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A PNG image and the series drawn in it, read back from the figure."""
+
+    png: bytes
+    months: tuple[str, ...]
+    incidents: tuple[int, ...]
+    mttr_hours: tuple[float | None, ...]  # median MTTR per month; None where no incident was resolved
+
+
+def monthly_chart(metrics: Metrics) -> Chart:
+    """Incidents per month (bars) and median MTTR in hours per month (line)."""
+    months = [m.period for m in metrics.months]
+    counts = [m.incidents for m in metrics.months]
+    hours = [m.mttr.median.total_seconds() / 3600 if m.mttr.median is not None else math.nan for m in metrics.months]
+    with _DRAWING:
+        figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
+        FigureCanvasAgg(figure)
+        left = figure.add_subplot()
+        bars = left.bar(months, counts, color="#4a78b5", label="incidents")
+        left.set_ylabel("incidents")
+        left.yaxis.set_major_locator(MaxNLocator(integer=True))
+        right = left.twinx()
+        (line,) = right.plot(months, hours, color="#d0543c", marker="o", label="median MTTR (h)")
+        right.set_ylabel("median MTTR (hours)")
+        right.set_ylim(bottom=0)
+        scope = metrics.severity.upper() if metrics.severity else "all severities"
+        left.set_title(f"Incidents and median MTTR per month ({scope}, drills excluded)")
+        figure.legend(handles=[bars, line], loc="outside lower center", ncols=2, frameon=False)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        drawn_counts = tuple(round(float(bar.get_height())) for bar in bars)
+        drawn_hours = tuple(None if math.isnan(y) else y for y in numpy.asarray(line.get_ydata(), dtype=float).tolist())
+    return Chart(png=buffer.getvalue(), months=tuple(months), incidents=drawn_counts, mttr_hours=drawn_hours)

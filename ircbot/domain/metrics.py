@@ -1,0 +1,327 @@
+"""Response metrics across incidents: counts per month, MTTD/MTTA/MTTC/MTTR, false positives, repeats, downtime."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from dateutil import parser as dateparser
+from sqlalchemy import or_
+from sqlmodel import col, select
+
+from ircbot.domain import timeline
+from ircbot.durations import format_duration, parse_duration
+from ircbot.errors import UsageError
+from ircbot.store import queries
+from ircbot.store.db import Database
+from ircbot.store.models import Impact, Incident, Participant
+
+if TYPE_CHECKING:  # services imports the chat port, whose messages import this module
+    from ircbot.domain.services import Services
+
+DEFAULT_SINCE = "90d"
+REPEAT_WINDOW = timedelta(days=90)
+MAX_SYSTEM = 80
+INTERVALS = {  # metric: (from, to) as in DESIGN.md section 4
+    "mttd": ("started_at", "detected_at"),
+    "mtta": ("declared_at", "acknowledged_at"),
+    "mttc": ("detected_at", "contained_at"),
+    "mttr": ("detected_at", "resolved_at"),
+}
+
+
+@dataclass(frozen=True)
+class IncidentTimes:
+    """What the metrics need of one incident, detached from the database session."""
+
+    id: int
+    key: str
+    severity: str
+    playbook: str
+    declared_at: datetime
+    detected_at: datetime
+    started_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    contained_at: datetime | None = None
+    resolved_at: datetime | None = None
+    false_positive: bool = False
+
+
+@dataclass(frozen=True)
+class Downtime:
+    """One recorded outage of one system during one incident."""
+
+    incident_id: int
+    system: str
+    started_at: datetime
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Mean, median and 90th percentile of one interval over the n incidents that have both times."""
+
+    n: int
+    mean: timedelta | None = None
+    median: timedelta | None = None
+    p90: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """An incident of the same playbook (category) as one declared at most 90 days before it."""
+
+    key: str
+    playbook: str
+    repeat_of: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The metrics of one set of incidents: a calendar month (`2026-01`) or the whole window (`total`)."""
+
+    period: str
+    incidents: int
+    resolved: int
+    false_positives: int
+    repeats: int
+    mttd: Spread
+    mtta: Spread
+    mttc: Spread
+    mttr: Spread
+    downtime: tuple[tuple[str, timedelta], ...]  # per system, overlaps merged, by system name
+
+    @property
+    def false_positive_rate(self) -> float | None:
+        """False positives among resolved incidents; None when none is resolved."""
+        return self.false_positives / self.resolved if self.resolved else None
+
+    @property
+    def total_downtime(self) -> timedelta:
+        """Downtime summed over systems."""
+        return sum((d for _, d in self.downtime), timedelta())
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Metrics over the incidents declared in [since, until], drills excluded, as one viewer may see them."""
+
+    since: datetime
+    until: datetime
+    severity: str | None
+    viewer: str | None  # None: an operator on the command line, who sees private incidents too
+    total: Summary
+    months: tuple[Summary, ...]
+    repeats: tuple[Repeat, ...]
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """`90d` (back from now) or an ISO date/time (UTC unless it has an offset); ValueError otherwise."""
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        parsed = dateparser.isoparse(text)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"`{text}` is neither a duration such as 90d nor a date such as 2026-01-01") from exc
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed > now:
+        raise ValueError(f"`{text}` is in the future")
+    return parsed.astimezone(UTC)
+
+
+def spread(values: Iterable[timedelta]) -> Spread:
+    """Mean, median and p90 (linear interpolation between closest ranks, as numpy's default)."""
+    seconds = sorted(v.total_seconds() for v in values)
+    if not seconds:
+        return Spread(0)
+    p90 = seconds[0] if len(seconds) == 1 else statistics.quantiles(seconds, n=10, method="inclusive")[8]
+    return Spread(
+        n=len(seconds),
+        mean=timedelta(seconds=statistics.fmean(seconds)),
+        median=timedelta(seconds=statistics.median(seconds)),
+        p90=timedelta(seconds=p90),
+    )
+
+
+def merged_downtime(outages: Iterable[Downtime]) -> tuple[tuple[str, timedelta], ...]:
+    """Downtime per system with overlapping (or touching) outages counted once."""
+    by_system: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for outage in outages:
+        by_system[outage.system.strip().casefold()].append((outage.started_at, outage.ended_at))
+    totals = []
+    for system, spans in sorted(by_system.items()):
+        total, current_start, current_end = timedelta(), *sorted(spans)[0]
+        for start, end in sorted(spans)[1:]:
+            if start <= current_end:
+                current_end = max(current_end, end)
+                continue
+            total += current_end - current_start
+            current_start, current_end = start, end
+        totals.append((system, total + (current_end - current_start)))
+    return tuple(totals)
+
+
+def find_repeats(incidents: Sequence[IncidentTimes]) -> dict[int, Repeat]:
+    """For each incident, the latest earlier one of the same playbook declared within REPEAT_WINDOW."""
+    latest: dict[str, IncidentTimes] = {}
+    found: dict[int, Repeat] = {}
+    for incident in sorted(incidents, key=lambda i: (i.declared_at, i.id)):
+        earlier = latest.get(incident.playbook)
+        if earlier is not None and incident.declared_at - earlier.declared_at <= REPEAT_WINDOW:
+            found[incident.id] = Repeat(key=incident.key, playbook=incident.playbook, repeat_of=earlier.key)
+        latest[incident.playbook] = incident
+    return found
+
+
+def month_of(moment: datetime) -> str:
+    """The calendar month in UTC, e.g. `2026-01`."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def months_from_to(first: str, last: str) -> list[str]:
+    """Every month label from first to last inclusive."""
+    year, month = map(int, first.split("-"))
+    labels = []
+    while (label := f"{year:04d}-{month:02d}") <= last:
+        labels.append(label)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return labels
+
+
+def summarize(
+    period: str, incidents: Sequence[IncidentTimes], outages: Sequence[Downtime], repeats: dict[int, Repeat]
+) -> Summary:
+    """The metrics of these incidents and their outages."""
+    resolved = [i for i in incidents if i.resolved_at is not None]
+    ids = {i.id for i in incidents}
+    spreads = {name: spread(_intervals(incidents, *fields)) for name, fields in INTERVALS.items()}
+    return Summary(
+        period=period,
+        incidents=len(incidents),
+        resolved=len(resolved),
+        false_positives=sum(1 for i in resolved if i.false_positive),
+        repeats=sum(1 for i in incidents if i.id in repeats),
+        downtime=merged_downtime(o for o in outages if o.incident_id in ids),
+        **spreads,
+    )
+
+
+def compute(
+    incidents: Sequence[IncidentTimes],
+    outages: Sequence[Downtime],
+    *,
+    since: datetime,
+    until: datetime,
+    severity: str | None = None,
+    viewer: str | None = None,
+) -> Metrics:
+    """Metrics over incidents declared in [since, until] (drills already left out).
+
+    `incidents` may reach back REPEAT_WINDOW before `since`: an incident in the window repeats one before it.
+    Repeats ignore the severity filter, since a category recurs whatever each occurrence's severity.
+    """
+    repeats = find_repeats(incidents)
+    chosen = [
+        i
+        for i in sorted(incidents, key=lambda i: (i.declared_at, i.id))
+        if since <= i.declared_at <= until and (severity is None or i.severity == severity)
+    ]
+    repeats = {k: r for k, r in repeats.items() if k in {i.id for i in chosen}}
+    by_month: dict[str, list[IncidentTimes]] = defaultdict(list)
+    for incident in chosen:
+        by_month[month_of(incident.declared_at)].append(incident)
+    labels = months_from_to(min(by_month), max(by_month)) if by_month else []
+    return Metrics(
+        since=since,
+        until=until,
+        severity=severity,
+        viewer=viewer,
+        total=summarize("total", chosen, outages, repeats),
+        months=tuple(summarize(label, by_month.get(label, []), outages, repeats) for label in labels),
+        repeats=tuple(repeats[i.id] for i in chosen if i.id in repeats),
+    )
+
+
+def collect(
+    db: Database, *, viewer: str | None, since: datetime, until: datetime, severity: str | None = None
+) -> Metrics:
+    """Metrics from the database; private incidents count only if `viewer` was brought in (None: all)."""
+    query = select(Incident).where(
+        col(Incident.is_drill).is_(False),
+        col(Incident.declared_at) >= since - REPEAT_WINDOW,
+        col(Incident.declared_at) <= until,
+    )
+    if viewer is not None:
+        brought_in = select(Participant.incident_id).where(Participant.user_id == viewer)
+        query = query.where(or_(col(Incident.is_private).is_(False), col(Incident.id).in_(brought_in)))
+    with db.transaction() as session:
+        incidents = [_times(row) for row in session.exec(query).all()]
+        in_window = [i.id for i in incidents if i.declared_at >= since]
+        rows = session.exec(select(Impact).where(col(Impact.incident_id).in_(in_window))).all() if in_window else []
+        outages = [Downtime(r.incident_id, r.system, r.started_at, r.ended_at) for r in rows]
+    return compute(incidents, outages, since=since, until=until, severity=severity, viewer=viewer)
+
+
+def record_impact(
+    svc: Services, *, incident_id: int, system: str, started_at: datetime, ended_at: datetime, actor: str
+) -> Downtime:
+    """Record an outage of an affected system, with its timeline event, in one transaction."""
+    usage = "impact <system> <from> <to|now>"
+    system = system.strip()
+    if not system or len(system) > MAX_SYSTEM:
+        raise UsageError(f"Name the affected system in 1 to {MAX_SYSTEM} characters, e.g. `mail`.", usage)
+    if ended_at <= started_at:
+        raise UsageError("The downtime must end after it started: give `<from>` before `<to>`.", usage)
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
+        assert incident is not None and incident.id is not None
+        now = svc.clock()
+        session.add(
+            Impact(
+                incident_id=incident.id,
+                system=system,
+                started_at=started_at,
+                ended_at=ended_at,
+                recorded_by=actor,
+                recorded_at=now,
+            )
+        )
+        span = f"{started_at:%Y-%m-%d %H:%M} – {ended_at:%Y-%m-%d %H:%M} UTC"
+        timeline.record(
+            session,
+            incident,
+            kind="impact",
+            actor=actor,
+            at=now,
+            text=f"Downtime of {system}: {span} ({format_duration(ended_at - started_at)})",
+            data={"system": system, "started_at": started_at.isoformat(), "ended_at": ended_at.isoformat()},
+        )
+        return Downtime(incident.id, system, started_at, ended_at)
+
+
+def _times(row: Incident) -> IncidentTimes:
+    assert row.id is not None
+    return IncidentTimes(
+        id=row.id,
+        key=row.key,
+        severity=row.severity,
+        playbook=row.playbook,
+        declared_at=row.declared_at,
+        detected_at=row.detected_at,
+        started_at=row.started_at,
+        acknowledged_at=row.acknowledged_at,
+        contained_at=row.contained_at,
+        resolved_at=row.resolved_at,
+        false_positive=row.false_positive,
+    )
+
+
+def _intervals(incidents: Iterable[IncidentTimes], start: str, end: str) -> list[timedelta]:
+    pairs = ((getattr(i, start), getattr(i, end)) for i in incidents)
+    return [b - a for a, b in pairs if a is not None and b is not None]

@@ -1,0 +1,363 @@
+"""Response metrics against a hand-computed data set; the chart; `/incident stats` and `impact`; `ircbot stats`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from matplotlib.image import imread
+from sqlmodel import select
+
+from ircbot.charts import monthly_chart
+from ircbot.domain.metrics import (
+    Downtime,
+    Metrics,
+    Spread,
+    collect,
+    merged_downtime,
+    months_from_to,
+    parse_since,
+    spread,
+)
+from ircbot.domain.metrics_report import report_csv_rows, report_json, report_text
+from ircbot.emulator import SlackEmulator
+from ircbot.store.db import Database
+from ircbot.store.models import Impact, Incident, Participant
+from tests.conftest import Harness, serve_environment
+from tests.factories import ALICE, BOB, MALLORY
+from tests.scenario import events
+
+NOW = datetime(2026, 4, 15, 12, 0, tzinfo=UTC)
+SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def at(text: str) -> datetime:
+    """A UTC instant written as `2026-01-10 08:30`."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+# The data set. Times in UTC; the comments give the intervals the expected numbers are built from.
+INCIDENTS: list[dict[str, Any]] = [
+    # INC-1 phishing: MTTD 30m, MTTA 10m, MTTC 2h, MTTR 4h; repeats INC-8 (26 days before)
+    dict(number=1, severity="sev2", playbook="phishing", started_at=at("2026-01-10 08:00"),
+         detected_at=at("2026-01-10 08:30"), declared_at=at("2026-01-10 09:00"),
+         acknowledged_at=at("2026-01-10 09:10"), contained_at=at("2026-01-10 10:30"),
+         resolved_at=at("2026-01-10 12:30")),
+    # INC-2 across the month boundary, counted in January: MTTA 5m, MTTR 40m
+    dict(number=2, severity="sev1", playbook="ransomware", detected_at=at("2026-01-31 23:40"),
+         declared_at=at("2026-01-31 23:50"), acknowledged_at=at("2026-01-31 23:55"),
+         resolved_at=at("2026-02-01 00:20")),
+    # INC-3 false positive: MTTA 20m, MTTC 2h, MTTR 4h; repeats INC-1 (50 days), not the drill INC-6
+    dict(number=3, severity="sev2", playbook="phishing", detected_at=at("2026-03-01 09:00"),
+         declared_at=at("2026-03-01 10:00"), acknowledged_at=at("2026-03-01 10:20"),
+         contained_at=at("2026-03-01 11:00"), resolved_at=at("2026-03-01 13:00"), false_positive=True),
+    # INC-4 the night Europe moves to summer time (01:30 CET – 04:30 CEST on the wall): MTTD 30m, MTTA 30m,
+    # MTTC 1h, MTTR 2h (not the 3h the wall clock suggests); not a repeat of INC-9 (91 days before)
+    dict(number=4, severity="sev1", playbook="default", started_at=at("2026-03-29 00:00"),
+         detected_at=at("2026-03-29 00:30"), declared_at=at("2026-03-29 00:45"),
+         acknowledged_at=at("2026-03-29 01:15"), contained_at=at("2026-03-29 01:30"),
+         resolved_at=at("2026-03-29 02:30")),
+    # INC-5 still open, never acknowledged; repeats INC-2 (68 days)
+    dict(number=5, severity="sev3", playbook="ransomware", detected_at=at("2026-04-10 07:00"),
+         declared_at=at("2026-04-10 08:00")),
+    # INC-6 a drill with a 100-hour MTTR: excluded everywhere
+    dict(number=6, severity="sev1", playbook="phishing", is_drill=True, detected_at=at("2026-02-15 09:00"),
+         declared_at=at("2026-02-15 09:00"), acknowledged_at=at("2026-02-15 09:01"),
+         resolved_at=at("2026-02-19 13:00"), false_positive=True),
+    # INC-7 private, only Bob was brought in: MTTA 30m, MTTR 10h
+    dict(number=7, severity="sev2", playbook="data-breach", is_private=True, declared_by=BOB,
+         detected_at=at("2026-02-20 11:00"), declared_at=at("2026-02-20 12:00"),
+         acknowledged_at=at("2026-02-20 12:30"), resolved_at=at("2026-02-20 21:00")),
+    # INC-8 and INC-9 before the window: only earlier incidents that later ones may repeat
+    dict(number=8, severity="sev3", playbook="phishing", detected_at=at("2025-12-15 10:00"),
+         declared_at=at("2025-12-15 10:00"), resolved_at=at("2025-12-15 11:00")),
+    dict(number=9, severity="sev4", playbook="default", detected_at=at("2025-12-28 00:00"),
+         declared_at=at("2025-12-28 00:00")),
+]  # fmt: skip
+
+OUTAGES = [
+    (1, "mail", "2026-01-10 08:00", "2026-01-10 10:00"),  # overlaps the next one: mail down 08:00–11:00 = 3h
+    (1, "mail", "2026-01-10 09:00", "2026-01-10 11:00"),
+    (3, "MAIL", "2026-03-01 09:00", "2026-03-01 09:30"),  # same system whatever the case: mail 3h30m in all
+    (4, "fileserver", "2026-03-29 00:00", "2026-03-29 02:00"),  # touching the next: fileserver 2h30m
+    (4, "fileserver", "2026-03-29 02:00", "2026-03-29 02:30"),
+    (6, "mail", "2026-02-15 09:00", "2026-02-15 19:00"),  # the drill's: excluded
+    (7, "crm", "2026-02-20 11:00", "2026-02-20 15:00"),  # private: crm 4h for those who may see INC-7
+]
+
+
+def insert_data_set(db: Database) -> None:
+    """The incidents, Bob's participation in the private one, and the recorded outages, through the store."""
+    with db.transaction() as session:
+        ids = {}
+        for spec in INCIDENTS:
+            fields = {"is_private": False, "declared_by": ALICE, **spec}
+            number = fields["number"]
+            incident = Incident(
+                title=f"Incident {number}", status="resolved" if fields.get("resolved_at") else "open", **fields
+            )
+            incident.channel_id, incident.channel_name = f"C0INC{number}", f"inc-{number}"
+            session.add(incident)
+            session.flush()
+            ids[number] = incident.id
+            session.add(
+                Participant(
+                    incident_id=incident.id,
+                    user_id=incident.declared_by,
+                    reason="declared",
+                    added_at=incident.declared_at,
+                )
+            )
+        for number, system, start, end in OUTAGES:
+            session.add(
+                Impact(incident_id=ids[number], system=system, started_at=at(start), ended_at=at(end),
+                       recorded_by=ALICE, recorded_at=NOW)
+            )  # fmt: skip
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.migrate()
+    insert_data_set(database)
+    yield database
+    database.dispose()
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
+
+
+def seconds(metrics: Metrics) -> dict[str, Any]:
+    return report_json(metrics)["summary"]
+
+
+# --- the numbers -----------------------------------------------------------------------------------------------
+
+
+def test_operator_view_matches_the_hand_computed_numbers(db: Database) -> None:
+    metrics = collect(db, viewer=None, since=SINCE, until=NOW)
+    total = metrics.total
+    assert (total.incidents, total.resolved, total.false_positives) == (6, 5, 1)
+    assert total.false_positive_rate == pytest.approx(0.2)
+    assert total.mttd == Spread(2, timedelta(minutes=30), timedelta(minutes=30), timedelta(minutes=30))
+    assert total.mtta == Spread(5, timedelta(seconds=1140), timedelta(minutes=20), timedelta(minutes=30))
+    assert total.mttc == Spread(3, timedelta(seconds=6000), hours(2), hours(2))
+    # MTTR over 40m, 2h, 4h, 4h, 10h: p90 sits 0.6 of the way from 4h to 10h
+    assert total.mttr == Spread(5, timedelta(seconds=14880), hours(4), timedelta(seconds=27360))
+    assert [(r.key, r.playbook, r.repeat_of) for r in metrics.repeats] == [
+        ("INC-1", "phishing", "INC-8"),
+        ("INC-3", "phishing", "INC-1"),
+        ("INC-5", "ransomware", "INC-2"),
+    ]
+    assert total.downtime == (("crm", hours(4)), ("fileserver", hours(2.5)), ("mail", hours(3.5)))
+
+
+def test_months_are_utc_calendar_months_and_the_boundary_incident_counts_in_january(db: Database) -> None:
+    months = collect(db, viewer=None, since=SINCE, until=NOW).months
+    table = [(m.period, m.incidents, m.resolved, m.false_positives, m.repeats, m.mttr.median) for m in months]
+    assert table == [
+        ("2026-01", 2, 2, 0, 1, timedelta(seconds=8400)),  # median of 4h and 40m
+        ("2026-02", 1, 1, 0, 0, hours(10)),
+        ("2026-03", 2, 2, 1, 1, hours(3)),  # median of 4h and the DST night's 2h
+        ("2026-04", 1, 0, 0, 1, None),
+    ]
+    assert [m.total_downtime for m in months] == [hours(3), hours(4), hours(3), timedelta()]
+
+
+def test_private_incidents_count_only_for_people_brought_into_them(db: Database) -> None:
+    outsider = collect(db, viewer=ALICE, since=SINCE, until=NOW)
+    insider = collect(db, viewer=BOB, since=SINCE, until=NOW)
+    operator = collect(db, viewer=None, since=SINCE, until=NOW)
+    assert report_json(insider) == report_json(operator)
+    total = outsider.total
+    assert (total.incidents, total.resolved, total.false_positives) == (5, 4, 1)
+    assert total.false_positive_rate == pytest.approx(0.25)
+    assert total.mttr == Spread(4, timedelta(seconds=9600), hours(3), hours(4))
+    assert total.mtta == Spread(4, timedelta(seconds=975), timedelta(minutes=15), timedelta(seconds=1620))
+    assert [(m.period, m.incidents) for m in outsider.months] == [
+        ("2026-01", 2),
+        ("2026-02", 0),  # the empty month between first and last is still a row
+        ("2026-03", 2),
+        ("2026-04", 1),
+    ]
+    assert [system for system, _ in total.downtime] == ["fileserver", "mail"]
+    assert "INC-7" not in report_text(outsider) and "crm" not in report_text(outsider)
+
+
+def test_severity_filter_keeps_one_severity(db: Database) -> None:
+    metrics = collect(db, viewer=None, since=SINCE, until=NOW, severity="sev1")
+    assert metrics.total.incidents == 2 and metrics.total.mttr.median == timedelta(minutes=80)
+    assert [(m.period, m.incidents) for m in metrics.months] == [("2026-01", 1), ("2026-02", 0), ("2026-03", 1)]
+    assert metrics.repeats == ()
+
+
+def test_since_cuts_the_window_and_keeps_older_incidents_only_for_repeats(db: Database) -> None:
+    metrics = collect(db, viewer=None, since=at("2026-03-01 00:00"), until=NOW)
+    assert [m.period for m in metrics.months] == ["2026-03", "2026-04"] and metrics.total.incidents == 3
+    assert [r.key for r in metrics.repeats] == ["INC-3", "INC-5"]  # their earlier incidents are before the cut
+
+
+def test_spread_merge_months_and_since_parsing() -> None:
+    assert spread([]) == Spread(0)
+    assert spread([hours(1)]) == Spread(1, hours(1), hours(1), hours(1))
+    assert spread([hours(h) for h in range(1, 11)]).p90 == hours(9.1)
+    merged = merged_downtime(
+        [
+            Downtime(1, "vpn", at("2026-01-01 10:00"), at("2026-01-01 12:00")),
+            Downtime(2, "vpn", at("2026-01-01 11:00"), at("2026-01-01 11:30")),  # inside the first
+            Downtime(2, "vpn", at("2026-01-01 13:00"), at("2026-01-01 14:00")),
+        ]
+    )
+    assert merged == (("vpn", hours(3)),)
+    assert months_from_to("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert parse_since("90d", NOW) == NOW - timedelta(days=90)
+    assert parse_since("2026-01-01", NOW) == SINCE
+    assert parse_since("2026-01-01T00:00+01:00", NOW) == at("2025-12-31 23:00")
+    for bad in ("yesterday", "2026-13-01", "2027-01-01"):
+        with pytest.raises(ValueError):
+            parse_since(bad, NOW)
+
+
+def test_report_shapes(db: Database) -> None:
+    metrics = collect(db, viewer=None, since=SINCE, until=NOW)
+    shape = report_json(metrics)
+    assert list(shape) == ["since", "until", "severity", "months", "summary", "repeats"]
+    assert shape["summary"]["mttr"] == {"n": 5, "mean_s": 14880, "median_s": 14400, "p90_s": 27360}
+    assert shape["summary"]["downtime_s"] == {"crm": 14400, "fileserver": 9000, "mail": 12600}
+    assert shape["months"][3]["mttr"] == {"n": 0, "mean_s": None, "median_s": None, "p90_s": None}
+    rows = report_csv_rows(metrics)
+    assert [r["period"] for r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04", "total"]
+    assert rows[-1]["mttr_median_s"] == 14400 and rows[3]["mttr_median_s"] == "" and rows[-1]["downtime_s"] == 36000
+    text = report_text(metrics)
+    for expected in ("MTTR", "2026-02", "False positives: 1 of 5 resolved (20%)", "INC-3 (phishing, after INC-1)"):
+        assert expected in text, expected
+
+
+# --- the chart --------------------------------------------------------------------------------------------------
+
+
+def test_chart_is_a_png_of_the_monthly_series(db: Database) -> None:
+    chart = monthly_chart(collect(db, viewer=None, since=SINCE, until=NOW))
+    assert chart.png.startswith(PNG_MAGIC)
+    pixels = imread(io.BytesIO(chart.png), format="png")
+    assert pixels.shape[0] > 0 and pixels.shape[1] > 0 and pixels.std() > 0  # decodes, and is not blank
+    assert chart.months == ("2026-01", "2026-02", "2026-03", "2026-04")
+    assert chart.incidents == (2, 1, 2, 1)
+    assert chart.mttr_hours == (pytest.approx(8400 / 3600), 10.0, 3.0, None)
+
+
+# --- Slack ------------------------------------------------------------------------------------------------------
+
+
+def test_stats_answers_the_caller_and_sends_the_chart_to_their_dm_only(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("Ransomware on FS01 sev1")  # private: Alice is in it, Mallory is not
+    harness.slash("resolve Restored", channel=channel)
+    answer = harness.slash("stats --since 30d")
+    assert "MTTR" in answer.text and "Total" in answer.text and "direct messages" in answer.text
+    assert all(r.get("response_type", "ephemeral") == "ephemeral" for r in answer.responses)
+    charts = [f for f in emu.files.values() if f["name"].endswith(".png")]
+    assert len(charts) == 1 and charts[0]["content"].startswith(PNG_MAGIC)
+    dm = emu.im_channel(ALICE)
+    assert dm is not None and charts[0]["channels"] == [dm]
+    assert not any(f["name"].endswith(".png") for m in emu.messages(harness.general) for f in m.get("files") or [])
+
+    outsider = harness.slash("stats", user=MALLORY)
+    assert "No incidents in this period" in outsider.text and "Ransomware" not in outsider.text
+    assert len([f for f in emu.files.values() if f["name"].endswith(".png")]) == 1
+
+
+def test_stats_bad_options_get_usage(harness: Harness) -> None:
+    for text, expected in (
+        ("stats --since soon", "is neither a duration"),
+        ("stats --severity sev9", "not a severity"),
+        ("stats lately", "takes only options"),
+        ("stats --until now", "Unknown option"),
+    ):
+        answer = harness.slash(text).text
+        assert expected in answer and "Usage: `/incident stats" in answer, (text, answer)
+
+
+def test_impact_records_downtime_with_offsets_across_the_dst_change(harness: Harness) -> None:
+    _, channel = harness.declare()
+    reply = harness.slash("impact fileserver 2026-03-29T01:30+01:00 2026-03-29T04:30+02:00", channel=channel)
+    assert "fileserver" in reply.text and "2h 00m" in reply.text
+    with harness.bot.db.transaction() as session:
+        (row,) = session.exec(select(Impact)).all()
+        assert (row.system, row.started_at, row.ended_at) == (
+            "fileserver",
+            at("2026-03-29 00:30"),
+            at("2026-03-29 02:30"),
+        )
+    (event,) = events(harness, kind="impact")
+    assert "fileserver" in event.text and event.actor == ALICE
+    assert "recorded downtime" in harness.slash('impact vpn "2026-03-29 05:00" now', channel=channel).text
+
+
+def test_impact_bad_input_gets_usage_and_records_nothing(harness: Harness) -> None:
+    _, channel = harness.declare()
+    for text, expected in (
+        ("impact", "Give the system"),
+        ("impact mail 2026-03-29 01:30 02:30", "4 words given"),
+        ("impact mail yesterday now", "`yesterday` is not a time"),
+        ("impact mail 12 now", "`12` is not a time"),
+        ("impact mail 2026-02-30T10:00 now", "is not a time"),
+        ("impact mail 2026-03-29T10:00 2026-03-29T09:00", "is not after"),
+        ("impact mail 2026-03-29T10:00 2999-01-01T00:00", "in the future"),
+    ):
+        answer = harness.slash(text, channel=channel).text
+        assert expected in answer and "Usage: `/incident impact <system> <from> <to|now>`" in answer, (text, answer)
+    with harness.bot.db.transaction() as session:
+        assert session.exec(select(Impact)).all() == []
+    assert events(harness, kind="impact") == []
+
+
+# --- the command line -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ircbot_stats_prints_json_csv_and_writes_the_chart(
+    emulator: SlackEmulator, database_url: str, config_dir: Path, db: Database, tmp_path: Path
+) -> None:
+    env = serve_environment(emulator, database_url, config_dir)
+
+    def ircbot(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ircbot.cli", "stats", "--since", "2026-01-01", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    shape = json.loads(ircbot("--json"))
+    summary = shape["summary"]
+    assert shape["since"] == "2026-01-01T00:00:00+00:00" and shape["severity"] is None
+    assert (summary["incidents"], summary["resolved"], summary["false_positive_rate"]) == (6, 5, 0.2)
+    assert summary["mttr"] == {"n": 5, "mean_s": 14880, "median_s": 14400, "p90_s": 27360}  # private INC-7 in
+    assert [m["period"] for m in shape["months"]] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    assert [r["incident"] for r in shape["repeats"]] == ["INC-1", "INC-3", "INC-5"]
+
+    chart = tmp_path / "chart.png"
+    rows = list(csv.DictReader(io.StringIO(ircbot("--csv", "--severity", "SEV1", "--chart", str(chart)))))
+    assert [(r["period"], r["incidents"], r["mttr_median_s"]) for r in rows] == [
+        ("2026-01", "1", "2400"),
+        ("2026-02", "0", ""),
+        ("2026-03", "1", "7200"),
+        ("total", "2", "4800"),
+    ]
+    assert chart.read_bytes().startswith(PNG_MAGIC)
+    table = ircbot()
+    assert "MTTR" in table and "Private incidents included" in table
