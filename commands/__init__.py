@@ -13,6 +13,7 @@ from commands import (
     impact,
     listing,
     note,
+    notify,
     page,
     postmortem,
     resolve,
@@ -21,6 +22,7 @@ from commands import (
     stage,
     stats,
     status,
+    update,
 )
 from commands.base import CommandSpec
 
@@ -33,6 +35,8 @@ COMMANDS: list[CommandSpec] = [
     check.uncheck,
     note.run,
     action.run,
+    update.run,
+    notify.run,
     severity.run,
     ack.run,
     escalate.run,

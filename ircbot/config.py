@@ -120,11 +120,20 @@ class Tier(Strict):
 
 
 class Updates(Strict):
-    """Stakeholder-update cadence for a severity."""
+    """Stakeholder-update cadence for a severity, and how often overdue checklist items are reminded."""
 
     every: Duration | None = None
     channel: str | None = None
     email: list[str] = []
+    checklist_every: Duration | None = None
+
+
+class Audience(Strict):
+    """Who a notice to one audience (leadership, legal, insurer, staff) goes to."""
+
+    title: str
+    email: list[str] = []
+    channel: str | None = None
 
 
 class SeverityPolicy(Strict):
@@ -140,6 +149,7 @@ class EscalationFile(Strict):
     """escalation.yaml."""
 
     severities: dict[str, SeverityPolicy]
+    audiences: dict[str, Audience] = {}
 
     @field_validator("severities")
     @classmethod

@@ -33,13 +33,19 @@ def find_visible(session: Session, key: str, user_id: str, *, lock: bool = False
     return incident
 
 
-def require_permission(session: Session, config: Config, incident: Incident, user_id: str, action: str) -> None:
-    """Enforce roles.yaml `may:` lists: when any role lists `action`, only its holders may do it."""
+def has_permission(session: Session, config: Config, incident: Incident, user_id: str, action: str) -> bool:
+    """roles.yaml `may:` lists: when any role lists `action`, only its holders may do it."""
     allowed_roles = [key for key, role in config.roles.roles.items() if role.may and action in role.may]
     if not allowed_roles:
-        return
+        return True
     assert incident.id is not None
     held = {a.role for a in queries.active_roles(session=session, incident_id=incident.id) if a.user_id == user_id}
-    if held.isdisjoint(allowed_roles):
-        titles = ", ".join(config.roles.roles[k].title for k in allowed_roles)
+    return not held.isdisjoint(allowed_roles)
+
+
+def require_permission(session: Session, config: Config, incident: Incident, user_id: str, action: str) -> None:
+    """Raise PermissionDenied unless the user may take `action` in this incident."""
+    if not has_permission(session, config, incident, user_id, action):
+        allowed = [k for k, role in config.roles.roles.items() if role.may and action in role.may]
+        titles = ", ".join(config.roles.roles[k].title for k in allowed)
         raise PermissionDenied(f"Only the {titles} may `{action}` in {incident.key}.")

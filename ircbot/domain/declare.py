@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ircbot.domain import escalation, timeline
+from ircbot.domain import escalation, reminders, timeline
 from ircbot.domain.messages import IncidentCard
 from ircbot.domain.naming import channel_name
 from ircbot.domain.services import Services
@@ -72,6 +72,7 @@ def declare(svc: Services, request: Declaration) -> Declared:
         row.channel_id, row.channel_name = channel_id, name
         timeline.record(session, row, kind="channel_created", text=f"Channel #{name} opened", at=svc.clock())
         due = escalation.start(svc, session, row, svc.clock())
+        due += reminders.start_reminders(svc, session, row, svc.clock())
         session.flush()
         view = incident_view(session=session, incident=row, config=svc.config, now=svc.clock())
     warnings = tuple(_furnish_channel(svc, view))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ircbot.domain import escalation, timeline
+from ircbot.domain import escalation, reminders, timeline
 from ircbot.domain.messages import Text
 from ircbot.domain.postmortem import publish_postmortem
 from ircbot.domain.services import Services
@@ -79,6 +79,7 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
         now = svc.clock()
         incident.status, incident.resolved_at = "resolved", now
         escalation.cancel_pending(session, incident)
+        reminders.cancel_reminders(session, incident.id)
         incident.summary = summary.strip() or None
         incident.false_positive = false_positive
         for entry in queries.stage_entries(session=session, incident_id=incident.id):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import jinja2
+
 from ircbot.domain.ports import Email
 from ircbot.domain.services import Services
 from ircbot.domain.views import IncidentView
-from ircbot.errors import GatewayError
+from ircbot.errors import ConfigError, GatewayError
 from ircbot.mail import page_email as render_page_email
 
 ACK_HINT = "Acknowledge with the button in your Slack DM from ircbot, or type /incident ack in the incident channel."
@@ -37,3 +39,13 @@ def _display_name(svc: Services, user_id: str) -> str:
         return svc.chat.profile(user_id).name
     except GatewayError:
         return user_id  # the page matters more than the name in it
+
+
+def render_email(templates: jinja2.Environment, name: str, **context: object) -> tuple[str, str, str]:
+    """(subject, text, html) from `<name>.txt.j2` (first line `Subject: …`) and `<name>.html.j2`."""
+    text_template = templates.get_template(f"{name}.txt.j2")
+    first, _, body = text_template.render(**context).lstrip("\n").partition("\n")
+    if not first.startswith("Subject: "):
+        raise ConfigError([f"{text_template.filename}: line 1: an e-mail template must start with 'Subject: '"])
+    html = templates.get_template(f"{name}.html.j2").render(**context)
+    return first.removeprefix("Subject: ").strip(), body.lstrip("\n"), html

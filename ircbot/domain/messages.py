@@ -58,6 +58,28 @@ class PageCard:
 
 
 @dataclass(frozen=True)
+class ReminderCard:
+    """A reminder, with snooze buttons when it can be snoozed."""
+
+    incident_id: int
+    text: str
+    snooze: bool = False
+
+
+@dataclass(frozen=True)
+class NoticeDraft:
+    """A drafted notice shown for approval, with Send / Edit / Cancel buttons (or its final state)."""
+
+    notice_id: int
+    audience: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    state: str = "draft"
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
 class StatsCard:
     """Response metrics across incidents as a table, and a line on where the chart went."""
 
@@ -65,7 +87,9 @@ class StatsCard:
     note: str = ""
 
 
-Message = Text | IncidentCard | ChecklistCard | RolesCard | IncidentList | PageCard | StatsCard
+Message = (
+    Text | IncidentCard | ChecklistCard | RolesCard | IncidentList | PageCard | ReminderCard | NoticeDraft | StatsCard
+)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ircbot.domain import timeline
-from ircbot.domain.messages import PageCard, Text
+from ircbot.domain.messages import PageCard, ReminderCard, Text
 from ircbot.domain.roles import oncall_for
 from ircbot.domain.services import Services
 from ircbot.domain.views import incident_view
@@ -26,6 +26,7 @@ from ircbot.store import queries
 from ircbot.store.models import Incident, OutboxMessage, PageStep
 
 LATE_AFTER = timedelta(seconds=2)
+PAGE_KINDS = frozenset({"invite", "dm", "email", "channel_line"})
 MAX_ATTEMPTS = 5
 
 
@@ -205,7 +206,7 @@ def deliver(svc: Services, *, message_id: int, incident_id: int) -> int:
         if message is None or message.status != "pending":
             return 0
         now = svc.clock()
-        if incident.status != "open" or _acked_since(incident, message.created_at):
+        if incident.status != "open" or (message.kind in PAGE_KINDS and _acked_since(incident, message.created_at)):
             message.status = "suppressed"
             return 0
         try:
@@ -239,6 +240,10 @@ def _send(svc: Services, session: Session, incident: Incident, message: OutboxMe
         svc.chat.post(
             message.recipient, PageCard(incident=view, reason=str(message.payload["reason"]), declared_local=when)
         )
+    elif message.kind == "reminder":
+        snooze = bool(message.payload.get("snooze"))
+        card = ReminderCard(incident_id=incident.id or 0, text=str(message.payload["text"]), snooze=snooze)
+        svc.chat.post(message.recipient, card)
     elif message.kind == "email":
         from ircbot.domain.mailing import page_email
 

@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from dateutil import tz
 
 from ircbot.domain.paging import drain_outbox, fire_due
+from ircbot.domain.reminders import fire_due_reminders
 from ircbot.domain.services import Services
 from ircbot.store import queries
 
@@ -52,6 +53,7 @@ class EscalationRunner:
             while True:
                 self._again.clear()
                 fire_due(self.svc)
+                fire_due_reminders(self.svc)
                 drain_outbox(self.svc)
                 if not self._again.is_set():
                     break

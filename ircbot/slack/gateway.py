@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -133,7 +134,7 @@ class SlackChat:
     def _pages(self, method: str, fetch: Callable[[str | None], Any]) -> Iterator[list[ChatMessage]]:
         cursor: str | None = None
         while True:
-            response = self._call(method, lambda at=cursor: fetch(at))
+            response = self._call(method, partial(fetch, cursor))
             yield [_chat_message(raw) for raw in response.get("messages", [])]
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:

@@ -23,7 +23,9 @@ from ircbot.domain.messages import ChecklistCard, IncidentCard, Message, OpenMod
 from ircbot.domain.paging import local_time
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, IrcbotError, UsageError
+from ircbot.slack.comms import register_comms
 from ircbot.slack.home import HOME_DECLARE_ACTION, HOME_OPEN_CHANNEL_ACTION, open_declare_form, publish_home
+from ircbot.slack.modals import update_modal
 from ircbot.slack.render import ACK_ACTION, TOGGLE_ACTION, declare_modal, render_message
 from ircbot.store import queries
 
@@ -137,6 +139,7 @@ def register(app: App, svc: Services) -> None:
         if first_delivery(body):
             open_declare_form(svc, client, user_id=body["user"]["id"], trigger_id=body["trigger_id"])
 
+    register_comms(app, svc, ack_now, first_delivery)
     app.event("app_home_opened")(ack=ack_now, lazy=[home_opened])
     app.action(HOME_DECLARE_ACTION)(ack=ack_now, lazy=[home_declare])
     # A url button: Slack opens the link itself, but still sends the click, which must be acknowledged.
@@ -222,6 +225,9 @@ def _declare_from_form(svc: Services, user: str, view: dict[str, Any]) -> None:
 
 def deliver(svc: Services, outcome: Outcome, *, respond: Respond, client: WebClient, trigger_id: str | None) -> None:
     """Send a command's outcome: a response to its response_url, or a modal."""
+    if isinstance(outcome, OpenModal) and outcome.name == "update":
+        client.views_open(trigger_id=trigger_id, view=update_modal(outcome.private_metadata))
+        return
     if isinstance(outcome, OpenModal):
         playbooks = {k: p.title for k, p in svc.config.playbooks.items()}
         try:

@@ -21,7 +21,9 @@ from ircbot.domain.messages import (
     IncidentCard,
     IncidentList,
     Message,
+    NoticeDraft,
     PageCard,
+    ReminderCard,
     RolesCard,
     StatsCard,
     Text,
@@ -33,6 +35,8 @@ from ircbot.durations import format_duration
 
 TOGGLE_ACTION = "checklist_toggle"
 ACK_ACTION = "page_ack"
+SNOOZE_ACTION = "reminder_snooze"
+NOTICE_ACTIONS = ("notice_send", "notice_edit", "notice_cancel")
 DECLARE_ACTION = "declare_open"
 MAX_SECTION = 3000
 MAX_BLOCKS = 50
@@ -53,6 +57,10 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
         return f"Roles in {message.incident.key}", [b.to_dict() for b in _roles(message.incident)]
     if isinstance(message, IncidentList):
         return "Open incidents", _incident_list(message.incidents)
+    if isinstance(message, ReminderCard):
+        return message.text, _reminder(message)
+    if isinstance(message, NoticeDraft):
+        return f"Notice to {message.audience}: {message.subject}", _notice(message)
     if isinstance(message, StatsCard):
         median = format_duration(message.metrics.total.mttr.median)
         return f"Incident metrics: {message.metrics.total.incidents} incidents, median MTTR {median}", _stats(message)
@@ -278,6 +286,48 @@ def _page_card(page: PageCard) -> list[dict[str, Any]]:
         ack = ButtonElement(text="Acknowledge", action_id=ACK_ACTION, value=str(view.id), style="danger")
         blocks.append(ActionsBlock(elements=[ack]))
     return [b.to_dict() for b in blocks]
+
+
+def _reminder(card: ReminderCard) -> list[dict[str, Any]]:
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=card.text[:MAX_SECTION]))]
+    if card.snooze:
+        buttons = [
+            ButtonElement(text=label, action_id=f"{SNOOZE_ACTION}_{minutes}", value=str(card.incident_id))
+            for minutes, label in ((15, "Snooze 15 min"), (60, "Snooze 1 hour"))
+        ]
+        blocks.append(ActionsBlock(elements=buttons))
+    return [b.to_dict() for b in blocks]
+
+
+def _notice(draft: NoticeDraft) -> list[dict[str, Any]]:
+    to = ", ".join(draft.recipients) or "nobody configured"
+    head = f"*Notice to {draft.audience}* ({draft.state}) — to: {to}\n*Subject:* {draft.subject}"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=head[:MAX_SECTION])),
+        *[
+            SectionBlock(text=MarkdownTextObject(text=f"```{chunk}```"))
+            for chunk in _chunks(draft.body, MAX_SECTION - 6)
+        ],
+    ]
+    if draft.state == "draft":
+        labels = {
+            "notice_send": ("Send", "primary"),
+            "notice_edit": ("Edit", None),
+            "notice_cancel": ("Cancel", "danger"),
+        }
+        buttons = [
+            ButtonElement(text=labels[a][0], action_id=a, value=str(draft.notice_id), style=labels[a][1])
+            for a in NOTICE_ACTIONS
+        ]
+        blocks.append(ActionsBlock(elements=buttons))
+    elif draft.approved_by:
+        note = f":white_check_mark: Approved and sent by <@{draft.approved_by}>"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    return [b.to_dict() for b in blocks[:MAX_BLOCKS]]
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [" "]
 
 
 def _stats(card: StatsCard) -> list[dict[str, Any]]:

@@ -190,9 +190,10 @@ def due_steps(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[
 
 
 def future_due_times(*, session: Session, now: datetime) -> Sequence[datetime]:
-    """Due times of pending steps after `now` (to set wake-ups after a restart)."""
-    query = select(PageStep.due_at).where(PageStep.status == "pending", col(PageStep.due_at) > now)
-    return session.exec(query.distinct()).all()
+    """Due times of pending steps and reminders after `now` (to set wake-ups after a restart)."""
+    steps = select(PageStep.due_at).where(PageStep.status == "pending", col(PageStep.due_at) > now)
+    reminders = select(Reminder.due_at).where(Reminder.status == "pending", col(Reminder.due_at) > now)
+    return [*session.exec(steps.distinct()).all(), *session.exec(reminders.distinct()).all()]
 
 
 def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int]]:
