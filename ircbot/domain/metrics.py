@@ -156,8 +156,9 @@ def merged_downtime(outages: Iterable[Downtime]) -> tuple[tuple[str, timedelta],
         by_system[outage.system.strip().casefold()].append((outage.started_at, outage.ended_at))
     totals = []
     for system, spans in sorted(by_system.items()):
-        total, current_start, current_end = timedelta(), *sorted(spans)[0]
-        for start, end in sorted(spans)[1:]:
+        first, *rest = sorted(spans)
+        total, (current_start, current_end) = timedelta(), first
+        for start, end in rest:
             if start <= current_end:
                 current_end = max(current_end, end)
                 continue
@@ -232,7 +233,8 @@ def compute(
         for i in sorted(incidents, key=lambda i: (i.declared_at, i.id))
         if since <= i.declared_at <= until and (severity is None or i.severity == severity)
     ]
-    repeats = {k: r for k, r in repeats.items() if k in {i.id for i in chosen}}
+    chosen_ids = {i.id for i in chosen}
+    repeats = {k: r for k, r in repeats.items() if k in chosen_ids}
     by_month: dict[str, list[IncidentTimes]] = defaultdict(list)
     for incident in chosen:
         by_month[month_of(incident.declared_at)].append(incident)

@@ -86,7 +86,7 @@ class SlackChat:
             # files.completeUploadExternal shares into conversations, not users. chat.postMessage to a user id
             # posts into the bot's DM (chat:write is enough, no im:write) and answers with that DM's id.
             opened = self._call(
-                "chat.postMessage", lambda: self.client.chat_postMessage(channel=channel_id, text=comment)
+                "chat.postMessage", lambda: self.client.chat_postMessage(channel=channel_id, text=comment or title)
             )
             target, initial_comment = str(opened["channel"]), None
         self._call(
