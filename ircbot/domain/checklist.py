@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ircbot.domain import timeline
+from ircbot.domain.effects import attempt
 from ircbot.domain.services import Services
 from ircbot.domain.stages import STAGE_TITLES, STAGES, next_stage, normalize_stage
 from ircbot.domain.topic import topic_for
 from ircbot.domain.views import IncidentView, incident_view
-from ircbot.errors import Conflict, GatewayError, UsageError
+from ircbot.errors import Conflict, UsageError
 from ircbot.store import queries
 from ircbot.store.models import StageEntry
 
@@ -136,12 +137,8 @@ def move(svc: Services, *, incident_id: int, target: str, force: bool, actor: st
         )
         session.flush()
         view = incident_view(session=session, incident=incident, config=svc.config, now=now)
-    warnings = []
-    if view.channel_id:
-        try:
-            svc.chat.set_topic(view.channel_id, topic_for(view))
-        except GatewayError as exc:
-            warnings.append(f"Could not update the topic: Slack said `{exc.error}`.")
+    channel = view.channel_id
+    warnings = attempt(("update the topic", lambda: svc.chat.set_topic(channel, topic_for(view)))) if channel else []
     return Moved(incident=view, left=current, skipped=skipped, warnings=tuple(warnings))
 
 

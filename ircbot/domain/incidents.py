@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ircbot.domain import escalation, reminders, timeline
+from ircbot.domain.effects import attempt
 from ircbot.domain.messages import Text
 from ircbot.domain.postmortem import publish_postmortem
 from ircbot.domain.services import Services
 from ircbot.domain.topic import topic_for
 from ircbot.domain.views import IncidentView, incident_view
 from ircbot.durations import format_duration
-from ircbot.errors import Conflict, GatewayError, IrcbotError, UsageError
+from ircbot.errors import Conflict, IrcbotError, UsageError
 from ircbot.store import queries
 
 MAX_NOTE = 3000
@@ -108,14 +109,10 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
             lines.append("Marked as a *false positive*.")
         if summary.strip():
             lines.append(f"*Summary:* {summary.strip()}")
-        for label, step in (
+        warnings += attempt(
             ("post the summary", lambda: svc.chat.post(channel, Text("\n".join(lines)))),
             ("update the topic", lambda: svc.chat.set_topic(channel, topic_for(resolved_view))),
-        ):
-            try:
-                step()
-            except GatewayError as exc:
-                warnings.append(f"Could not {label}: Slack said `{exc.error}`.")
+        )
     try:
         published = publish_postmortem(svc, incident_id=incident_id, actor=actor)
     except IrcbotError as exc:  # the incident is resolved either way; the postmortem can be recompiled

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ircbot.domain import timeline
+from ircbot.domain.effects import attempt
 from ircbot.domain.messages import Text
 from ircbot.domain.roles import check_role, oncall_for
 from ircbot.domain.services import Services
-from ircbot.errors import Conflict, GatewayError
+from ircbot.errors import Conflict
 from ircbot.store import queries
 
 
@@ -48,13 +49,8 @@ def page_role(svc: Services, *, incident_id: int, role: str, actor: str) -> Join
         f":wave: <@{actor}> asked you to join *{key}: {title}* as *{config.title}* in <#{channel}>.\n"
         f"{config.description}{duties}"
     )
-    warnings = []
-    for label, step in (
+    warnings = attempt(
         ("invite them", lambda: svc.chat.invite(channel or "", [user])),
         ("send them a DM", lambda: svc.chat.post(user, Text(dm))),
-    ):
-        try:
-            step()
-        except GatewayError as exc:
-            warnings.append(f"Could not {label}: Slack said `{exc.error}`.")
+    )
     return Joined(user_id=user, title=config.title, warnings=tuple(warnings))

@@ -39,78 +39,112 @@ class Recipient:
     tz: str | None = None
 
 
-def resolve_targets(svc: Services, targets: list[str]) -> list[Recipient]:
+class TargetCache:
+    """What targets and people resolved to, kept for one firing round so a page storm asks Slack once each."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, list[str]] = {}
+        self.profiles: dict[str, Recipient | None] = {}
+
+
+def resolve_targets(svc: Services, targets: list[str], cache: TargetCache | None = None) -> list[Recipient]:
     """People behind `role:`, `user:`, `group:` and `email:` targets, without duplicates."""
+    cache = cache or TargetCache()
     user_ids: list[str] = []
     emails: list[str] = []
     for target in targets:
         kind, _, value = target.partition(":")
-        try:
-            if kind == "role" and value in svc.config.roles.roles:
-                user_ids.append(oncall_for(svc, value))
-            elif kind == "user":
-                user_ids.append(value)
-            elif kind == "group":
-                user_ids.extend(svc.chat.group_members(value))
-            elif kind == "email":
-                emails.append(value)
-        except (DomainError, GatewayError) as exc:
-            svc.log.warning("target %s resolved to nobody: %s", target, exc)
+        if kind == "email":
+            emails.append(value)
+            continue
+        if target not in cache.users:
+            cache.users[target] = _users_behind(svc, kind, value, target)
+        user_ids.extend(cache.users[target])
     recipients = []
     for user_id in dict.fromkeys(user_ids):
-        try:
-            profile = svc.chat.profile(user_id)
-            recipients.append(Recipient(user_id=user_id, email=profile.email, tz=profile.tz))
-        except GatewayError as exc:
-            if exc.error in ("user_not_found", "account_inactive"):
-                svc.log.warning("paging target %s is not a workspace member: %s", user_id, exc.error)
-                continue
-            recipients.append(Recipient(user_id=user_id, email=None))  # Slack is flaky, the page must still go
+        if user_id not in cache.profiles:
+            cache.profiles[user_id] = _recipient(svc, user_id)
+        found = cache.profiles[user_id]
+        if found is not None:
+            recipients.append(found)
     known = {r.email for r in recipients if r.email}
     recipients += [Recipient(user_id=None, email=e) for e in dict.fromkeys(emails) if e not in known]
     return recipients
 
 
-def fire_due(svc: Services, *, limit: int = 500) -> int:
-    """Fire every step that is due, oldest first; returns how many this process fired."""
+def _users_behind(svc: Services, kind: str, value: str, target: str) -> list[str]:
+    try:
+        if kind == "role" and value in svc.config.roles.roles:
+            return [oncall_for(svc, value)]
+        if kind == "user":
+            return [value]
+        if kind == "group":
+            return svc.chat.group_members(value)
+    except (DomainError, GatewayError) as exc:
+        svc.log.warning("target %s resolved to nobody: %s", target, exc)
+    return []
+
+
+def _recipient(svc: Services, user_id: str) -> Recipient | None:
+    try:
+        profile = svc.chat.profile(user_id)
+    except GatewayError as exc:
+        if exc.error in ("user_not_found", "account_inactive"):
+            svc.log.warning("paging target %s is not a workspace member: %s", user_id, exc.error)
+            return None
+        return Recipient(user_id=user_id, email=None)  # Slack is flaky, the page must still go
+    return Recipient(user_id=user_id, email=profile.email, tz=profile.tz)
+
+
+def fire_due(svc: Services, *, batch: int = 200) -> int:
+    """Fire every step that is due, oldest first, a batch per transaction; returns how many this process fired."""
     fired = 0
+    cache = TargetCache()
     while True:
         with svc.db.transaction() as session:
-            due = queries.due_steps(session=session, now=svc.clock(), limit=limit)
+            due = queries.due_steps(session=session, now=svc.clock(), limit=batch)
+            wanted = {step_id: list(targets) for step_id, _, targets in due}
         if not due:
             return fired
-        for step_id, incident_id in due:
-            fired += fire_step(svc, step_id=step_id, incident_id=incident_id)
+        # Slack lookups happen before any row is locked.
+        recipients = {step_id: resolve_targets(svc, targets, cache) for step_id, targets in wanted.items()}
+        fired += _claim(svc, sorted({incident_id for _, incident_id, _ in due}), recipients)
 
 
-def fire_step(svc: Services, *, step_id: int, incident_id: int) -> int:
-    """Claim one step and decide its pages; 0 when another process or an ack got there first."""
+def _claim(svc: Services, incident_ids: list[int], recipients: dict[int, list[Recipient]]) -> int:
+    """Lock the incidents (in id order, so replicas cannot deadlock), claim the steps still pending, decide pages."""
     with svc.db.transaction() as session:
-        step = session.get(PageStep, step_id)
-        if step is None or step.status != "pending":
-            return 0
-        targets = list(step.targets)
-    recipients = resolve_targets(svc, targets)  # Slack lookups happen before any row is locked
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
+        locked = session.exec(
+            select(Incident).where(col(Incident.id).in_(incident_ids)).order_by(col(Incident.id)).with_for_update()
+        ).all()
+        incidents = {i.id: i for i in locked}
         now = svc.clock()
-        claimed = session.execute(
-            update(PageStep)
-            .where(col(PageStep.id) == step_id, col(PageStep.status) == "pending")
-            .values(status="fired", fired_at=now)
+        claimed = (
+            session.execute(
+                update(PageStep)
+                .where(col(PageStep.id).in_(list(recipients)), col(PageStep.status) == "pending")
+                .values(status="fired", fired_at=now)
+                .returning(col(PageStep.id))
+                .execution_options(synchronize_session=False)
+            )
+            .scalars()
+            .all()
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return 0
-        step = session.get(PageStep, step_id)
-        assert step is not None
-        session.refresh(step)
-        if incident.status != "open" or _acked_since(incident, step.created_at):
-            step.status = "cancelled"
-            return 0
-        late = now - step.due_at
-        _decide_pages(svc, session, incident, step, recipients, late)
-    return 1
+        steps = session.exec(
+            select(PageStep)
+            .where(col(PageStep.id).in_(claimed))
+            .order_by(col(PageStep.due_at), col(PageStep.id))
+            .execution_options(populate_existing=True)
+        ).all()
+        fired = 0
+        for step in steps:
+            incident = incidents[step.incident_id]
+            if incident.status != "open" or _acked_since(incident, step.created_at):
+                step.status = "cancelled"
+                continue
+            _decide_pages(svc, session, incident, step, recipients[step.id or 0], now - step.due_at)
+            fired += 1
+        return fired
 
 
 def _acked_since(incident: Incident, decided_at: datetime) -> bool:
@@ -177,56 +211,67 @@ def _queue(
     now: datetime,
 ) -> None:
     assert incident.id is not None
-    session.add(
-        OutboxMessage(
-            incident_id=incident.id,
-            step_id=step.id,
-            kind=kind,
-            recipient=recipient,
-            payload=payload,
-            created_at=now,
-            next_attempt_at=now,
-        )
+    queries.queue_outbox(
+        session=session,
+        incident_id=incident.id,
+        kind=kind,
+        recipient=recipient,
+        payload=payload,
+        now=now,
+        step_id=step.id,
     )
 
 
 def drain_outbox(svc: Services, *, limit: int = 500) -> int:
-    """Deliver pending outbox messages; returns how many were sent."""
+    """Deliver pending outbox messages, one transaction per incident; returns how many were sent."""
     with svc.db.transaction() as session:
         ready = queries.deliverable_outbox(session=session, now=svc.clock(), limit=limit)
-    return sum(deliver(svc, message_id=m, incident_id=i) for m, i in ready)
+    by_incident: dict[int, list[int]] = {}
+    for message_id, incident_id in ready:
+        by_incident.setdefault(incident_id, []).append(message_id)
+    return sum(deliver(svc, incident_id=i, message_ids=ids) for i, ids in by_incident.items())
 
 
-def deliver(svc: Services, *, message_id: int, incident_id: int) -> int:
-    """Send one outbox message while holding the incident row, unless an ack or resolve came first."""
+def deliver(svc: Services, *, incident_id: int, message_ids: list[int]) -> int:
+    """Send an incident's outbox messages while holding its row, unless an ack or resolve came first."""
+    sent = 0
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
         assert incident is not None
-        message = session.exec(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()).first()
-        if message is None or message.status != "pending":
-            return 0
-        now = svc.clock()
-        if incident.status != "open" or (message.kind in PAGE_KINDS and _acked_since(incident, message.created_at)):
-            message.status = "suppressed"
-            return 0
-        try:
-            _send(svc, session, incident, message)
-        except GatewayError as exc:
-            message.attempts += 1
-            message.last_error = exc.error[:500]
-            message.next_attempt_at = now + timedelta(seconds=2**message.attempts)
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = "failed"
-                timeline.record(
-                    session,
-                    incident,
-                    kind="warning",
-                    at=now,
-                    text=f"Could not deliver a {message.kind} to {message.recipient}: {exc.error}",
-                )
-            return 0
-        message.status, message.sent_at = "sent", now
-        return 1
+        messages = session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(message_ids), OutboxMessage.status == "pending")
+            .order_by(col(OutboxMessage.id))
+            .with_for_update()
+        ).all()
+        for message in messages:
+            sent += _deliver_one(svc, session, incident, message)
+    return sent
+
+
+def _deliver_one(svc: Services, session: Session, incident: Incident, message: OutboxMessage) -> int:
+    now = svc.clock()
+    if incident.status != "open" or (message.kind in PAGE_KINDS and _acked_since(incident, message.created_at)):
+        message.status = "suppressed"
+        return 0
+    try:
+        _send(svc, session, incident, message)
+    except GatewayError as exc:
+        message.attempts += 1
+        message.last_error = exc.error[:500]
+        message.next_attempt_at = now + timedelta(seconds=2**message.attempts)
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = "failed"
+            timeline.record(
+                session,
+                incident,
+                kind="warning",
+                at=now,
+                text=f"Could not deliver a {message.kind} to {message.recipient}: {exc.error}",
+            )
+        return 0
+    message.status, message.sent_at = "sent", now
+    return 1
 
 
 def _send(svc: Services, session: Session, incident: Incident, message: OutboxMessage) -> None:

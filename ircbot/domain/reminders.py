@@ -16,7 +16,7 @@ from ircbot.domain.services import Services
 from ircbot.domain.stages import STAGE_TITLES
 from ircbot.errors import Conflict
 from ircbot.store import queries
-from ircbot.store.models import Incident, OutboxMessage, Reminder
+from ircbot.store.models import Incident, Reminder
 
 SNOOZE_CHOICES = (15, 60)
 
@@ -140,15 +140,8 @@ def _queue(
     session: Session, incident: Incident, kind: str, recipient: str, payload: dict[str, object], now: datetime
 ) -> None:
     assert incident.id is not None
-    session.add(
-        OutboxMessage(
-            incident_id=incident.id,
-            kind=kind,
-            recipient=recipient,
-            payload=payload,
-            created_at=now,
-            next_attempt_at=now,
-        )
+    queries.queue_outbox(
+        session=session, incident_id=incident.id, kind=kind, recipient=recipient, payload=payload, now=now
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ircbot.domain import timeline
+from ircbot.domain.effects import attempt
 from ircbot.domain.messages import Text
 from ircbot.domain.services import Services
 from ircbot.domain.topic import topic_for
@@ -112,18 +113,11 @@ def _announce(svc: Services, view: IncidentView, role: str, user: str, previous:
     handoff = f" (taking over from <@{previous}>)" if previous else ""
     duties = "".join(f"\n• {d}" for d in config.duties) or (f"\n{config.description}" if config.description else "")
     text = f"<@{user}> is now *{config.title}*{handoff}.{duties}"
-    warnings = []
-    for label, step in (
-        ("invite them", lambda: svc.chat.invite(view.channel_id or "", [user])),
-        ("announce the role", lambda: svc.chat.post(view.channel_id or "", Text(text))),
-    ):
-        try:
-            step()
-        except GatewayError as exc:
-            warnings.append(f"Could not {label}: Slack said `{exc.error}`.")
+    channel = view.channel_id
+    steps = [
+        ("invite them", lambda: svc.chat.invite(channel, [user])),
+        ("announce the role", lambda: svc.chat.post(channel, Text(text))),
+    ]
     if role == "manager":
-        try:
-            svc.chat.set_topic(view.channel_id, topic_for(view))
-        except GatewayError as exc:
-            warnings.append(f"Could not update the topic: Slack said `{exc.error}`.")
-    return warnings
+        steps.append(("update the topic", lambda: svc.chat.set_topic(channel, topic_for(view))))
+    return attempt(*steps)

@@ -178,15 +178,17 @@ def fired_steps(*, session: Session, incident_id: int) -> Sequence[PageStep]:
     return session.exec(query).all()
 
 
-def due_steps(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int]]:
-    """(step id, incident id) of pending steps due by `now`, in due order."""
+def due_steps(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int, list[str]]]:
+    """(step id, incident id, targets) of pending steps due by `now`, in due order."""
     query = (
-        select(PageStep.id, PageStep.incident_id)
+        select(PageStep.id, PageStep.incident_id, PageStep.targets)
         .where(PageStep.status == "pending", col(PageStep.due_at) <= now)
         .order_by(col(PageStep.due_at), col(PageStep.id))
         .limit(limit)
     )
-    return [(int(step_id or 0), incident_id) for step_id, incident_id in session.exec(query).all()]
+    return [
+        (int(step_id or 0), incident_id, list(targets)) for step_id, incident_id, targets in session.exec(query).all()
+    ]
 
 
 def future_due_times(*, session: Session, now: datetime) -> Sequence[datetime]:
@@ -211,3 +213,27 @@ def unfinished_declares(*, session: Session, before: datetime) -> Sequence[Incid
     """Incidents recorded before `before` whose channel was never opened (a crash mid-declare)."""
     query = select(Incident).where(col(Incident.channel_id).is_(None), col(Incident.declared_at) < before)
     return session.exec(query).all()
+
+
+def queue_outbox(
+    *,
+    session: Session,
+    incident_id: int,
+    kind: str,
+    recipient: str,
+    payload: dict[str, object],
+    now: datetime,
+    step_id: int | None = None,
+) -> None:
+    """Add a message to the outbox, to be delivered after this transaction commits."""
+    session.add(
+        OutboxMessage(
+            incident_id=incident_id,
+            step_id=step_id,
+            kind=kind,
+            recipient=recipient,
+            payload=payload,
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
