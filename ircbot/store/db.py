@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = _create_engine(url)
+        # SQLite has one writer at a time and makes waiters poll with growing sleeps (up to 100 ms), so a
+        # busy thread can starve the others; queueing this process's transactions on a lock hands over at once.
+        self._sqlite_turn = threading.RLock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -31,7 +35,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on any error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._sqlite_turn or nullcontext(), Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
