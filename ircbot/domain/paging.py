@@ -23,7 +23,7 @@ from ircbot.domain.views import incident_view
 from ircbot.durations import format_duration
 from ircbot.errors import DomainError, GatewayError
 from ircbot.store import queries
-from ircbot.store.models import Incident, OutboxMessage, PageStep
+from ircbot.store.models import Incident, OutboxMessage, PageStep, Participant
 
 LATE_AFTER = timedelta(seconds=2)
 PAGE_KINDS = frozenset({"invite", "dm", "email", "channel_line"})
@@ -96,7 +96,7 @@ def _recipient(svc: Services, user_id: str) -> Recipient | None:
     return Recipient(user_id=user_id, email=profile.email, tz=profile.tz)
 
 
-def fire_due(svc: Services, *, batch: int = 200) -> int:
+def fire_due(svc: Services, *, batch: int = 500) -> int:
     """Fire every step that is due, oldest first, a batch per transaction; returns how many this process fired."""
     fired = 0
     cache = TargetCache()
@@ -136,13 +136,15 @@ def _claim(svc: Services, incident_ids: list[int], recipients: dict[int, list[Re
             .order_by(col(PageStep.due_at), col(PageStep.id))
             .execution_options(populate_existing=True)
         ).all()
+        known = session.exec(select(Participant).where(col(Participant.incident_id).in_(incident_ids))).all()
+        participants = {(p.incident_id, p.user_id) for p in known}
         fired = 0
         for step in steps:
             incident = incidents[step.incident_id]
             if incident.status != "open" or _acked_since(incident, step.created_at):
                 step.status = "cancelled"
                 continue
-            _decide_pages(svc, session, incident, step, recipients[step.id or 0], now - step.due_at)
+            _decide_pages(svc, session, incident, step, recipients[step.id or 0], now - step.due_at, participants)
             fired += 1
         return fired
 
@@ -153,7 +155,13 @@ def _acked_since(incident: Incident, decided_at: datetime) -> bool:
 
 
 def _decide_pages(
-    svc: Services, session: Session, incident: Incident, step: PageStep, recipients: list[Recipient], late: timedelta
+    svc: Services,
+    session: Session,
+    incident: Incident,
+    step: PageStep,
+    recipients: list[Recipient],
+    late: timedelta,
+    participants: set[tuple[int, str]],
 ) -> None:
     assert incident.id is not None and step.id is not None
     now = svc.clock()
@@ -180,7 +188,9 @@ def _decide_pages(
     for r in recipients:
         if r.user_id:
             names.append(f"<@{r.user_id}>")
-            queries.add_participant(session=session, incident_id=incident.id, user_id=r.user_id, reason="paged", at=now)
+            if (incident.id, r.user_id) not in participants:  # the incident row is locked: no one else adds them
+                participants.add((incident.id, r.user_id))
+                session.add(Participant(incident_id=incident.id, user_id=r.user_id, reason="paged", added_at=now))
             _queue(session, incident, step, "invite", r.user_id, {}, now)
             _queue(session, incident, step, "dm", r.user_id, {"reason": reason, "tz": r.tz}, now)
         else:
