@@ -107,3 +107,15 @@ def test_demo_runs_a_whole_incident_and_writes_the_postmortem(tmp_path: Path) ->
     assert "required item(s) are not ticked" in done.stdout
     markdown = output.read_text()
     assert markdown.startswith("# Postmortem INC-1: Ransomware on FS01") and "MTTR" in markdown
+
+
+def test_socket_mode_refuses_to_start_without_an_app_token(serve_env: dict[str, str]) -> None:
+    env = {k: v for k, v in serve_env.items() if k != "SLACK_APP_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ircbot.cli", "serve", "--socket-mode"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "SLACK_APP_TOKEN" in done.stderr
