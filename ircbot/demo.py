@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import yaml
@@ -41,6 +42,9 @@ def _demo_config(folder: Path) -> Path:
     for policy in escalation["severities"].values():
         policy["tiers"] = []  # the demo workspace has none of the shipped escalation targets
         policy.pop("updates", None)
+    escalation["severities"]["sev1"]["tiers"] = [{"after": "0s", "notify": ["role:analyst"]}]
+    escalation["severities"]["sev1"]["repeat"] = 0
+    escalation.pop("audiences", None)
     (folder / "escalation.yaml").write_text(yaml.safe_dump(escalation, sort_keys=False))
     return folder
 
@@ -49,6 +53,7 @@ def _readable(text: str, emulator: SlackEmulator) -> str:
     """Show mentions and channel links the way Slack displays them."""
     people = {user_id: person[0] for user_id, person in PEOPLE.items()}
     text = re.sub(r"<@(\w+)(?:\|[^>]*)?>", lambda m: "@" + people.get(m.group(1), m.group(1)), text)
+    text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", r"\1", text)
     names: dict[str, str] = {str(c["id"]): str(c["name"]) for c in emulator.channels()}
     return re.sub(r"<#(\w+)(?:\|[^>]*)?>", lambda m: "#" + names.get(m.group(1), m.group(1)), text)
 
@@ -110,8 +115,10 @@ def _play(driver: SlackDriver, emulator: SlackEmulator, bot: IrcBot, general: st
     """The scripted response: declare, staff it, work the checklists, note, resolve."""
     declared = driver.slash(ALICE, general, "declare Ransomware on FS01 sev1 --playbook ransomware")
     channel = re.findall(r"<#(C\w+)", declared.responses[-1]["text"])[0]
+    page = _wait_for_page(emulator, BOB)  # sev1 pages the analyst on call at once
+    driver.click(BOB, str(page["channel"]), str(page["ts"]), "page_ack")
     driver.slash(ALICE, channel, f"assign analyst <@{BOB}|bob>")
-    driver.slash(ALICE, channel, "assign legal")
+    driver.slash(ALICE, channel, "page legal")
     driver.slash(BOB, channel, "check 1")
     welcome = next(m for m in emulator.messages(channel) if m.get("blocks"))
     driver.click(BOB, channel, welcome["ts"], "checklist_toggle_2")
@@ -125,6 +132,20 @@ def _play(driver: SlackDriver, emulator: SlackEmulator, bot: IrcBot, general: st
         if current.stage == "containment":
             driver.slash(BOB, channel, "note FS01 isolated via EDR; memory image taken (sha256 in case file 4411)")
         driver.slash(ALICE, channel, "stage next")
+    driver.slash(ALICE, channel, "update Contained: FS01 isolated and rebuilt; no other host encrypted")
+    driver.slash(BOB, channel, "action Enforce MFA on the VPN before re-enabling remote access")
     driver.slash(ALICE, channel, "status")
     driver.slash(ALICE, channel, "resolve FS01 rebuilt and restored from immutable backups; no exfiltration found")
     return channel
+
+
+def _wait_for_page(emulator: SlackEmulator, user: str, timeout: float = 15.0) -> dict[str, object]:
+    """The escalation page DM'd to `user`, once the escalation runner has sent it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        im = emulator.im_channel(user)
+        page = next((m for m in emulator.messages(im) if m.get("blocks")), None) if im else None
+        if page is not None:
+            return {**page, "channel": im}
+        time.sleep(0.05)
+    raise RuntimeError(f"no escalation page reached {user} within {timeout:.0f} s")
