@@ -369,7 +369,7 @@ def test_resolve_stamps_resolution_and_publishes_a_postmortem_with_mttr(
     assert "# Postmortem INC-1: Ransomware on FS01" in markdown
     assert "| MTTR (time to resolve) | 2h 30m |" in markdown
     assert "| MTTC (time to contain) | 1h 30m |" in markdown
-    assert "Incident manager" in markdown and "Security analyst" in markdown and f"<@{BOB}>" in markdown
+    assert "Incident manager" in markdown and "Security analyst" in markdown and BOB.lower() in markdown
     for stage in ("Detection", "Analysis", "Containment", "Eradication", "Recovery", "Post-incident"):
         assert f"### {stage}" in markdown
     assert "Restored from backup" in markdown

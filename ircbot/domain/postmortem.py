@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import jinja2
@@ -14,6 +15,8 @@ from ircbot.domain.services import Services
 from ircbot.errors import ConfigError, GatewayError
 from ircbot.store import queries
 from ircbot.store.models import Postmortem
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 @dataclass
@@ -45,7 +48,7 @@ def compile_postmortem(svc: Services, *, incident_id: int) -> Published:
         except jinja2.TemplateError as exc:
             raise ConfigError([f"postmortem.md.j2: {exc}"]) from exc
     published = Published(
-        markdown=markdown,
+        markdown=_with_names(svc, markdown),
         filename=f"postmortem-{key}.md",
         redacted=redactor.total,
         messages_read=len(channel.messages),
@@ -94,3 +97,19 @@ def latest_postmortem(svc: Services, *, incident_id: int) -> str | None:
         query = select(Postmortem).where(Postmortem.incident_id == incident_id).order_by(col(Postmortem.id).desc())
         latest = session.exec(query).first()
         return latest.markdown if latest else None
+
+
+def _with_names(svc: Services, markdown: str) -> str:
+    """Write people by name: the file is read outside Slack, where `<@U123>` means nothing."""
+    names: dict[str, str] = {}
+
+    def name(match: re.Match[str]) -> str:
+        user_id = match.group(1)
+        if user_id not in names:
+            try:
+                names[user_id] = svc.chat.profile(user_id).name
+            except GatewayError:
+                names[user_id] = match.group(2) or user_id
+        return names[user_id]
+
+    return MENTION.sub(name, markdown)

@@ -100,7 +100,13 @@ class SlackChat:
         response = self._call("users.info", lambda: self.client.users_info(user=user_id))
         user = response["user"]
         profile = user.get("profile") or {}
-        name = profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
+        name = (
+            user.get("real_name")
+            or profile.get("real_name")
+            or profile.get("display_name")
+            or user.get("name")
+            or user_id
+        )
         return Profile(user_id=user_id, name=str(name), email=profile.get("email"), tz=user.get("tz"))
 
     def history(self, channel_id: str) -> Iterator[ChatMessage]:
