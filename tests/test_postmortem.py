@@ -21,6 +21,12 @@ def uploaded(h: Harness) -> str:
     return str(files[-1]["content"].decode())
 
 
+def reaction(user: str, name: str, channel: str, ts: str) -> dict[str, object]:
+    """A reaction_added event as Slack sends it."""
+    item = {"type": "message", "channel": channel, "ts": ts}
+    return {"type": "reaction_added", "user": user, "reaction": name, "item": item, "event_ts": ts}
+
+
 def condensed_total(markdown: str) -> int:
     """How many channel messages the condensed timeline lines account for."""
     return sum(int(n) for n in re.findall(r"\| (\d+) messages? in the channel", markdown))
@@ -52,15 +58,9 @@ def test_pinned_and_marked_messages_are_kept_in_full_once_even_after_edits(harne
     _, channel = harness.declare("Phishing wave sev4")
     first = emu.post(channel, user=BOB, text="C2 is 203.0.113.7; sha256 " + "ab" * 32)
     second = emu.post(channel, user=ALICE, text="Blocked the domain at the proxy")
-    reaction = {
-        "type": "reaction_added",
-        "user": ALICE,
-        "reaction": "pushpin",
-        "item": {"type": "message", "channel": channel, "ts": first["ts"]},
-        "event_ts": "1.1",
-    }
-    assert harness.driver.event(reaction, event_id="Ev0PIN1").status == 200
-    assert harness.driver.event(reaction, event_id="Ev0PIN1", retry_num=1).status == 200  # Slack redelivers
+    pushpin = reaction(ALICE, "pushpin", channel, first["ts"])
+    assert harness.driver.event(pushpin, event_id="Ev0PIN1").status == 200
+    assert harness.driver.event(pushpin, event_id="Ev0PIN1", retry_num=1).status == 200  # Slack redelivers
     pin = {
         "type": "pin_added",
         "user": BOB,
@@ -68,13 +68,7 @@ def test_pinned_and_marked_messages_are_kept_in_full_once_even_after_edits(harne
         "item": {"type": "message", "channel": channel, "message": {"ts": second["ts"], "text": second["text"]}},
     }
     assert harness.driver.event(pin, event_id="Ev0PIN2").status == 200
-    other = {
-        "type": "reaction_added",
-        "user": BOB,
-        "reaction": "eyes",
-        "item": {"type": "message", "channel": channel, "ts": second["ts"]},
-        "event_ts": "1.2",
-    }
+    other = reaction(BOB, "eyes", channel, second["ts"])
     harness.driver.event(other, event_id="Ev0EYES")
     harness.wait_for(lambda: len(events(harness, kind="captured")) == 2)
     first["text"] = "edited away"  # a later edit must not change what was captured
@@ -112,13 +106,7 @@ def test_sections_action_items_redaction_and_order(harness: Harness) -> None:
     _, channel = harness.declare("Credential leak sev1")
     harness.slash("ack", channel=channel)
     leak = emu.post(channel, user=BOB, text="found AKIAIOSFODNN7EXAMPLE and postgres://admin:hunter2@db.internal/app")
-    mark = {
-        "type": "reaction_added",
-        "user": BOB,
-        "reaction": "pushpin",
-        "item": {"type": "message", "channel": channel, "ts": leak["ts"]},
-        "event_ts": "1.3",
-    }
+    mark = reaction(BOB, "pushpin", channel, leak["ts"])
     harness.driver.event(mark, event_id="Ev0LEAK")
     harness.wait_for(lambda: events(harness, kind="captured"))
     emu.post(channel, user=BOB, text=f"AI: rotate the leaked key <@{CAROL}>")

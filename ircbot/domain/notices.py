@@ -11,7 +11,7 @@ from ircbot.domain import timeline
 from ircbot.domain.messages import NoticeDraft, Text
 from ircbot.domain.ports import Email
 from ircbot.domain.services import Services
-from ircbot.domain.stages import STAGE_TITLES
+from ircbot.domain.wording import incident_fields
 from ircbot.errors import Conflict, GatewayError, NotFound, UsageError
 from ircbot.store import queries
 from ircbot.store.models import Incident, Notice
@@ -30,7 +30,7 @@ def draft(svc: Services, *, incident_id: int, audience: str, actor: str) -> Noti
         incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
         assert incident is not None and incident.id is not None
         template = svc.templates.get_template(f"notice_{key}.txt.j2")
-        first, _, body = template.render(**_context(svc, incident)).lstrip("\n").partition("\n")
+        first, _, body = template.render(**incident_fields(svc, incident)).lstrip("\n").partition("\n")
         subject = first.removeprefix("Subject: ").strip()
         now = svc.clock()
         notice = Notice(
@@ -154,22 +154,6 @@ def _card(svc: Services, notice: Notice) -> NoticeDraft:
         state=notice.status,
         approved_by=notice.approved_by,
     )
-
-
-def _context(svc: Services, incident: Incident) -> dict[str, object]:
-    policy = svc.config.escalation.severities[incident.severity]
-    return {
-        "key": incident.key,
-        "title": incident.title,
-        "severity": incident.severity.upper(),
-        "severity_name": policy.name,
-        "stage": STAGE_TITLES[incident.stage],
-        "declared_at": incident.declared_at.strftime("%Y-%m-%d %H:%M UTC"),
-        "detected_at": incident.detected_at.strftime("%Y-%m-%d %H:%M UTC"),
-        "contained": incident.contained_at is not None,
-        "drill": incident.is_drill,
-        "summary": incident.summary or "",
-    }
 
 
 def _html(body: str) -> str:

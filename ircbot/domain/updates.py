@@ -19,7 +19,7 @@ from ircbot.domain.messages import Text
 from ircbot.domain.ports import Email
 from ircbot.domain.reminders import schedule_reminder
 from ircbot.domain.services import Services
-from ircbot.domain.stages import STAGE_TITLES
+from ircbot.domain.wording import incident_fields
 from ircbot.errors import Conflict, GatewayError, UsageError
 from ircbot.store import queries
 from ircbot.store.models import Incident, StatusUpdate
@@ -97,16 +97,8 @@ def _restart_reminder(
 
 
 def _context(svc: Services, incident: Incident, update: StatusUpdate) -> dict[str, object]:
-    policy = svc.config.escalation.severities[incident.severity]
     return {
-        "key": incident.key,
-        "title": incident.title,
-        "severity": incident.severity.upper(),
-        "severity_name": policy.name,
-        "stage": STAGE_TITLES[incident.stage],
-        "private": incident.is_private,
-        "drill": incident.is_drill,
-        "channel_id": incident.channel_id,
+        **incident_fields(svc, incident),
         "status": update.status,
         "impact": update.impact or "",
         "next_steps": update.next_steps or "",
