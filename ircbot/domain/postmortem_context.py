@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ LESSONS_QUESTIONS = (
     "What precursors or indicators should be watched for in the future to detect similar incidents?",
     "What additional tools or resources are needed to detect, analyze and mitigate future incidents?",
 )
-KEY_KINDS = {"captured", "note", "declared", "resolved", "acknowledged", "severity_changed", "stage_entered"}
+THREAD_READERS = 4
 
 
 @dataclass
@@ -69,9 +70,11 @@ def read_channel(svc: Services, channel_id: str | None) -> ChannelRead:
     try:
         top = list(svc.chat.history(channel_id))
         read.messages.extend(top)
-        for parent in top:
-            if parent.reply_count:
-                read.messages.extend(svc.chat.replies(channel_id, parent.ts))
+        threads = [parent.ts for parent in top if parent.reply_count]
+        # Each thread is its own paginated read; a few at once hide Slack's round-trip time.
+        with ThreadPoolExecutor(max_workers=THREAD_READERS) as pool:
+            for replies in pool.map(lambda ts: list(svc.chat.replies(channel_id, ts)), threads):
+                read.messages.extend(replies)
     except GatewayError as exc:
         read.problem = f"the channel history could not be read completely (Slack said `{exc.error}`)"
     read.messages.sort(key=lambda m: float(m.ts))
