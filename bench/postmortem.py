@@ -388,8 +388,8 @@ def print_run(run: Run, check: Integrity, minimum: tuple[int, int]) -> None:
 
 LEGEND = (
     "wall s: compile_postmortem end to end.",
-    "API s: inside WebClient.api_call, timed on the compiling thread: HTTP round trip, emulator handler, injected",
-    "  latency and slack_sdk's JSON decoding. emu s: of that, the emulator's handlers (server side, latency included).",
+    "API s: time with any WebClient.api_call in flight (threads are read in parallel; overlaps count once): HTTP,",
+    "  emulator handler, injected latency, JSON decoding. emu s: the emulator's handlers summed over all calls.",
     "own s = wall - API: our code (gateway conversion, sorting, context, redaction, template, database).",
     "CPU s: the whole process (emulator threads too). own CPU: the compiling thread's CPU outside api_call.",
     f"history/replies: calls made / fewest the page maxima allow ({HISTORY_PAGE_MAX} per history page, "
