@@ -71,8 +71,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
-    """Poll GET /healthz until 200; fail early (with the log) if the process died."""
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0, poll: float = 0.1) -> float:
+    """Poll GET /healthz every `poll` seconds until 200; return that moment (epoch). Fails early if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -80,10 +80,10 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: fl
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
                 if resp.status == 200:
-                    return
+                    return time.time()
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        time.sleep(0.1)
+        time.sleep(poll)
     raise RuntimeError(f"{url} was not healthy within {timeout}s:\n{log.read_text()}")
 
 

@@ -19,8 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +32,16 @@ from sqlalchemy import Engine, create_engine, func, insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
-from bench.ack import ROOT, cpu_seconds, free_port, fresh_database, percentile, settle_calls, slack_env
+from bench.ack import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    fresh_database,
+    percentile,
+    settle_calls,
+    slack_env,
+    wait_healthy,
+)
 from ircbot.config import load_config
 from ircbot.domain.escalation import snapshot
 from ircbot.emulator import CallRecord, SlackEmulator
@@ -196,22 +203,6 @@ class Served:
     green: float
 
 
-def first_green(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> float:
-    """Poll /healthz every 10 ms (the catch-up target is measured from here) until 200; returns the epoch time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ircbot serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return time.time()
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.01)
-    raise RuntimeError(f"ircbot serve was not healthy within {timeout}s:\n{log.read_text()}")
-
-
 @contextmanager
 def serve(env: dict[str, str], log: Path) -> Iterator[Served]:
     """Run `ircbot serve` until the block ends; yields once /healthz answers."""
@@ -221,7 +212,8 @@ def serve(env: dict[str, str], log: Path) -> Iterator[Served]:
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
-        yield Served(proc.pid, started, first_green(f"http://127.0.0.1:{port}", proc, log))
+        # Poll often: the catch-up target counts from the moment /healthz turns green.
+        yield Served(proc.pid, started, wait_healthy(f"http://127.0.0.1:{port}", proc, log, poll=0.01))
     finally:
         proc.terminate()
         try:
