@@ -8,7 +8,7 @@ at 0s). All arithmetic is on UTC instants, so a DST change never moves a due tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,8 @@ from sqlmodel import Session, select
 
 from ircbot.config import SeverityPolicy
 from ircbot.domain import timeline
+from ircbot.domain.effects import attempt
+from ircbot.domain.messages import Text
 from ircbot.domain.services import Services
 from ircbot.domain.stages import SEVERITIES
 from ircbot.errors import Conflict
@@ -119,10 +121,11 @@ class Acknowledged:
     at: datetime
     first: bool
     cancelled: int
+    warnings: list[str] = field(default_factory=list)
 
 
 def acknowledge(svc: Services, *, incident_id: int, actor: str) -> Acknowledged:
-    """Stop escalation: stamp the first acknowledgement, cancel pending tiers and undelivered pages."""
+    """Stop escalation: stamp the first acknowledgement, cancel pending tiers and undelivered pages, say so."""
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
         assert incident is not None
@@ -136,7 +139,7 @@ def acknowledge(svc: Services, *, incident_id: int, actor: str) -> Acknowledged:
                 f"; {cancelled} pending tier(s) cancelled" if cancelled else ""
             )
             timeline.record(session, incident, kind="acknowledged", actor=actor, at=now, text=text)
-        return Acknowledged(
+        result = Acknowledged(
             key=incident.key,
             channel_id=incident.channel_id,
             by=incident.acknowledged_by or actor,
@@ -144,6 +147,11 @@ def acknowledge(svc: Services, *, incident_id: int, actor: str) -> Acknowledged:
             first=first,
             cancelled=cancelled,
         )
+    channel = result.channel_id
+    if channel and (first or cancelled):
+        line = Text(f":white_check_mark: <@{actor}> acknowledged {result.key}; escalation stopped.")
+        result.warnings.extend(attempt(("say so in the channel", lambda: svc.chat.post(channel, line))))
+    return result
 
 
 def escalate_now(svc: Services, *, incident_id: int, actor: str) -> int:

@@ -178,10 +178,6 @@ def _acknowledge(svc: Services, user: str, incident_id: int, respond: Respond) -
             )
             return
     result = acknowledge(svc, incident_id=incident_id, actor=user)
-    if result.first or result.cancelled:
-        _announce(
-            svc, result.channel_id, f":white_check_mark: <@{user}> acknowledged {result.key}; escalation stopped."
-        )
     current = incidents.view(svc, incident_id)
     page = PageCard(
         current, reason="Acknowledged", declared_local=local_time(current.declared_at, None), acknowledged_by=result.by
@@ -261,11 +257,3 @@ def _record_membership(svc: Services, event: dict[str, Any], *, joined: bool) ->
         timeline.record(
             session, incident, kind=f"member_{verb}", actor=user, at=now, text=f"<@{user}> {verb} the channel"
         )
-
-
-def _announce(svc: Services, channel_id: str | None, text: str) -> None:
-    if channel_id:
-        try:
-            svc.chat.post(channel_id, Text(text))
-        except IrcbotError as exc:
-            svc.log.warning("could not announce in %s: %s", channel_id, exc)
