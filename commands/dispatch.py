@@ -9,7 +9,7 @@ from commands.base import CommandSpec, Context, Invocation
 from commands.help import help_text
 from commands.parsing import split_words
 from ircbot.domain.access import INCIDENT_KEY, find_visible, require_permission
-from ircbot.domain.messages import Outcome, Reply, Text
+from ircbot.domain.messages import Outcome, Reply, Text, internal_error
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, IrcbotError, UsageError
 from ircbot.store import queries
@@ -53,12 +53,10 @@ def dispatch(svc: Services, invocation: Invocation) -> Outcome:
     except IrcbotError as exc:
         svc.log.error("command %r failed: %s", invocation.text, exc)
         return Reply(Text(f":x: That did not go through: {exc}"))
-    except Exception:
+    except Exception:  # a bug or an outage: answer with a reference instead of a stack trace
         reference = uuid.uuid4().hex[:8]
         svc.log.exception("command %r failed [ref %s]", invocation.text, reference)
-        return Reply(
-            Text(f":x: ircbot hit an internal error (reference `{reference}`); the operators' log has the details.")
-        )
+        return Reply(internal_error(reference))
 
 
 def _incident_for(svc: Services, spec: CommandSpec, invocation: Invocation, key: str | None) -> int | None:

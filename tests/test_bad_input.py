@@ -119,3 +119,13 @@ def test_event_redelivery_is_recorded_once(harness: Harness) -> None:
     harness.wait_for(lambda: events(harness, kind="member_joined"))
     time.sleep(0.2)
     assert len(events(harness, kind="member_joined")) == 1
+
+
+def test_a_failure_after_the_ack_is_answered_with_a_reference_not_silence(harness: Harness) -> None:
+    _, channel = harness.declare("Ransomware on FS01 sev4")
+    from tests.scenario import welcome
+
+    card = welcome(harness.emulator, channel)
+    result = harness.driver.click(ALICE, channel, card["ts"], "checklist_toggle_1", value="{not json")
+    assert "ircbot hit an internal error (reference `" in result.text
+    assert "Traceback" not in result.text and "JSONDecodeError" not in result.text

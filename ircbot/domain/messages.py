@@ -110,3 +110,11 @@ class OpenModal:
 
 
 Outcome = Reply | OpenModal
+
+
+def internal_error(reference: str) -> Text:
+    """What a person sees when ircbot itself failed: no stack trace, a reference for the operators."""
+    return Text(
+        f":x: That did not go through: ircbot hit an internal error (reference `{reference}`). "
+        "Try again in a moment; if it keeps failing, give the reference to whoever runs ircbot."
+    )

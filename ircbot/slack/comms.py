@@ -18,6 +18,7 @@ from ircbot.domain.services import Services
 from ircbot.domain.updates import UpdateRequest, post_update
 from ircbot.durations import parse_duration
 from ircbot.errors import IrcbotError
+from ircbot.slack.guard import guarded
 from ircbot.slack.modals import NOTICE_MODAL, UPDATE_MODAL, form_values, notice_modal
 from ircbot.slack.render import SNOOZE_ACTION, render_message
 from ircbot.store import queries
@@ -89,10 +90,10 @@ def register_comms(app: App, svc: Services, ack_now: Callable[..., None], first_
         except IrcbotError as exc:
             _tell(svc, user, f":warning: {exc}")
 
-    app.action(re.compile(rf"^{SNOOZE_ACTION}_\d+$"))(ack=ack_now, lazy=[snoozed])
-    app.action(re.compile(r"^notice_(send|edit|cancel)$"))(ack=ack_now, lazy=[notice_button])
-    app.view(UPDATE_MODAL)(ack=validate_update, lazy=[submit_update])
-    app.view(NOTICE_MODAL)(ack=ack_now, lazy=[submit_notice])
+    app.action(re.compile(rf"^{SNOOZE_ACTION}_\d+$"))(ack=ack_now, lazy=[guarded(svc, snoozed)])
+    app.action(re.compile(r"^notice_(send|edit|cancel)$"))(ack=ack_now, lazy=[guarded(svc, notice_button)])
+    app.view(UPDATE_MODAL)(ack=validate_update, lazy=[guarded(svc, submit_update)])
+    app.view(NOTICE_MODAL)(ack=ack_now, lazy=[guarded(svc, submit_notice)])
 
 
 def _update_problem(values: dict[str, str]) -> dict[str, str] | None:

@@ -24,6 +24,7 @@ from ircbot.domain.paging import local_time
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, IrcbotError, UsageError
 from ircbot.slack.comms import register_comms
+from ircbot.slack.guard import guarded
 from ircbot.slack.home import HOME_DECLARE_ACTION, HOME_OPEN_CHANNEL_ACTION, open_declare_form, publish_home
 from ircbot.slack.modals import update_modal
 from ircbot.slack.render import ACK_ACTION, TOGGLE_ACTION, declare_modal, render_message
@@ -96,10 +97,10 @@ def register(app: App, svc: Services) -> None:
         if first_delivery(body):
             _record_membership(svc, event, joined=False)
 
-    app.command("/incident")(ack=ack_now, lazy=[run_command])
-    app.action(re.compile(rf"^{TOGGLE_ACTION}_\d+$"))(ack=ack_now, lazy=[toggle_item])
-    app.action(ACK_ACTION)(ack=ack_now, lazy=[acknowledge_page])
-    app.view("declare_modal")(ack=validate_declare, lazy=[submit_declare])
+    app.command("/incident")(ack=ack_now, lazy=[guarded(svc, run_command)])
+    app.action(re.compile(rf"^{TOGGLE_ACTION}_\d+$"))(ack=ack_now, lazy=[guarded(svc, toggle_item)])
+    app.action(ACK_ACTION)(ack=ack_now, lazy=[guarded(svc, acknowledge_page)])
+    app.view("declare_modal")(ack=validate_declare, lazy=[guarded(svc, submit_declare)])
 
     def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
         item = event.get("item") or {}
@@ -125,11 +126,11 @@ def register(app: App, svc: Services) -> None:
         if event.get("bot_id") and event.get("ts") and first_delivery(body):
             capture_message(svc, channel_id=event.get("channel", ""), ts=event["ts"], actor=None, via="bot")
 
-    app.event("reaction_added")(ack=ack_now, lazy=[reaction_added])
-    app.event("pin_added")(ack=ack_now, lazy=[pin_added])
-    app.event("message")(ack=ack_now, lazy=[bot_message])
-    app.event("member_joined_channel")(ack=ack_now, lazy=[member_joined])
-    app.event("member_left_channel")(ack=ack_now, lazy=[member_left])
+    app.event("reaction_added")(ack=ack_now, lazy=[guarded(svc, reaction_added)])
+    app.event("pin_added")(ack=ack_now, lazy=[guarded(svc, pin_added)])
+    app.event("message")(ack=ack_now, lazy=[guarded(svc, bot_message)])
+    app.event("member_joined_channel")(ack=ack_now, lazy=[guarded(svc, member_joined)])
+    app.event("member_left_channel")(ack=ack_now, lazy=[guarded(svc, member_left)])
 
     def home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") == "home" and first_delivery(body):
@@ -140,8 +141,8 @@ def register(app: App, svc: Services) -> None:
             open_declare_form(svc, client, user_id=body["user"]["id"], trigger_id=body["trigger_id"])
 
     register_comms(app, svc, ack_now, first_delivery)
-    app.event("app_home_opened")(ack=ack_now, lazy=[home_opened])
-    app.action(HOME_DECLARE_ACTION)(ack=ack_now, lazy=[home_declare])
+    app.event("app_home_opened")(ack=ack_now, lazy=[guarded(svc, home_opened)])
+    app.action(HOME_DECLARE_ACTION)(ack=ack_now, lazy=[guarded(svc, home_declare)])
     # A url button: Slack opens the link itself, but still sends the click, which must be acknowledged.
     app.action(HOME_OPEN_CHANNEL_ACTION)(ack_now)
     # Acknowledge events ircbot does not act on, so Slack does not retry them.
