@@ -128,3 +128,13 @@ def test_declare_without_arguments_opens_the_modal(harness: Harness) -> None:
         False,
     )
     assert "INC-1" in channel_text(emu, emu.im_channel(ALICE) or "")
+
+
+def test_a_failing_step_after_the_channel_exists_is_reported_and_recorded(harness: Harness) -> None:
+    harness.emulator.fail_next("conversations.setTopic", "restricted_action")
+    result, channel_id = harness.declare("Phish wave sev4")
+    assert "Could not set the topic: Slack said `restricted_action`" in result.text
+    assert [e.text for e in events(harness, kind="warning")] == [
+        "Could not set the topic: Slack said `restricted_action`."
+    ]
+    assert welcome(harness.emulator, channel_id).get("pinned"), "the other steps still happened"

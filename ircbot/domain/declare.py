@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ircbot.domain import escalation, reminders, timeline
+from ircbot.domain.effects import attempt
 from ircbot.domain.messages import IncidentCard
 from ircbot.domain.naming import channel_name
 from ircbot.domain.services import Services
@@ -180,8 +180,8 @@ def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
 
 
 def _open_channel(svc: Services, incident: Incident) -> tuple[str, str]:
-    for attempt in range(_NAME_ATTEMPTS):
-        name = channel_name(incident.number, incident.title, attempt)
+    for tries in range(_NAME_ATTEMPTS):
+        name = channel_name(incident.number, incident.title, tries)
         try:
             return svc.chat.create_channel(name, private=incident.is_private), name
         except GatewayError as exc:
@@ -194,35 +194,23 @@ def _furnish_channel(svc: Services, view: IncidentView) -> list[str]:
     """Invite, topic, welcome card, pin. The incident is usable already, so failures become warnings."""
     assert view.channel_id is not None
     channel = view.channel_id
-    steps = [
+    posted: list[str] = []
+    card = IncidentCard(incident=view, heading=f"{view.label}: {view.title}")
+    warnings = attempt(
         ("invite you", lambda: svc.chat.invite(channel, [view.declared_by])),
         ("set the topic", lambda: svc.chat.set_topic(channel, topic_for(view))),
-    ]
-    warnings = [_attempt(svc, view, label, step) for label, step in steps]
-    try:
-        ts = svc.chat.post(channel, IncidentCard(incident=view, heading=f"{view.label}: {view.title}"))
-        warnings.append(_attempt(svc, view, "pin the welcome message", lambda: svc.chat.pin(channel, ts)))
-    except GatewayError as exc:
-        warnings.append(_warn(svc, view, "post the welcome message", exc))
-    return [w for w in warnings if w]
-
-
-def _attempt(svc: Services, view: IncidentView, label: str, step: Callable[[], object]) -> str:
-    try:
-        step()
-    except GatewayError as exc:
-        return _warn(svc, view, label, exc)
-    return ""
-
-
-def _warn(svc: Services, view: IncidentView, label: str, exc: GatewayError) -> str:
-    message = f"Could not {label}: Slack said `{exc.error}`."
-    with svc.db.transaction() as session:
-        row = queries.incident_by_id(session=session, incident_id=view.id)
-        assert row is not None
-        timeline.record(session, row, kind="warning", text=message, at=svc.clock(), data={"method": exc.method})
-    svc.log.warning("%s: %s", view.key, message)
-    return message
+        ("post the welcome message", lambda: posted.append(svc.chat.post(channel, card))),
+    )
+    if posted:
+        warnings += attempt(("pin the welcome message", lambda: svc.chat.pin(channel, posted[0])))
+    if warnings:
+        with svc.db.transaction() as session:
+            row = queries.incident_by_id(session=session, incident_id=view.id, lock=True)
+            assert row is not None
+            for warning in warnings:
+                timeline.record(session, row, kind="warning", text=warning, at=svc.clock())
+                svc.log.warning("%s: %s", view.key, warning)
+    return warnings
 
 
 def discard_unfinished(svc: Services, *, older_than: timedelta = timedelta(minutes=2)) -> list[str]:
