@@ -38,7 +38,6 @@ class ChatMessage:
     subtype: str | None = None
     thread_ts: str | None = None
     reply_count: int = 0
-    edited: bool = False
     files: tuple[str, ...] = ()
 
     @property

@@ -58,7 +58,6 @@ class ChannelRead:
     """The channel's messages (top-level and thread replies) and whether reading them worked."""
 
     messages: list[ChatMessage] = field(default_factory=list)
-    api_calls: int = 0
     problem: str | None = None
 
 

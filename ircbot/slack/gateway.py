@@ -167,6 +167,5 @@ def _chat_message(raw: dict[str, Any]) -> ChatMessage:
         subtype=raw.get("subtype"),
         thread_ts=raw.get("thread_ts"),
         reply_count=int(raw.get("reply_count") or 0),
-        edited="edited" in raw,
         files=tuple(str(f.get("name") or f.get("title") or "file") for f in raw.get("files") or []),
     )
