@@ -11,6 +11,7 @@ from typing import Any
 from dateutil import tz
 from sqlmodel import Session
 
+from ircbot.domain.metrics import INTERVALS
 from ircbot.domain.ports import ChatMessage
 from ircbot.domain.redaction import Redactor
 from ircbot.domain.services import Services
@@ -22,11 +23,12 @@ from ircbot.store.models import Incident, TimelineEvent
 
 ACTION_ITEM = re.compile(r"^\s*(?:AI|TODO)\s*:\s*(.+)", re.IGNORECASE | re.DOTALL)
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-METRICS = {
-    "MTTD": ("time to detect", "detected − impact started", "started_at", "detected_at"),
-    "MTTA": ("time to acknowledge", "first acknowledgement − declared", "declared_at", "acknowledged_at"),
-    "MTTC": ("time to contain", "contained − detected", "detected_at", "contained_at"),
-    "MTTR": ("time to resolve", "resolved − detected", "detected_at", "resolved_at"),
+# What each metric means, in words; the intervals themselves are defined once, in metrics.INTERVALS.
+METRIC_WORDS = {
+    "mttd": ("time to detect", "detected − impact started"),
+    "mtta": ("time to acknowledge", "first acknowledgement − declared"),
+    "mttc": ("time to contain", "contained − detected"),
+    "mttr": ("time to resolve", "resolved − detected"),
 }
 # NIST SP 800-61 r2, section 3.4.1 (lessons learned).
 LESSONS_QUESTIONS = (
@@ -83,11 +85,12 @@ def read_channel(svc: Services, channel_id: str | None) -> ChannelRead:
 def metrics(incident: Incident) -> list[dict[str, str]]:
     """The four response metrics of one incident, each with its definition."""
     rows = []
-    for name, (label, definition, start, end) in METRICS.items():
+    for name, (start, end) in INTERVALS.items():
         began: datetime | None = getattr(incident, start)
         ended: datetime | None = getattr(incident, end)
-        value = ended - began if began and ended else None
-        rows.append({"name": name, "label": label, "definition": definition, "value": format_duration(value)})
+        label, definition = METRIC_WORDS[name]
+        value = format_duration(ended - began if began and ended else None)
+        rows.append({"name": name.upper(), "label": label, "definition": definition, "value": value})
     return rows
 
 
