@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands import (
+from ircbot.commands import (
     ack,
     action,
     assign,
@@ -24,7 +24,7 @@ from commands import (
     status,
     update,
 )
-from commands.base import CommandSpec
+from ircbot.commands.base import CommandSpec
 
 COMMANDS: list[CommandSpec] = [
     declare.run,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from commands.base import Context, command
-from commands.parsing import MENTION
+from ircbot.commands.base import Context, command
+from ircbot.commands.parsing import MENTION
 from ircbot.domain.incidents import add_action_item
 from ircbot.domain.messages import Outcome, Reply, Text
 from ircbot.errors import UsageError

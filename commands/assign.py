@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from commands.base import Context, command
-from commands.parsing import mention
+from ircbot.commands.base import Context, command
+from ircbot.commands.parsing import mention
 from ircbot.domain.messages import Outcome, Reply, Text
 from ircbot.domain.roles import assign, check_role
 from ircbot.errors import UsageError

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from commands.base import Context, command
-from commands.parsing import positive_int
+from ircbot.commands.base import Context, command
+from ircbot.commands.parsing import positive_int
 from ircbot.domain.checklist import set_item
 from ircbot.domain.messages import ChecklistCard, Outcome, Reply, Text
 from ircbot.domain.stages import STAGE_TITLES

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from dateutil import parser as dateparser
 
-from commands.base import Context, command
-from commands.parsing import SEVERITY_LIKE, severity, split_flags
+from ircbot.commands.base import Context, command
+from ircbot.commands.parsing import SEVERITY_LIKE, severity, split_flags
 from ircbot.domain.declare import Declaration, Declared, declare
 from ircbot.domain.messages import OpenModal, Outcome, Reply, Text
 from ircbot.durations import parse_duration

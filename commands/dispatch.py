@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from commands import COMMANDS
-from commands.base import CommandSpec, Context, Invocation
-from commands.help import help_text
-from commands.parsing import split_words
+from ircbot.commands import COMMANDS
+from ircbot.commands.base import CommandSpec, Context, Invocation
+from ircbot.commands.help import help_text
+from ircbot.commands.parsing import split_words
 from ircbot.domain.access import INCIDENT_KEY, find_visible, require_permission
 from ircbot.domain.messages import Outcome, Reply, Text, internal_error
 from ircbot.domain.services import Services

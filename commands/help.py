@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.base import CommandSpec, Context, command
+from ircbot.commands.base import CommandSpec, Context, command
 from ircbot.domain.messages import Outcome, Reply, Text
 
 
@@ -20,6 +20,6 @@ def help_text(specs: list[CommandSpec], heading: str = "") -> str:
 @command("help", "help", needs_incident=False)
 def run(ctx: Context) -> Outcome:
     """This list."""
-    from commands import COMMANDS
+    from ircbot.commands import COMMANDS
 
     return Reply(Text(help_text(COMMANDS)))

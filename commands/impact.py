@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from dateutil import parser as dateparser
 
-from commands.base import Context, command
+from ircbot.commands.base import Context, command
 from ircbot.domain.messages import Outcome, Reply, Text
 from ircbot.domain.metrics import record_impact
 from ircbot.durations import format_duration

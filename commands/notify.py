@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.base import Context, command
+from ircbot.commands.base import Context, command
 from ircbot.domain.messages import Outcome, Reply
 from ircbot.domain.notices import USAGE, draft
 from ircbot.errors import UsageError

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from commands.base import Context, command
-from commands.parsing import split_flags
+from ircbot.commands.base import Context, command
+from ircbot.commands.parsing import split_flags
 from ircbot.domain.incidents import resolve
 from ircbot.domain.messages import Outcome, Reply, Text
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from commands.base import Context, command
-from commands.parsing import severity
+from ircbot.commands.base import Context, command
+from ircbot.commands.parsing import severity
 from ircbot.domain.escalation import change_severity
 from ircbot.domain.incidents import view
 from ircbot.domain.messages import Outcome, Reply, Text

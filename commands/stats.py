@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from commands.base import Context, command
-from commands.parsing import severity, split_flags
+from ircbot.commands.base import Context, command
+from ircbot.commands.parsing import severity, split_flags
 from ircbot.domain.messages import Outcome, Reply, StatsCard
 from ircbot.domain.metrics import DEFAULT_SINCE, Metrics, collect, parse_since
 from ircbot.errors import GatewayError, UsageError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.base import Context, command
+from ircbot.commands.base import Context, command
 from ircbot.domain.messages import OpenModal, Outcome, Reply, Text
 from ircbot.domain.updates import USAGE, UpdateRequest, post_update
 

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MAX_MODULE_LINES = 400
 SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
-CHAT_EDGE = (*SLACK_LIBRARIES, "ircbot.slack", "ircbot.emulator", "commands")
+CHAT_EDGE = (*SLACK_LIBRARIES, "ircbot.slack", "ircbot.emulator", "ircbot.commands")
 BUILT_ONCE = {"create_engine", "WebClient", "AsyncWebClient", "Settings", "Environment", "App", "AsyncApp", "Database"}
 
 

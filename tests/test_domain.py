@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from commands.base import Invocation
-from commands.dispatch import dispatch
 from ircbot.app import template_environment
+from ircbot.commands.base import Invocation
+from ircbot.commands.dispatch import dispatch
 from ircbot.config import load_config
 from ircbot.domain.checklist import move, set_item
 from ircbot.domain.declare import Declaration, Declared, declare, discard_unfinished

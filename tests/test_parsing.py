@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commands import COMMANDS
-from commands.base import Invocation
-from commands.dispatch import dispatch
-from commands.parsing import mention, positive_int, severity, split_flags, split_words
+from ircbot.commands import COMMANDS
+from ircbot.commands.base import Invocation
+from ircbot.commands.dispatch import dispatch
+from ircbot.commands.parsing import mention, positive_int, severity, split_flags, split_words
 from ircbot.domain.messages import OpenModal, Reply, Text
 from ircbot.domain.naming import MAX_CHANNEL_NAME, channel_name, slugify
 from ircbot.domain.services import Services

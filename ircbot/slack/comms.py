@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from commands.update import update_summary
+from ircbot.commands.update import update_summary
 from ircbot.domain import notices
 from ircbot.domain.access import may_see
 from ircbot.domain.messages import Text

@@ -10,9 +10,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from commands.base import Invocation
-from commands.declare import check_title, declared_reply
-from commands.dispatch import dispatch
+from ircbot.commands.base import Invocation
+from ircbot.commands.declare import check_title, declared_reply
+from ircbot.commands.dispatch import dispatch
 from ircbot.domain import incidents, timeline
 from ircbot.domain.access import may_see
 from ircbot.domain.capture import capture_message
