@@ -29,6 +29,7 @@ class Context:
     args: list[str]
     rest: str
     incident_id: int | None = None
+    commands: tuple[CommandSpec, ...] = ()
 
     @property
     def user(self) -> str:
@@ -67,14 +68,6 @@ def command(
 
     def tag(func: CommandFunc) -> CommandSpec:
         help_line = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
-        return CommandSpec(
-            name=name,
-            usage=usage,
-            help=help_line,
-            func=func,
-            needs_incident=needs_incident,
-            permission=permission,
-            aliases=aliases,
-        )
+        return CommandSpec(name, usage, help_line, func, needs_incident, permission, aliases)
 
     return tag

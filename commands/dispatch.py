@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 from ircbot.commands import COMMANDS
+from ircbot.commands.answers import failure_reply
 from ircbot.commands.base import CommandSpec, Context, Invocation
 from ircbot.commands.help import help_text
 from ircbot.commands.parsing import split_words
-from ircbot.domain.access import INCIDENT_KEY, find_visible, require_permission
-from ircbot.domain.messages import Outcome, Reply, Text, internal_error
+from ircbot.domain.access import INCIDENT_KEY, NotAnIncidentChannel, locate
+from ircbot.domain.messages import Outcome, Reply, Text
 from ircbot.domain.services import Services
-from ircbot.errors import DomainError, IrcbotError, UsageError
-from ircbot.store import queries
+from ircbot.errors import UsageError
 
 
 def lookup(name: str) -> CommandSpec | None:
@@ -43,40 +41,22 @@ def dispatch(svc: Services, invocation: Invocation) -> Outcome:
             args=args,
             rest=_rest(invocation.text, words[0], key),
             incident_id=_incident_for(svc, spec, invocation, key),
+            commands=tuple(COMMANDS),
         )
         return spec.func(context)
-    except UsageError as exc:
-        usage = exc.usage or (spec.usage if spec else "help")
-        return Reply(Text(f":warning: {exc.message}\nUsage: `/incident {usage}`"))
-    except DomainError as exc:
-        return Reply(Text(f":warning: {exc}"))
-    except IrcbotError as exc:
-        svc.log.error("command %r failed: %s", invocation.text, exc)
-        return Reply(Text(f":x: That did not go through: {exc}"))
-    except Exception:  # a bug or an outage: answer with a reference instead of a stack trace
-        reference = uuid.uuid4().hex[:8]
-        svc.log.exception("command %r failed [ref %s]", invocation.text, reference)
-        return Reply(internal_error(reference))
+    except Exception as exc:  # every failure is answered; failure_reply logs what ircbot did not expect
+        return failure_reply(svc, exc, what=f"command {invocation.text!r}", usage=spec.usage if spec else "help")
 
 
 def _incident_for(svc: Services, spec: CommandSpec, invocation: Invocation, key: str | None) -> int | None:
     if not spec.needs_incident:
         return None
-    with svc.db.transaction() as session:
-        if key is not None:
-            incident = find_visible(session, key, invocation.user_id)
-        else:
-            found = queries.incident_by_channel(session=session, channel_id=invocation.channel_id)
-            if found is None:
-                raise UsageError(
-                    "This is not an incident channel. Run the command in the incident's channel, "
-                    "or put the incident key first.",
-                    f"INC-<n> {spec.usage}",
-                )
-            incident = found
-        if spec.permission:
-            require_permission(session, svc.config, incident, invocation.user_id, spec.permission)
-        return incident.id
+    try:
+        return locate(
+            svc, user_id=invocation.user_id, channel_id=invocation.channel_id, key=key, permission=spec.permission
+        )
+    except NotAnIncidentChannel as exc:
+        raise UsageError(exc.message, f"INC-<n> {spec.usage}") from exc
 
 
 def _rest(text: str, name: str, key: str | None) -> str:

@@ -20,6 +20,4 @@ def help_text(specs: list[CommandSpec], heading: str = "") -> str:
 @command("help", "help", needs_incident=False)
 def run(ctx: Context) -> Outcome:
     """This list."""
-    from ircbot.commands import COMMANDS
-
-    return Reply(Text(help_text(COMMANDS)))
+    return Reply(Text(help_text(list(ctx.commands))))

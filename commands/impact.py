@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from dateutil import parser as dateparser
 
 from ircbot.commands.base import Context, command
+from ircbot.domain.impact import record_impact
 from ircbot.domain.messages import Outcome, Reply, Text
-from ircbot.domain.metrics import record_impact
 from ircbot.durations import format_duration
 from ircbot.errors import UsageError
 

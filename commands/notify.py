@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ircbot.commands.base import Context, command
 from ircbot.domain.messages import Outcome, Reply
-from ircbot.domain.notices import USAGE, draft
+from ircbot.domain.notices import draft
 from ircbot.errors import UsageError
+
+USAGE = "notify <audience>"
 
 
 @command("notify", USAGE, permission="notify", aliases=("notice",))

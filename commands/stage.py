@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from ircbot.commands.base import Context, command
 from ircbot.commands.parsing import split_flags
-from ircbot.domain.checklist import STAGE_USAGE, move
+from ircbot.domain.checklist import move
 from ircbot.domain.incidents import view
 from ircbot.domain.messages import ChecklistCard, Outcome, Reply
 from ircbot.domain.stages import STAGE_TITLES
 from ircbot.errors import UsageError
+
+STAGE_USAGE = "stage [next | <name>] [--force]"
 
 
 @command("stage", STAGE_USAGE, permission="stage")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ircbot.commands.base import Context, command
 from ircbot.commands.parsing import severity, split_flags
 from ircbot.domain.messages import Outcome, Reply, StatsCard
-from ircbot.domain.metrics import DEFAULT_SINCE, Metrics, collect, parse_since
+from ircbot.domain.metrics import DEFAULT_SINCE, Metrics, parse_since
+from ircbot.domain.stats import collect
 from ircbot.errors import GatewayError, UsageError
 
 USAGE = "stats [--since 90d|2026-01-01] [--severity sev1]"
@@ -34,18 +35,16 @@ def _send_chart(ctx: Context, found: Metrics) -> str:
     caller was brought into, and the members of that channel must not learn of them. The DM, like the
     ephemeral table, is seen by the caller alone.
     """
-    if not found.total.incidents:
+    if not found.total.incidents or ctx.svc.draw_chart is None:
         return ""
-    from ircbot.charts import monthly_chart  # matplotlib takes a while to import; only this command needs it
-
-    chart = monthly_chart(found)
+    png = ctx.svc.draw_chart(found)
     scope = found.severity.upper() if found.severity else "all severities"
     try:
         ctx.svc.chat.upload(
             ctx.user,
             filename=f"incident-metrics-{found.until:%Y-%m-%d}.png",
             title=f"Incidents and median MTTR per month since {found.since:%Y-%m-%d} ({scope})",
-            content=chart.png,
+            content=png,
             comment=f":bar_chart: Incident metrics since {found.since:%Y-%m-%d} ({scope}), as you asked.",
         )
     except GatewayError as exc:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ircbot.commands.base import Context, command
 from ircbot.domain.messages import OpenModal, Outcome, Reply, Text
-from ircbot.domain.updates import USAGE, UpdateRequest, post_update
+from ircbot.domain.updates import UpdateRequest, post_update
+
+USAGE = "update <text>"
 
 
 @command("update", USAGE)

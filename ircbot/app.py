@@ -11,13 +11,15 @@ from dateutil import tz
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from ircbot.config import Config, load_config
+from ircbot.adapters.smtp import mail_from_url
+from ircbot.config import load_config
 from ircbot.domain.declare import discard_unfinished
+from ircbot.domain.metrics import Metrics
+from ircbot.domain.policy import Config
 from ircbot.domain.ports import Clock, system_clock
 from ircbot.domain.services import Services
 from ircbot.errors import ConfigError
-from ircbot.mail import mail_from_url
-from ircbot.scheduling.runner import EscalationRunner
+from ircbot.scheduling.runner import EscalationRunner, new_alarm
 from ircbot.settings import Settings
 from ircbot.slack.client import build_web_client
 from ircbot.slack.gateway import SlackChat
@@ -56,6 +58,13 @@ class IrcBot:
         self.db.dispose()
 
 
+def draw_monthly_chart(metrics: Metrics) -> bytes:
+    """The metrics chart as PNG; matplotlib is imported on first use, since it takes a while."""
+    from ircbot.adapters.charts import monthly_chart
+
+    return monthly_chart(metrics).png
+
+
 def template_environment(config: Config) -> jinja2.Environment:
     """Jinja2 for Markdown and text output: the config folder's templates/ first, then the shipped ones."""
     return jinja2.Environment(
@@ -78,6 +87,7 @@ def build_app(
     db = Database(settings.database_url)
     db.migrate()
     client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    alarm = new_alarm(clock)
     services = Services(
         db=db,
         chat=SlackChat(client),
@@ -88,6 +98,8 @@ def build_app(
         mail=mail_from_url(settings.smtp_url),
         timeline_emoji=settings.timeline_emoji.strip(":"),
         timezone=settings.timezone,
+        wake=alarm,
+        draw_chart=draw_monthly_chart,
     )
     bolt = App(
         client=client,
@@ -100,5 +112,5 @@ def build_app(
         logger=logging.getLogger("ircbot.bolt"),
     )
     register(bolt, services)
-    runner = EscalationRunner(services, tick_seconds=tick_seconds)
+    runner = EscalationRunner(services, alarm, tick_seconds=tick_seconds)
     return IrcBot(settings=settings, config=config, db=db, client=client, services=services, bolt=bolt, runner=runner)

@@ -133,10 +133,11 @@ def _stats(settings: Settings, args: argparse.Namespace) -> int:
     import csv
     import json
 
-    from ircbot.domain.metrics import collect, parse_since
+    from ircbot.domain.metrics import parse_since
     from ircbot.domain.metrics_report import CSV_COLUMNS, report_csv_rows, report_json, report_text
     from ircbot.domain.ports import system_clock
     from ircbot.domain.stages import SEVERITIES
+    from ircbot.domain.stats import collect
     from ircbot.errors import UsageError
     from ircbot.store.db import Database
 
@@ -164,7 +165,7 @@ def _stats(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(report_text(found))
     if args.chart is not None:
-        from ircbot.charts import monthly_chart
+        from ircbot.adapters.charts import monthly_chart
 
         args.chart.write_bytes(monthly_chart(found).png)
         print(f"wrote {args.chart}", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 IrcbotError
 ├── ConfigError          a config file or variable is wrong; names file, line, field
-├── UsageError           a command was typed wrong; carries the usage line
 ├── DomainError          the request is understood but refused (answered to the user)
+│   ├── InvalidInput     the domain cannot take this input (the command layer adds the usage line)
+│   │   └── UsageError   a command was typed wrong; carries the usage line
 │   ├── NotFound         no such incident, role, stage or item the caller may see
 │   ├── PermissionDenied the caller may not do this
 │   └── Conflict         the incident's state does not allow it (e.g. required items left)
@@ -25,17 +26,24 @@ class ConfigError(IrcbotError):
         super().__init__("\n".join(problems))
 
 
-class UsageError(IrcbotError):
-    """A command's arguments are wrong; `usage` is the right form."""
+class DomainError(IrcbotError):
+    """A request the domain refuses, with a message meant for the user."""
 
-    def __init__(self, message: str, usage: str | None = None):
+
+class InvalidInput(DomainError):
+    """Input the domain cannot take; `message` says what is wrong and what would be right."""
+
+    def __init__(self, message: str):
         self.message = message
-        self.usage = usage
         super().__init__(message)
 
 
-class DomainError(IrcbotError):
-    """A request the domain refuses, with a message meant for the user."""
+class UsageError(InvalidInput):
+    """A command's arguments are wrong; `usage` is the right form."""
+
+    def __init__(self, message: str, usage: str | None = None):
+        self.usage = usage
+        super().__init__(message)
 
 
 class NotFound(DomainError):

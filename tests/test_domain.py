@@ -22,7 +22,7 @@ from ircbot.domain.messages import Message, Reply, Text
 from ircbot.domain.ports import ChatMessage, Profile
 from ircbot.domain.roles import assign
 from ircbot.domain.services import Services
-from ircbot.errors import Conflict, GatewayError, UsageError
+from ircbot.errors import Conflict, GatewayError, InvalidInput
 from ircbot.store import queries
 from ircbot.store.db import Database
 from ircbot.store.models import (
@@ -294,9 +294,9 @@ def test_oncall_nobody_slack_knows_is_answered_with_the_way_out(svc: Services, c
 def test_checking_an_item_out_of_range_names_how_many_items_there_are(svc: Services) -> None:
     view = declare_one(svc).incident
     count = len(svc.config.playbooks["default"].stages["detection"])
-    with pytest.raises(UsageError, match=f"has items 1–{count}"):
+    with pytest.raises(InvalidInput, match=f"has items 1–{count}"):
         set_item(svc, incident_id=view.id, position=count + 1, checked=True, actor=ALICE)
-    with pytest.raises(UsageError, match=f"has items 1–{count}"):
+    with pytest.raises(InvalidInput, match=f"has items 1–{count}"):
         set_item(svc, incident_id=view.id, position=count + 7, checked=False, actor=ALICE)
 
 

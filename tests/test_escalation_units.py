@@ -12,7 +12,8 @@ from sqlmodel import select
 from ircbot.app import build_app
 from ircbot.domain.declare import Declaration, declare
 from ircbot.domain.escalation import acknowledge, plan, snapshot
-from ircbot.domain.paging import drain_outbox, fire_due, local_time
+from ircbot.domain.outbox import drain_outbox, local_time
+from ircbot.domain.paging import fire_due
 from ircbot.emulator import SlackEmulator
 from ircbot.store.models import Incident, OutboxMessage
 from tests.conftest import bot_settings

@@ -13,11 +13,12 @@ import jinja2
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from ircbot.adapters.smtp import SmtpMail, mail_from_url
 from ircbot.app import template_environment
 from ircbot.config import load_config
+from ircbot.domain.mailing import render_email
 from ircbot.domain.ports import Email, NoMail
 from ircbot.errors import ConfigError, GatewayError
-from ircbot.mail import SmtpMail, mail_from_url, page_email
 from tests.factories import write_config
 from tests.smtp import SmtpServer, free_port, running_smtp
 
@@ -215,7 +216,7 @@ def test_no_url_means_no_mail() -> None:
 
 
 def test_page_email_renders_subject_text_and_html(templates: jinja2.Environment) -> None:
-    subject, text, html = page_email(templates, **page())
+    subject, text, html = render_email(templates, "page_email", **page())
 
     assert subject == "[SEV1] INC-7 paged: Credential stuffing on the login API"
     assert not text.startswith(("Subject", "\n"))
@@ -238,7 +239,7 @@ def test_page_email_renders_subject_text_and_html(templates: jinja2.Environment)
 
 
 def test_a_drill_page_says_so(templates: jinja2.Environment) -> None:
-    subject, text, html = page_email(templates, **page(drill=True, channel_url=""))
+    subject, text, html = render_email(templates, "page_email", **page(drill=True, channel_url=""))
 
     assert subject == "[DRILL] [SEV1] INC-7 paged: Credential stuffing on the login API"
     assert "THIS IS A DRILL" in text
@@ -249,8 +250,8 @@ def test_a_drill_page_says_so(templates: jinja2.Environment) -> None:
 
 def test_the_html_escapes_what_people_typed(templates: jinja2.Environment) -> None:
     title = '<script>alert("x")</script> & co'
-    subject, text, html = page_email(
-        templates, **page(title=title, declared_by="<b>Eve</b>", channel_url="javascript:alert(1)")
+    subject, text, html = render_email(
+        templates, "page_email", **page(title=title, declared_by="<b>Eve</b>", channel_url="javascript:alert(1)")
     )
 
     assert subject == f"[SEV1] INC-7 paged: {title}"
@@ -268,11 +269,11 @@ def test_an_override_without_a_subject_line_is_a_config_error(tmp_path: Path) ->
     templates = template_environment(load_config(folder))
 
     with pytest.raises(ConfigError, match="must start with 'Subject: '"):
-        page_email(templates, **page())
+        render_email(templates, "page_email", **page())
 
 
 def test_a_rendered_page_goes_through_smtp(templates: jinja2.Environment, smtp_server: SmtpServer) -> None:
-    subject, text, html = page_email(templates, **page(title="Token leak <prod>"))
+    subject, text, html = render_email(templates, "page_email", **page(title="Token leak <prod>"))
 
     SmtpMail(f"smtp://127.0.0.1:{smtp_server.port}?from=ircbot@example.com").send(
         Email(to=("bob@example.com",), subject=subject, text=text, html=html)

@@ -16,18 +16,18 @@ import pytest
 from matplotlib.image import imread
 from sqlmodel import select
 
-from ircbot.charts import monthly_chart
+from ircbot.adapters.charts import monthly_chart
 from ircbot.domain.metrics import (
     Downtime,
     Metrics,
     Spread,
-    collect,
     merged_downtime,
     months_from_to,
     parse_since,
     spread,
 )
 from ircbot.domain.metrics_report import report_csv_rows, report_json, report_text
+from ircbot.domain.stats import collect
 from ircbot.emulator import SlackEmulator
 from ircbot.store.db import Database
 from ircbot.store.models import Impact, Incident, Participant

@@ -6,8 +6,9 @@ import re
 
 from sqlmodel import Session
 
-from ircbot.config import Config
-from ircbot.errors import NotFound, PermissionDenied
+from ircbot.domain.policy import Config
+from ircbot.domain.services import Services
+from ircbot.errors import InvalidInput, NotFound, PermissionDenied
 from ircbot.store import queries
 from ircbot.store.models import Incident
 
@@ -49,3 +50,42 @@ def require_permission(session: Session, config: Config, incident: Incident, use
         allowed = [k for k, role in config.roles.roles.items() if role.may and action in role.may]
         titles = ", ".join(config.roles.roles[k].title for k in allowed)
         raise PermissionDenied(f"Only the {titles} may `{action}` in {incident.key}.")
+
+
+class NotAnIncidentChannel(InvalidInput):
+    """A command that needs an incident came from a channel that is not one, without a key."""
+
+
+def locate(svc: Services, *, user_id: str, channel_id: str, key: str | None, permission: str | None) -> int:
+    """The incident a command means: by its key (if the user may see it), else the channel's own; then its rule.
+
+    A command typed in the incident's channel acts on it (Slack lets only members type there); elsewhere
+    the key must name an incident the user was brought into (or a public one).
+    """
+    with svc.db.transaction() as session:
+        if key is not None:
+            incident = find_visible(session, key, user_id)
+        else:
+            found = queries.incident_by_channel(session=session, channel_id=channel_id)
+            if found is None:
+                raise NotAnIncidentChannel(
+                    "This is not an incident channel. Run the command in the incident's channel, "
+                    "or put the incident key first."
+                )
+            incident = found
+        if permission:
+            require_permission(session, svc.config, incident, user_id, permission)
+        assert incident.id is not None
+        return incident.id
+
+
+def authorise(svc: Services, *, incident_id: int, user_id: str, channel_id: str, permission: str | None) -> None:
+    """The same rules for a button, form or event as for the typed command: visibility, then `may:`."""
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_id(session=session, incident_id=incident_id)
+        if incident is None:
+            raise NotFound("That incident no longer exists.")
+        if channel_id != incident.channel_id and not may_see(session, incident, user_id):
+            raise PermissionDenied(f"You were not brought into {incident.key}, so you cannot act on it.")
+        if permission:
+            require_permission(session, svc.config, incident, user_id, permission)

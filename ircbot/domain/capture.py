@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from ircbot.domain import timeline
+from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.ports import ChatMessage
 from ircbot.domain.services import Services
+from ircbot.domain.unit import incident_tx
 from ircbot.errors import GatewayError
 from ircbot.store import queries
 from ircbot.store.models import TimelineEvent
@@ -35,24 +36,22 @@ def capture_message(svc: Services, *, channel_id: str, ts: str, actor: str | Non
 
 def keep(svc: Services, *, incident_id: int, message: ChatMessage, actor: str | None, via: str) -> bool:
     """Record the message as it reads now, so the postmortem keeps it even if it is edited or deleted later."""
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None
-        if _already_captured(session, incident_id, message.ts):
+    with incident_tx(svc, incident_id) as tx:
+        if _already_captured(tx.session, incident_id, message.ts):
             return False
         author = message.user or message.bot_id
-        timeline.record(
-            session,
-            incident,
-            kind="captured",
+        tx.record(
+            TimelineKind.CAPTURED,
+            message.text[:MAX_TEXT],
             actor=actor or author,
             at=message.at,
-            text=message.text[:MAX_TEXT],
             data={"ts": message.ts, "author": author, "via": via, "thread_ts": message.thread_ts},
         )
     return True
 
 
 def _already_captured(session: Session, incident_id: int, ts: str) -> bool:
-    query = select(TimelineEvent).where(TimelineEvent.incident_id == incident_id, TimelineEvent.kind == "captured")
+    query = select(TimelineEvent).where(
+        TimelineEvent.incident_id == incident_id, TimelineEvent.kind == TimelineKind.CAPTURED
+    )
     return any(e.data.get("ts") == ts for e in session.exec(query).all())

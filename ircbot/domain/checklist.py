@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ircbot.domain import timeline
 from ircbot.domain.effects import attempt
+from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.services import Services
 from ircbot.domain.stages import STAGE_TITLES, STAGES, next_stage, normalize_stage
 from ircbot.domain.topic import topic_for
-from ircbot.domain.views import IncidentView, incident_view
-from ircbot.errors import Conflict, UsageError
+from ircbot.domain.unit import incident_tx
+from ircbot.domain.views import IncidentView
+from ircbot.errors import Conflict, InvalidInput
 from ircbot.store import queries
 from ircbot.store.models import StageEntry
-
-STAGE_USAGE = "stage [next | <name>] [--force]"
 
 
 @dataclass(frozen=True)
@@ -46,49 +45,32 @@ def set_item(
     stage: str | None = None,
 ) -> Ticked:
     """Tick or untick item `position` of `stage` (default: the current stage); checked=None flips it."""
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        if incident.status != "open":
-            raise Conflict(f"{incident.key} is resolved; its checklists are closed.")
-        stage = stage or incident.stage
-        items = queries.checklist(session=session, incident_id=incident.id, stage=stage)
+    with incident_tx(svc, incident_id, closed="{key} is resolved; its checklists are closed.") as tx:
+        stage = stage or tx.incident.stage
+        items = queries.checklist(session=tx.session, incident_id=tx.id, stage=stage)
         item = next((i for i in items if i.position == position), None)
         if item is None:
             span = f"items 1–{len(items)}" if items else "no items"
-            verb = "check" if checked else "uncheck"
-            raise UsageError(
-                f"There is no item {position}: the {STAGE_TITLES[stage]} checklist has {span}.",
-                f"{verb} <n> (1–{len(items)})",
-            )
-        now = svc.clock()
+            raise InvalidInput(f"There is no item {position}: the {STAGE_TITLES[stage]} checklist has {span}.")
         if checked is None:
             checked = item.checked_by is None
         changed = (item.checked_by is None) == checked
         if changed:
-            item.checked_by, item.checked_at = (actor, now) if checked else (None, None)
+            item.checked_by, item.checked_at = (actor, tx.now) if checked else (None, None)
             verb = "ticked" if checked else "unticked"
-            timeline.record(
-                session,
-                incident,
-                kind="item_checked" if checked else "item_unchecked",
+            tx.record(
+                TimelineKind.ITEM_CHECKED if checked else TimelineKind.ITEM_UNCHECKED,
+                f"<@{actor}> {verb} {STAGE_TITLES[stage]} #{position}: {item.text}",
                 actor=actor,
-                at=now,
-                text=f"<@{actor}> {verb} {STAGE_TITLES[stage]} #{position}: {item.text}",
                 data={"stage": stage, "position": position},
             )
-        session.flush()
-        view = incident_view(session=session, incident=incident, config=svc.config, now=now)
-        return Ticked(incident=view, text=item.text, changed=changed)
+        return Ticked(incident=tx.view(), text=item.text, changed=changed)
 
 
 def move(svc: Services, *, incident_id: int, target: str, force: bool, actor: str) -> Moved:
     """Move to the next or a named stage; unticked required items block unless `force`."""
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        if incident.status != "open":
-            raise Conflict(f"{incident.key} is resolved; reopen is not supported.")
+    with incident_tx(svc, incident_id, closed="{key} is resolved; reopen is not supported.") as tx:
+        incident = tx.incident
         current = incident.stage
         destination = _destination(current, target)
         if destination == current:
@@ -96,7 +78,7 @@ def move(svc: Services, *, incident_id: int, target: str, force: bool, actor: st
         passed = STAGES[STAGES.index(current) : STAGES.index(destination)] if _forward(current, destination) else ()
         blocking = [
             i
-            for i in queries.checklist(session=session, incident_id=incident.id)
+            for i in queries.checklist(session=tx.session, incident_id=tx.id)
             if i.stage in passed and i.required and i.checked_by is None
         ]
         if blocking and not force:
@@ -106,37 +88,29 @@ def move(svc: Services, *, incident_id: int, target: str, force: bool, actor: st
                 f"Tick them with `/incident check <n>`, or move on anyway with "
                 f"`/incident stage {target} --force` (recorded in the timeline)."
             )
-        now = svc.clock()
-        for entry in queries.stage_entries(session=session, incident_id=incident.id):
+        for entry in queries.stage_entries(session=tx.session, incident_id=tx.id):
             if entry.left_at is None:
-                entry.left_at, entry.left_forced = now, bool(blocking)
-        session.add(StageEntry(incident_id=incident.id, stage=destination, entered_by=actor, entered_at=now))
+                entry.left_at, entry.left_forced = tx.now, bool(blocking)
+        tx.session.add(StageEntry(incident_id=tx.id, stage=destination, entered_by=actor, entered_at=tx.now))
         incident.stage = destination
         if incident.contained_at is None and STAGES.index(destination) > STAGES.index("containment"):
-            incident.contained_at = now
-            timeline.record(session, incident, kind="contained", actor=actor, at=now, text="Containment complete")
+            incident.contained_at = tx.now
+            tx.record(TimelineKind.CONTAINED, "Containment complete", actor=actor)
         skipped = tuple(f"{STAGE_TITLES[i.stage]} #{i.position}: {i.text}" for i in blocking)
         if skipped:
-            timeline.record(
-                session,
-                incident,
-                kind="stage_forced",
+            tx.record(
+                TimelineKind.STAGE_FORCED,
+                f"<@{actor}> moved on with {len(skipped)} required item(s) unticked (--force)",
                 actor=actor,
-                at=now,
-                text=f"<@{actor}> moved on with {len(skipped)} required item(s) unticked (--force)",
                 data={"skipped": list(skipped)},
             )
-        timeline.record(
-            session,
-            incident,
-            kind="stage_entered",
+        tx.record(
+            TimelineKind.STAGE_ENTERED,
+            f"Stage: {STAGE_TITLES[current]} → {STAGE_TITLES[destination]}",
             actor=actor,
-            at=now,
-            text=f"Stage: {STAGE_TITLES[current]} → {STAGE_TITLES[destination]}",
             data={"stage": destination, "from": current},
         )
-        session.flush()
-        view = incident_view(session=session, incident=incident, config=svc.config, now=now)
+        view = tx.view()
     channel = view.channel_id
     warnings = attempt(("update the topic", lambda: svc.chat.set_topic(channel, topic_for(view)))) if channel else []
     return Moved(incident=view, left=current, skipped=skipped, warnings=tuple(warnings))
@@ -150,7 +124,7 @@ def _destination(current: str, target: str) -> str:
         return following
     stage = normalize_stage(target)
     if stage is None:
-        raise UsageError(f"There is no stage `{target}`. Stages: {', '.join(STAGES)}.", STAGE_USAGE)
+        raise InvalidInput(f"There is no stage `{target}`. Stages: {', '.join(STAGES)}.")
     return stage
 
 

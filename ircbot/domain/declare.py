@@ -8,17 +8,21 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ircbot.domain import escalation, reminders, timeline
+from ircbot.domain import escalation, reminders
 from ircbot.domain.effects import attempt
+from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.messages import IncidentCard
 from ircbot.domain.naming import channel_name
+from ircbot.domain.roles import give_role
 from ircbot.domain.services import Services
+from ircbot.domain.snapshot import incident_view
 from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.topic import topic_for
-from ircbot.domain.views import IncidentView, incident_view
+from ircbot.domain.unit import IncidentTx, incident_tx
+from ircbot.domain.views import IncidentView
 from ircbot.errors import Conflict, GatewayError, NotFound
 from ircbot.store import queries
-from ircbot.store.models import ChecklistItem, Incident, RoleAssignment, StageEntry
+from ircbot.store.models import ChecklistItem, Incident, StageEntry
 
 _NAME_ATTEMPTS = 20
 
@@ -66,19 +70,13 @@ def declare(svc: Services, request: Declaration) -> Declared:
             f"Could not create the incident channel (Slack said `{exc.error}`), so nothing was declared. "
             "Try again; if it keeps failing, check the app's channels:manage and groups:write scopes."
         ) from exc
-    with svc.db.transaction() as session:
-        row = queries.incident_by_id(session=session, incident_id=incident.id, lock=True)
-        assert row is not None
-        row.channel_id, row.channel_name = channel_id, name
-        timeline.record(session, row, kind="channel_created", text=f"Channel #{name} opened", at=svc.clock())
-        due = escalation.start(svc, session, row, svc.clock())
-        due += reminders.start_reminders(svc, session, row, svc.clock())
-        session.flush()
-        view = incident_view(session=session, incident=row, config=svc.config, now=svc.clock())
-    warnings = tuple(_furnish_channel(svc, view))
-    for when in due:
-        svc.wake(when)
-    return Declared(incident=view, warnings=warnings)
+    with incident_tx(svc, incident.id) as tx:
+        tx.incident.channel_id, tx.incident.channel_name = channel_id, name
+        tx.record(TimelineKind.CHANNEL_CREATED, f"Channel #{name} opened")
+        escalation.start(tx)
+        reminders.start_reminders(tx)
+        view = tx.view()
+    return Declared(incident=view, warnings=tuple(_furnish_channel(svc, view)))
 
 
 def _by_request_key(svc: Services, key: str | None) -> IncidentView | None:
@@ -136,46 +134,17 @@ def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
     queries.add_participant(
         session=session, incident_id=incident.id, user_id=request.declared_by, reason="declared", at=now
     )
+    tx, by = IncidentTx(svc=svc, session=session, incident=incident, now=now), request.declared_by
     drill = " (drill)" if request.is_drill else ""
-    timeline.record(
-        session,
-        incident,
-        kind="declared",
-        actor=request.declared_by,
-        at=now,
-        text=f"{incident.key} declared{drill}: {request.title} ({request.severity.upper()}, playbook {playbook.title})",
+    tx.record(
+        TimelineKind.DECLARED,
+        f"{incident.key} declared{drill}: {request.title} ({request.severity.upper()}, playbook {playbook.title})",
+        actor=by,
         data={"severity": request.severity, "playbook": request.playbook, "private": request.is_private},
     )
-    role = svc.config.roles.declarer_role
-    if role is not None:
-        session.add(
-            RoleAssignment(
-                incident_id=incident.id,
-                role=role,
-                user_id=request.declared_by,
-                assigned_by=request.declared_by,
-                assigned_at=now,
-            )
-        )
-        title = svc.config.roles.roles[role].title
-        timeline.record(
-            session,
-            incident,
-            kind="role_assigned",
-            actor=request.declared_by,
-            at=now,
-            text=f"<@{request.declared_by}> is {title}",
-            data={"role": role, "user": request.declared_by},
-        )
-    timeline.record(
-        session,
-        incident,
-        kind="stage_entered",
-        at=now,
-        actor=request.declared_by,
-        text=f"Stage: {STAGE_TITLES[STAGES[0]]}",
-        data={"stage": STAGES[0]},
-    )
+    if svc.config.roles.declarer_role is not None:
+        give_role(tx, role=svc.config.roles.declarer_role, user_id=by, actor=by)
+    tx.record(TimelineKind.STAGE_ENTERED, f"Stage: {STAGE_TITLES[STAGES[0]]}", actor=by, data={"stage": STAGES[0]})
     return incident
 
 
@@ -204,11 +173,9 @@ def _furnish_channel(svc: Services, view: IncidentView) -> list[str]:
     if posted:
         warnings += attempt(("pin the welcome message", lambda: svc.chat.pin(channel, posted[0])))
     if warnings:
-        with svc.db.transaction() as session:
-            row = queries.incident_by_id(session=session, incident_id=view.id, lock=True)
-            assert row is not None
+        with incident_tx(svc, view.id) as tx:
             for warning in warnings:
-                timeline.record(session, row, kind="warning", text=warning, at=svc.clock())
+                tx.record(TimelineKind.WARNING, warning)
                 svc.log.warning("%s: %s", view.key, warning)
     return warnings
 

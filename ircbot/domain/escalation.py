@@ -8,18 +8,21 @@ at 0s). All arithmetic is on UTC instants, so a DST change never moves a due tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
-from ircbot.config import SeverityPolicy
-from ircbot.domain import timeline
 from ircbot.domain.effects import attempt
+from ircbot.domain.kinds import OutboxStatus, TimelineKind, TimerStatus
 from ircbot.domain.messages import Text
+from ircbot.domain.policy import SeverityPolicy
 from ircbot.domain.services import Services
 from ircbot.domain.stages import SEVERITIES
+from ircbot.domain.topic import topic_for
+from ircbot.domain.unit import IncidentTx, incident_tx
+from ircbot.domain.views import IncidentView
 from ircbot.errors import Conflict
 from ircbot.store import queries
 from ircbot.store.models import Incident, OutboxMessage, PageStep
@@ -61,40 +64,37 @@ def plan(policy: dict[str, Any], start: datetime) -> list[PlannedStep]:
     ]
 
 
-def schedule(session: Session, incident: Incident, steps: list[PlannedStep], now: datetime) -> list[datetime]:
-    """Store planned steps as pending rows; returns their due times for wake-ups."""
-    assert incident.id is not None
+def start(tx: IncidentTx) -> None:
+    """Snapshot the severity's policy onto the incident and schedule its tiers (none for drills)."""
+    incident = tx.incident
+    policy = tx.svc.config.escalation.severities[incident.severity]
+    incident.policy = snapshot(policy)
+    if incident.is_drill:
+        tx.record(TimelineKind.ESCALATION, "Drill: escalation paging is off")
+        return
+    steps = plan(incident.policy, tx.now)
+    if steps:
+        tx.record(
+            TimelineKind.ESCALATION,
+            f"Escalation started: {policy.name} policy, {len(policy.tiers)} tier(s), repeat {policy.repeat}",
+        )
+    schedule(tx, steps)
+
+
+def schedule(tx: IncidentTx, steps: list[PlannedStep]) -> None:
+    """Store planned steps as pending rows, and wake the runner at their due times."""
     for step in steps:
-        session.add(
+        tx.session.add(
             PageStep(
-                incident_id=incident.id,
+                incident_id=tx.id,
                 round=step.round,
                 tier=step.tier,
                 targets=list(step.targets),
                 due_at=step.due_at,
-                created_at=now,
+                created_at=tx.now,
             )
         )
-    return [s.due_at for s in steps]
-
-
-def start(svc: Services, session: Session, incident: Incident, now: datetime) -> list[datetime]:
-    """Snapshot the severity's policy onto the incident and schedule its tiers (none for drills)."""
-    policy = svc.config.escalation.severities[incident.severity]
-    incident.policy = snapshot(policy)
-    if incident.is_drill:
-        timeline.record(session, incident, kind="escalation", at=now, text="Drill: escalation paging is off")
-        return []
-    steps = plan(incident.policy, now)
-    if steps:
-        timeline.record(
-            session,
-            incident,
-            kind="escalation",
-            at=now,
-            text=f"Escalation started: {policy.name} policy, {len(policy.tiers)} tier(s), repeat {policy.repeat}",
-        )
-    return schedule(session, incident, steps, now)
+    tx.wake(*(s.due_at for s in steps))
 
 
 def cancel_pending(session: Session, incident: Incident) -> int:
@@ -102,12 +102,14 @@ def cancel_pending(session: Session, incident: Incident) -> int:
     assert incident.id is not None
     cancelled = 0
     for step in queries.pending_steps(session=session, incident_id=incident.id):
-        step.status = "cancelled"
+        step.status = TimerStatus.CANCELLED
         cancelled += 1
     for message in session.exec(
-        select(OutboxMessage).where(OutboxMessage.incident_id == incident.id, OutboxMessage.status == "pending")
+        select(OutboxMessage).where(
+            OutboxMessage.incident_id == incident.id, OutboxMessage.status == OutboxStatus.PENDING
+        )
     ).all():
-        message.status = "suppressed"
+        message.status = OutboxStatus.SUPPRESSED
     return cancelled
 
 
@@ -115,77 +117,60 @@ def cancel_pending(session: Session, incident: Incident) -> int:
 class Acknowledged:
     """Who acknowledged and whether this call was the first acknowledgement."""
 
-    key: str
-    channel_id: str | None
+    incident: IncidentView
     by: str
     at: datetime
     first: bool
     cancelled: int
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.incident.key
 
 
 def acknowledge(svc: Services, *, incident_id: int, actor: str) -> Acknowledged:
     """Stop escalation: stamp the first acknowledgement, cancel pending tiers and undelivered pages, say so."""
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None
-        now = svc.clock()
+    with incident_tx(svc, incident_id) as tx:
+        incident = tx.incident
         first = incident.acknowledged_at is None
         if first:
-            incident.acknowledged_at, incident.acknowledged_by = now, actor
-        cancelled = cancel_pending(session, incident)
+            incident.acknowledged_at, incident.acknowledged_by = tx.now, actor
+        cancelled = cancel_pending(tx.session, incident)
         if first or cancelled:
             text = f"<@{actor}> acknowledged the page" + (
                 f"; {cancelled} pending tier(s) cancelled" if cancelled else ""
             )
-            timeline.record(session, incident, kind="acknowledged", actor=actor, at=now, text=text)
-        result = Acknowledged(
-            key=incident.key,
-            channel_id=incident.channel_id,
-            by=incident.acknowledged_by or actor,
-            at=incident.acknowledged_at or now,
-            first=first,
-            cancelled=cancelled,
-        )
-    channel = result.channel_id
+            tx.record(TimelineKind.ACKNOWLEDGED, text, actor=actor)
+        view = tx.view()
+        by, at = incident.acknowledged_by or actor, incident.acknowledged_at or tx.now
+    warnings: list[str] = []
+    channel = view.channel_id
     if channel and (first or cancelled):
-        line = Text(f":white_check_mark: <@{actor}> acknowledged {result.key}; escalation stopped.")
-        result.warnings.extend(attempt(("say so in the channel", lambda: svc.chat.post(channel, line))))
-    return result
+        line = Text(f":white_check_mark: <@{actor}> acknowledged {view.key}; escalation stopped.")
+        warnings = attempt(("say so in the channel", lambda: svc.chat.post(channel, line)))
+    return Acknowledged(incident=view, by=by, at=at, first=first, cancelled=cancelled, warnings=tuple(warnings))
 
 
 def escalate_now(svc: Services, *, incident_id: int, actor: str) -> int:
     """Page the next tier now; returns its 1-based tier number."""
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        if incident.status != "open":
-            raise Conflict(f"{incident.key} is resolved; nothing to escalate.")
-        now = svc.clock()
-        pending = queries.pending_steps(session=session, incident_id=incident.id)
+    with incident_tx(svc, incident_id, closed="{key} is resolved; nothing to escalate.") as tx:
+        pending = queries.pending_steps(session=tx.session, incident_id=tx.id)
         if pending:
             step = pending[0]
-            step.due_at = now
+            step.due_at = tx.now
         else:
-            step = _next_unpaged_tier(session, incident, now)
-        session.add(step)
-        timeline.record(
-            session,
-            incident,
-            kind="escalated",
-            actor=actor,
-            at=now,
-            text=f"<@{actor}> escalated to tier {step.tier + 1}",
-        )
-        tier = step.tier + 1
-    svc.wake(now)
-    return tier
+            step = _next_unpaged_tier(tx)
+        tx.session.add(step)
+        tx.record(TimelineKind.ESCALATED, f"<@{actor}> escalated to tier {step.tier + 1}", actor=actor)
+        tx.wake(tx.now)
+        return step.tier + 1
 
 
-def _next_unpaged_tier(session: Session, incident: Incident, now: datetime) -> PageStep:
-    assert incident.id is not None
+def _next_unpaged_tier(tx: IncidentTx) -> PageStep:
+    incident = tx.incident
     tiers = (incident.policy or {}).get("tiers") or []
-    fired = queries.fired_steps(session=session, incident_id=incident.id)
+    fired = queries.fired_steps(session=tx.session, incident_id=tx.id)
     following = (max(s.tier for s in fired) + 1) if fired else 0
     if following >= len(tiers):
         raise Conflict(
@@ -193,66 +178,67 @@ def _next_unpaged_tier(session: Session, incident: Incident, now: datetime) -> P
             "Bring someone in directly with `/incident page <role>`."
         )
     return PageStep(
-        incident_id=incident.id,
+        incident_id=tx.id,
         round=0,
         tier=following,
         targets=list(tiers[following]["notify"]),
-        due_at=now,
-        created_at=now,
+        due_at=tx.now,
+        created_at=tx.now,
     )
 
 
-def change_severity(svc: Services, *, incident_id: int, severity: str, actor: str) -> tuple[str, str, int]:
-    """Set a new severity and re-plan escalation from its policy; returns (old, new, steps planned)."""
+@dataclass(frozen=True)
+class SeverityChanged:
+    """The incident at its new severity, and how many escalation steps were planned for it."""
+
+    incident: IncidentView
+    old: str
+    planned: int
+    warnings: tuple[str, ...] = ()
+
+
+def change_severity(svc: Services, *, incident_id: int, severity: str, actor: str) -> SeverityChanged:
+    """Set a new severity, re-plan escalation from its policy, and show it in the channel topic."""
     if severity not in SEVERITIES:
         raise Conflict(f"Unknown severity {severity}.")
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        if incident.status != "open":
-            raise Conflict(f"{incident.key} is resolved; its severity is final.")
+    with incident_tx(svc, incident_id, closed="{key} is resolved; its severity is final.") as tx:
+        incident = tx.incident
         old = incident.severity
         if old == severity:
             raise Conflict(f"{incident.key} already is {severity.upper()}.")
-        now = svc.clock()
         incident.severity = severity
-        cancel_pending(session, incident)
-        timeline.record(
-            session,
-            incident,
-            kind="severity_changed",
+        cancel_pending(tx.session, incident)
+        tx.record(
+            TimelineKind.SEVERITY_CHANGED,
+            f"<@{actor}> changed severity {old.upper()} → {severity.upper()}",
             actor=actor,
-            at=now,
-            text=f"<@{actor}> changed severity {old.upper()} → {severity.upper()}",
             data={"from": old, "to": severity},
         )
-        due = _replan(svc, session, incident, now)
-    for when in due:
-        svc.wake(when)
-    return old, severity, len(due)
+        planned = _replan(tx)
+        view = tx.view()
+    channel = view.channel_id
+    warnings = attempt(("update the topic", lambda: svc.chat.set_topic(channel, topic_for(view)))) if channel else []
+    return SeverityChanged(incident=view, old=old, planned=planned, warnings=tuple(warnings))
 
 
-def _replan(svc: Services, session: Session, incident: Incident, now: datetime) -> list[datetime]:
+def _replan(tx: IncidentTx) -> int:
     """After an ack only targets never paged before are paged (once); otherwise the new policy runs in full."""
-    assert incident.id is not None
-    policy = svc.config.escalation.severities[incident.severity]
+    incident = tx.incident
+    policy = tx.svc.config.escalation.severities[incident.severity]
     incident.policy = snapshot(policy)
     if incident.is_drill:
-        return []
-    steps = plan(incident.policy, now)
+        return 0
+    steps = plan(incident.policy, tx.now)
     if incident.acknowledged_at is not None:
-        paged = {t for s in queries.fired_steps(session=session, incident_id=incident.id) for t in s.targets}
+        paged = {t for s in queries.fired_steps(session=tx.session, incident_id=tx.id) for t in s.targets}
         steps = [
             PlannedStep(s.round, s.tier, tuple(t for t in s.targets if t not in paged), s.due_at)
             for s in steps
             if s.round == 0 and any(t not in paged for t in s.targets)
         ]
     if steps:
-        timeline.record(
-            session,
-            incident,
-            kind="escalation",
-            at=now,
-            text=f"Escalation re-planned for {incident.severity.upper()}: {len(steps)} step(s)",
+        tx.record(
+            TimelineKind.ESCALATION, f"Escalation re-planned for {incident.severity.upper()}: {len(steps)} step(s)"
         )
-    return schedule(session, incident, steps, now)
+    schedule(tx, steps)
+    return len(steps)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ircbot.domain import escalation, reminders, timeline
+from ircbot.domain import escalation, reminders
 from ircbot.domain.effects import attempt
+from ircbot.domain.kinds import IncidentStatus, TimelineKind
 from ircbot.domain.messages import Text
 from ircbot.domain.postmortem import publish_postmortem
 from ircbot.domain.services import Services
+from ircbot.domain.snapshot import incident_view
 from ircbot.domain.topic import topic_for
-from ircbot.domain.views import IncidentView, incident_view
+from ircbot.domain.unit import incident_tx
+from ircbot.domain.views import IncidentView
 from ircbot.durations import format_duration
-from ircbot.errors import Conflict, IrcbotError, UsageError
+from ircbot.errors import InvalidInput, IrcbotError
 from ircbot.store import queries
 
 MAX_NOTE = 3000
@@ -38,27 +41,20 @@ def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> Incid
     """Add a note to the timeline."""
     text = text.strip()
     if not text:
-        raise UsageError("A note needs text.", "note <text>")
+        raise InvalidInput("A note needs text.")
     if len(text) > MAX_NOTE:
-        raise UsageError(f"A note can be at most {MAX_NOTE} characters (this one has {len(text)}).", "note <text>")
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None
-        now = svc.clock()
-        timeline.record(session, incident, kind="note", actor=actor, at=now, text=text)
-        return incident_view(session=session, incident=incident, config=svc.config, now=now)
+        raise InvalidInput(f"A note can be at most {MAX_NOTE} characters (this one has {len(text)}).")
+    with incident_tx(svc, incident_id) as tx:
+        tx.record(TimelineKind.NOTE, text, actor=actor)
+        return tx.view()
 
 
 def add_action_item(svc: Services, *, incident_id: int, text: str, owner: str | None, actor: str) -> None:
     """Record an action item for the postmortem."""
     if len(text) > MAX_NOTE:
-        raise UsageError(f"An action item can be at most {MAX_NOTE} characters.", "action <text> [@owner]")
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None
-        timeline.record(
-            session, incident, kind="action_item", actor=actor, at=svc.clock(), text=text, data={"owner": owner}
-        )
+        raise InvalidInput(f"An action item can be at most {MAX_NOTE} characters.")
+    with incident_tx(svc, incident_id) as tx:
+        tx.record(TimelineKind.ACTION_ITEM, text, actor=actor, data={"owner": owner})
 
 
 @dataclass(frozen=True)
@@ -72,32 +68,26 @@ class Resolved:
 
 def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bool, actor: str) -> Resolved:
     """Stamp resolution, close the stage, post a summary and publish the first postmortem."""
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        if incident.status == "resolved":
-            raise Conflict(f"{incident.key} is already resolved. Recompile with `/incident postmortem`.")
-        now = svc.clock()
-        incident.status, incident.resolved_at = "resolved", now
-        escalation.cancel_pending(session, incident)
-        reminders.cancel_reminders(session, incident.id)
+    with incident_tx(
+        svc, incident_id, closed="{key} is already resolved. Recompile with `/incident postmortem`."
+    ) as tx:
+        incident = tx.incident
+        incident.status, incident.resolved_at = IncidentStatus.RESOLVED, tx.now
+        escalation.cancel_pending(tx.session, incident)
+        reminders.cancel_reminders(tx.session, tx.id)
         incident.summary = summary.strip() or None
         incident.false_positive = false_positive
-        for entry in queries.stage_entries(session=session, incident_id=incident.id):
+        for entry in queries.stage_entries(session=tx.session, incident_id=tx.id):
             if entry.left_at is None:
-                entry.left_at = now
+                entry.left_at = tx.now
         label = " as a false positive" if false_positive else ""
-        timeline.record(
-            session,
-            incident,
-            kind="resolved",
+        tx.record(
+            TimelineKind.RESOLVED,
+            f"<@{actor}> resolved {incident.key}{label}" + (f": {incident.summary}" if incident.summary else ""),
             actor=actor,
-            at=now,
-            text=f"<@{actor}> resolved {incident.key}{label}" + (f": {incident.summary}" if incident.summary else ""),
             data={"false_positive": false_positive},
         )
-        session.flush()
-        resolved_view = incident_view(session=session, incident=incident, config=svc.config, now=now)
+        resolved_view = tx.view()
     warnings: list[str] = []
     channel = resolved_view.channel_id
     if channel:

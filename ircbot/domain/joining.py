@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ircbot.domain import timeline
 from ircbot.domain.effects import attempt
+from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.messages import Text
 from ircbot.domain.roles import check_role, oncall_for
 from ircbot.domain.services import Services
-from ircbot.errors import Conflict
+from ircbot.domain.unit import incident_tx
 from ircbot.store import queries
 
 
@@ -27,23 +27,15 @@ def page_role(svc: Services, *, incident_id: int, role: str, actor: str) -> Join
     role = check_role(svc, role)
     config = svc.config.roles.roles[role]
     user = oncall_for(svc, role)
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        if incident.status != "open":
-            raise Conflict(f"{incident.key} is resolved.")
-        now = svc.clock()
-        queries.add_participant(session=session, incident_id=incident.id, user_id=user, reason=f"page:{role}", at=now)
-        timeline.record(
-            session,
-            incident,
-            kind="joined_on_request",
+    with incident_tx(svc, incident_id, closed="{key} is resolved.") as tx:
+        queries.add_participant(session=tx.session, incident_id=tx.id, user_id=user, reason=f"page:{role}", at=tx.now)
+        tx.record(
+            TimelineKind.JOINED_ON_REQUEST,
+            f"<@{actor}> brought in <@{user}> as {config.title}",
             actor=actor,
-            at=now,
-            text=f"<@{actor}> brought in <@{user}> as {config.title}",
             data={"role": role, "user": user},
         )
-        channel, key, title = incident.channel_id, incident.key, incident.title
+        channel, key, title = tx.incident.channel_id, tx.incident.key, tx.incident.title
     duties = "".join(f"\n• {d}" for d in config.duties)
     dm = (
         f":wave: <@{actor}> asked you to join *{key}: {title}* as *{config.title}* in <#{channel}>.\n"
@@ -54,3 +46,18 @@ def page_role(svc: Services, *, incident_id: int, role: str, actor: str) -> Join
         ("send them a DM", lambda: svc.chat.post(user, Text(dm))),
     )
     return Joined(user_id=user, title=config.title, warnings=tuple(warnings))
+
+
+def record_membership(svc: Services, *, channel_id: str, user_id: str, joined: bool) -> bool:
+    """Note that someone joined or left an incident channel; False when the channel is not an incident's."""
+    with svc.db.transaction() as session:
+        found = queries.incident_by_channel(session=session, channel_id=channel_id)
+    if found is None or found.id is None:
+        return False
+    with incident_tx(svc, found.id) as tx:
+        if joined:
+            queries.add_participant(session=tx.session, incident_id=tx.id, user_id=user_id, reason="joined", at=tx.now)
+        verb = "joined" if joined else "left"
+        kind = TimelineKind.MEMBER_JOINED if joined else TimelineKind.MEMBER_LEFT
+        tx.record(kind, f"<@{user_id}> {verb} the channel", actor=user_id)
+    return True

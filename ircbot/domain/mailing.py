@@ -8,7 +8,6 @@ from ircbot.domain.ports import Email
 from ircbot.domain.services import Services
 from ircbot.domain.views import IncidentView
 from ircbot.errors import ConfigError, GatewayError
-from ircbot.mail import page_email as render_page_email
 
 ACK_HINT = "Acknowledge with the button in your Slack DM from ircbot, or type /incident ack in the incident channel."
 
@@ -16,8 +15,9 @@ ACK_HINT = "Acknowledge with the button in your Slack DM from ircbot, or type /i
 def page_email(svc: Services, view: IncidentView, *, to: str, reason: str, tier: int) -> Email:
     """The e-mail for one paged address."""
     policy = svc.config.escalation.severities.get(view.severity)
-    subject, text, html = render_page_email(
+    subject, text, html = render_email(
         svc.templates,
+        "page_email",
         key=view.key,
         title=view.title,
         severity=view.severity.upper(),

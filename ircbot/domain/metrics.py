@@ -7,25 +7,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from dateutil import parser as dateparser
-from sqlalchemy import or_
-from sqlmodel import col, select
 
-from ircbot.domain import timeline
-from ircbot.durations import format_duration, parse_duration
-from ircbot.errors import UsageError
-from ircbot.store import queries
-from ircbot.store.db import Database
-from ircbot.store.models import Impact, Incident, Participant
-
-if TYPE_CHECKING:  # services imports the chat port, whose messages import this module
-    from ircbot.domain.services import Services
+from ircbot.durations import parse_duration
 
 DEFAULT_SINCE = "90d"
 REPEAT_WINDOW = timedelta(days=90)
-MAX_SYSTEM = 80
 INTERVALS = {  # metric: (from, to) as in DESIGN.md section 4
     "mttd": ("started_at", "detected_at"),
     "mtta": ("declared_at", "acknowledged_at"),
@@ -247,80 +235,6 @@ def compute(
         total=summarize("total", chosen, outages, repeats),
         months=tuple(summarize(label, by_month.get(label, []), outages, repeats) for label in labels),
         repeats=tuple(repeats[i.id] for i in chosen if i.id in repeats),
-    )
-
-
-def collect(
-    db: Database, *, viewer: str | None, since: datetime, until: datetime, severity: str | None = None
-) -> Metrics:
-    """Metrics from the database; private incidents count only if `viewer` was brought in (None: all)."""
-    query = select(Incident).where(
-        col(Incident.is_drill).is_(False),
-        col(Incident.declared_at) >= since - REPEAT_WINDOW,
-        col(Incident.declared_at) <= until,
-    )
-    if viewer is not None:
-        brought_in = select(Participant.incident_id).where(Participant.user_id == viewer)
-        query = query.where(or_(col(Incident.is_private).is_(False), col(Incident.id).in_(brought_in)))
-    with db.transaction() as session:
-        incidents = [_times(row) for row in session.exec(query).all()]
-        in_window = [i.id for i in incidents if i.declared_at >= since]
-        rows = session.exec(select(Impact).where(col(Impact.incident_id).in_(in_window))).all() if in_window else []
-        outages = [Downtime(r.incident_id, r.system, r.started_at, r.ended_at) for r in rows]
-    return compute(incidents, outages, since=since, until=until, severity=severity, viewer=viewer)
-
-
-def record_impact(
-    svc: Services, *, incident_id: int, system: str, started_at: datetime, ended_at: datetime, actor: str
-) -> Downtime:
-    """Record an outage of an affected system, with its timeline event, in one transaction."""
-    usage = "impact <system> <from> <to|now>"
-    system = system.strip()
-    if not system or len(system) > MAX_SYSTEM:
-        raise UsageError(f"Name the affected system in 1 to {MAX_SYSTEM} characters, e.g. `mail`.", usage)
-    if ended_at <= started_at:
-        raise UsageError("The downtime must end after it started: give `<from>` before `<to>`.", usage)
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        now = svc.clock()
-        session.add(
-            Impact(
-                incident_id=incident.id,
-                system=system,
-                started_at=started_at,
-                ended_at=ended_at,
-                recorded_by=actor,
-                recorded_at=now,
-            )
-        )
-        span = f"{started_at:%Y-%m-%d %H:%M} – {ended_at:%Y-%m-%d %H:%M} UTC"
-        timeline.record(
-            session,
-            incident,
-            kind="impact",
-            actor=actor,
-            at=now,
-            text=f"Downtime of {system}: {span} ({format_duration(ended_at - started_at)})",
-            data={"system": system, "started_at": started_at.isoformat(), "ended_at": ended_at.isoformat()},
-        )
-        return Downtime(incident.id, system, started_at, ended_at)
-
-
-def _times(row: Incident) -> IncidentTimes:
-    assert row.id is not None
-    return IncidentTimes(
-        id=row.id,
-        key=row.key,
-        severity=row.severity,
-        playbook=row.playbook,
-        declared_at=row.declared_at,
-        detected_at=row.detected_at,
-        started_at=row.started_at,
-        acknowledged_at=row.acknowledged_at,
-        contained_at=row.contained_at,
-        resolved_at=row.resolved_at,
-        false_positive=row.false_positive,
     )
 
 

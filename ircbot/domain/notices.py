@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlmodel import Session
-
-from ircbot.domain import timeline
+from ircbot.domain.kinds import NoticeStatus, TimelineKind
 from ircbot.domain.messages import NoticeDraft, Text
 from ircbot.domain.ports import Email
 from ircbot.domain.services import Services
+from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.domain.wording import incident_fields
-from ircbot.errors import Conflict, GatewayError, NotFound, UsageError
-from ircbot.store import queries
-from ircbot.store.models import Incident, Notice
-
-USAGE = "notify <audience>"
+from ircbot.errors import Conflict, GatewayError, InvalidInput, NotFound
+from ircbot.store.models import Notice
 
 
 def draft(svc: Services, *, incident_id: int, audience: str, actor: str) -> NoticeDraft:
@@ -25,61 +23,63 @@ def draft(svc: Services, *, incident_id: int, audience: str, actor: str) -> Noti
     audiences = svc.config.escalation.audiences
     if key not in audiences:
         known = ", ".join(audiences) or "none are configured in escalation.yaml"
-        raise UsageError(f"There is no audience `{audience}`. Audiences: {known}.", USAGE)
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
+        raise InvalidInput(f"There is no audience `{audience}`. Audiences: {known}.")
+    with incident_tx(svc, incident_id) as tx:
         template = svc.templates.get_template(f"notice_{key}.txt.j2")
-        first, _, body = template.render(**incident_fields(svc, incident)).lstrip("\n").partition("\n")
+        first, _, body = template.render(**incident_fields(svc, tx.incident)).lstrip("\n").partition("\n")
         subject = first.removeprefix("Subject: ").strip()
-        now = svc.clock()
         notice = Notice(
-            incident_id=incident.id, audience=key, subject=subject, body=body.strip(), drafted_by=actor, drafted_at=now
+            incident_id=tx.id, audience=key, subject=subject, body=body.strip(), drafted_by=actor, drafted_at=tx.now
         )
-        session.add(notice)
-        timeline.record(
-            session,
-            incident,
-            kind="notice_drafted",
-            actor=actor,
-            at=now,
-            text=f"Drafted a notice to {audiences[key].title}",
-        )
-        session.flush()
+        tx.session.add(notice)
+        tx.record(TimelineKind.NOTICE_DRAFTED, f"Drafted a notice to {audiences[key].title}", actor=actor)
+        tx.session.flush()
         return _card(svc, notice)
+
+
+def incident_of(svc: Services, notice_id: int) -> int:
+    """The incident a notice belongs to; NotFound when the notice is gone."""
+    with svc.db.transaction() as session:
+        notice = session.get(Notice, notice_id)
+        if notice is None:
+            raise NotFound("That notice no longer exists.")
+        return notice.incident_id
+
+
+@contextmanager
+def _draft_tx(svc: Services, notice_id: int) -> Iterator[tuple[IncidentTx, Notice]]:
+    """The incident locked and its notice, which must still be a draft."""
+    with incident_tx(svc, incident_of(svc, notice_id)) as tx:
+        notice = _notice(tx, notice_id)
+        if notice.status != NoticeStatus.DRAFT:
+            raise Conflict(f"This notice was already {notice.status}.")
+        yield tx, notice
+
+
+def _notice(tx: IncidentTx, notice_id: int) -> Notice:
+    """The notice, read again now that its incident is locked."""
+    notice = tx.session.get(Notice, notice_id)
+    assert notice is not None
+    tx.session.refresh(notice)
+    return notice
 
 
 def edit(svc: Services, *, notice_id: int, subject: str, body: str, actor: str) -> NoticeDraft:
     """Replace a draft's words before it is sent."""
     if not subject.strip() or not body.strip():
-        raise UsageError("A notice needs a subject and a body.", USAGE)
-    with svc.db.transaction() as session:
-        notice, incident = _locked(session, notice_id)
-        if notice.status != "draft":
-            raise Conflict(f"This notice was already {notice.status}.")
+        raise InvalidInput("A notice needs a subject and a body.")
+    with _draft_tx(svc, notice_id) as (tx, notice):
         notice.subject, notice.body = subject.strip(), body.strip()
-        timeline.record(
-            session, incident, kind="notice_edited", actor=actor, at=svc.clock(), text="Edited a notice draft"
-        )
+        tx.record(TimelineKind.NOTICE_EDITED, "Edited a notice draft", actor=actor)
         return _card(svc, notice)
 
 
 def cancel(svc: Services, *, notice_id: int, actor: str) -> NoticeDraft:
     """Drop a draft."""
-    with svc.db.transaction() as session:
-        notice, incident = _locked(session, notice_id)
-        if notice.status != "draft":
-            raise Conflict(f"This notice was already {notice.status}.")
-        notice.status = "cancelled"
+    with _draft_tx(svc, notice_id) as (tx, notice):
+        notice.status = NoticeStatus.CANCELLED
         title = svc.config.escalation.audiences[notice.audience].title
-        timeline.record(
-            session,
-            incident,
-            kind="notice_cancelled",
-            actor=actor,
-            at=svc.clock(),
-            text=f"Cancelled the notice to {title}",
-        )
+        tx.record(TimelineKind.NOTICE_CANCELLED, f"Cancelled the notice to {title}", actor=actor)
         return _card(svc, notice)
 
 
@@ -93,15 +93,12 @@ class Sent:
 
 def send(svc: Services, *, notice_id: int, actor: str) -> Sent:
     """Approve and send: claim the draft, deliver by e-mail and to the audience's channel, record who approved."""
-    with svc.db.transaction() as session:
-        notice, incident = _locked(session, notice_id)
-        if notice.status != "draft":
-            raise Conflict(f"This notice was already {notice.status}.")
+    with _draft_tx(svc, notice_id) as (tx, notice):
         audience = svc.config.escalation.audiences[notice.audience]
         if audience.email and not svc.mail.enabled and not audience.channel:
             raise Conflict("E-mail is off (SMTP_URL is not set) and the audience has no channel: nothing can send it.")
-        notice.status, notice.approved_by, notice.sent_at = "sent", actor, svc.clock()
-        subject, body = notice.subject, notice.body
+        notice.status, notice.approved_by, notice.sent_at = NoticeStatus.SENT, actor, tx.now
+        subject, body, incident_id = notice.subject, notice.body, tx.id
     places = []
     try:
         if audience.email and svc.mail.enabled:
@@ -111,32 +108,19 @@ def send(svc: Services, *, notice_id: int, actor: str) -> Sent:
             svc.chat.post(audience.channel, Text(f"*{subject}*\n\n{body}"))
             places.append(f"<#{audience.channel}>")
     except GatewayError as exc:
-        with svc.db.transaction() as session:
-            notice, incident = _locked(session, notice_id)
-            notice.status, notice.approved_by, notice.sent_at = "draft", None, None
+        with incident_tx(svc, incident_id) as tx:
+            unsent = _notice(tx, notice_id)
+            unsent.status, unsent.approved_by, unsent.sent_at = NoticeStatus.DRAFT, None, None
         raise Conflict(f"The notice could not be sent ({exc.error}); it is still a draft.") from exc
-    with svc.db.transaction() as session:
-        notice, incident = _locked(session, notice_id)
-        timeline.record(
-            session,
-            incident,
-            kind="notice_sent",
+    with incident_tx(svc, incident_id) as tx:
+        sent = _notice(tx, notice_id)
+        tx.record(
+            TimelineKind.NOTICE_SENT,
+            f"Notice to {audience.title} approved and sent by <@{actor}>: {subject}",
             actor=actor,
-            at=svc.clock(),
-            text=f"Notice to {audience.title} approved and sent by <@{actor}>: {subject}",
-            data={"audience": notice.audience, "to": list(audience.email), "channel": audience.channel},
+            data={"audience": sent.audience, "to": list(audience.email), "channel": audience.channel},
         )
-        return Sent(card=_card(svc, notice), places=tuple(places))
-
-
-def _locked(session: Session, notice_id: int) -> tuple[Notice, Incident]:
-    notice = session.get(Notice, notice_id)
-    if notice is None:
-        raise NotFound("That notice no longer exists.")
-    incident = queries.incident_by_id(session=session, incident_id=notice.incident_id, lock=True)
-    assert incident is not None
-    session.refresh(notice)
-    return notice, incident
+        return Sent(card=_card(svc, sent), places=tuple(places))
 
 
 def _card(svc: Services, notice: Notice) -> NoticeDraft:
@@ -159,3 +143,12 @@ def _card(svc: Services, notice: Notice) -> NoticeDraft:
 def _html(body: str) -> str:
     paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in body.split("\n\n"))
     return f'<html><body style="font-family: sans-serif">{paragraphs}</body></html>'
+
+
+def current(svc: Services, *, notice_id: int) -> NoticeDraft:
+    """The notice as it stands now."""
+    with svc.db.transaction() as session:
+        notice = session.get(Notice, notice_id)
+        if notice is None:
+            raise NotFound("That notice no longer exists.")
+        return _card(svc, notice)

@@ -1,9 +1,8 @@
-"""Firing due escalation steps and delivering their pages through the outbox.
+"""Firing due escalation steps: who each tier reaches, and the pages decided for them.
 
 Firing claims a step with a conditional update while holding the incident row, so a step fires
 once however many processes run. The pages it decides on are outbox rows written in that same
-transaction; delivery takes the incident row again and suppresses a page when an acknowledgement
-was committed first, so no page leaves after an ack.
+transaction (`ircbot.domain.outbox` delivers them).
 """
 
 from __future__ import annotations
@@ -11,23 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dateutil import tz
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
-from ircbot.domain import timeline
-from ircbot.domain.messages import PageCard, ReminderCard, Text
+from ircbot.domain.kinds import IncidentStatus, OutboxKind, TimelineKind, TimerStatus
 from ircbot.domain.roles import oncall_for
 from ircbot.domain.services import Services
-from ircbot.domain.views import incident_view
+from ircbot.domain.unit import IncidentTx
 from ircbot.durations import format_duration
 from ircbot.errors import DomainError, GatewayError
 from ircbot.store import queries
-from ircbot.store.models import Incident, OutboxMessage, PageStep, Participant
+from ircbot.store.models import Incident, PageStep, Participant
 
 LATE_AFTER = timedelta(seconds=2)
-PAGE_KINDS = frozenset({"invite", "dm", "email", "channel_line"})
-MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -122,8 +117,8 @@ def _claim(svc: Services, incident_ids: list[int], recipients: dict[int, list[Re
         claimed = (
             session.execute(
                 update(PageStep)
-                .where(col(PageStep.id).in_(list(recipients)), col(PageStep.status) == "pending")
-                .values(status="fired", fired_at=now)
+                .where(col(PageStep.id).in_(list(recipients)), col(PageStep.status) == TimerStatus.PENDING)
+                .values(status=TimerStatus.FIRED, fired_at=now)
                 .returning(col(PageStep.id))
                 .execution_options(synchronize_session=False)
             )
@@ -139,176 +134,76 @@ def _claim(svc: Services, incident_ids: list[int], recipients: dict[int, list[Re
         known = session.exec(select(Participant).where(col(Participant.incident_id).in_(incident_ids))).all()
         participants = {(p.incident_id, p.user_id) for p in known}
         fired = 0
+        wakeups: list[datetime] = []
         for step in steps:
             incident = incidents[step.incident_id]
-            if incident.status != "open" or _acked_since(incident, step.created_at):
-                step.status = "cancelled"
+            if incident.status != IncidentStatus.OPEN or acked_since(incident, step.created_at):
+                step.status = TimerStatus.CANCELLED
                 continue
-            _decide_pages(svc, session, incident, step, recipients[step.id or 0], now - step.due_at, participants)
+            tx = IncidentTx(svc=svc, session=session, incident=incident, now=now, wakeups=wakeups)
+            _decide_pages(tx, step, recipients[step.id or 0], participants)
             fired += 1
-        return fired
+    for when in wakeups:
+        svc.wake(when)
+    return fired
 
 
-def _acked_since(incident: Incident, decided_at: datetime) -> bool:
+def acked_since(incident: Incident, decided_at: datetime) -> bool:
     """An ack stops what was planned before it; a severity raised after the ack plans new pages."""
     return incident.acknowledged_at is not None and incident.acknowledged_at >= decided_at
 
 
 def _decide_pages(
-    svc: Services,
-    session: Session,
-    incident: Incident,
-    step: PageStep,
-    recipients: list[Recipient],
-    late: timedelta,
-    participants: set[tuple[int, str]],
+    tx: IncidentTx, step: PageStep, recipients: list[Recipient], participants: set[tuple[int, str]]
 ) -> None:
-    assert incident.id is not None and step.id is not None
-    now = svc.clock()
+    incident, now = tx.incident, tx.now
+    late = now - step.due_at
     tier = step.tier + 1
     lateness = f" ({format_duration(late)} late)" if late > LATE_AFTER else ""
     if not recipients:
-        following = queries.pending_steps(session=session, incident_id=incident.id)
+        following = queries.pending_steps(session=tx.session, incident_id=tx.id)
         if following:
             following[0].due_at = now
-        timeline.record(
-            session,
-            incident,
-            kind="page_unresolved",
-            at=now,
-            text=f"Tier {tier} ({', '.join(step.targets)}) resolved to nobody"
+            tx.wake(now)
+        tx.record(
+            TimelineKind.PAGE_UNRESOLVED,
+            f"Tier {tier} ({', '.join(step.targets)}) resolved to nobody"
             + ("; paging the next tier now" if following else ""),
             data={"tier": tier, "round": step.round},
         )
-        if following:
-            svc.wake(now)
         return
     reason = f"Escalation tier {tier} of the {incident.severity.upper()} policy"
     names = []
     for r in recipients:
         if r.user_id:
             names.append(f"<@{r.user_id}>")
-            if (incident.id, r.user_id) not in participants:  # the incident row is locked: no one else adds them
-                participants.add((incident.id, r.user_id))
-                session.add(Participant(incident_id=incident.id, user_id=r.user_id, reason="paged", added_at=now))
-            _queue(session, incident, step, "invite", r.user_id, {}, now)
-            _queue(session, incident, step, "dm", r.user_id, {"reason": reason, "tz": r.tz}, now)
+            if (tx.id, r.user_id) not in participants:  # the incident row is locked: no one else adds them
+                participants.add((tx.id, r.user_id))
+                tx.session.add(Participant(incident_id=tx.id, user_id=r.user_id, reason="paged", added_at=now))
+            _queue(tx, step, OutboxKind.INVITE, r.user_id, {})
+            _queue(tx, step, OutboxKind.DM, r.user_id, {"reason": reason, "tz": r.tz})
         else:
             names.append(f"{r.email} (e-mail)")
-        if r.email and svc.mail.enabled:
-            _queue(session, incident, step, "email", r.email, {"reason": reason, "tier": tier}, now)
+        if r.email and tx.svc.mail.enabled:
+            _queue(tx, step, OutboxKind.EMAIL, r.email, {"reason": reason, "tier": tier})
     repeat = f", round {step.round + 1}" if step.round else ""
     line = f":rotating_light: Paged tier {tier}{repeat}: {', '.join(names)}{lateness}"
     if incident.channel_id:
-        _queue(session, incident, step, "channel_line", incident.channel_id, {"text": line}, now)
-    timeline.record(
-        session,
-        incident,
-        kind="paged",
-        at=now,
-        text=f"Paged tier {tier}{repeat}: {', '.join(names)}{lateness}",
+        _queue(tx, step, OutboxKind.CHANNEL_LINE, incident.channel_id, {"text": line})
+    tx.record(
+        TimelineKind.PAGED,
+        f"Paged tier {tier}{repeat}: {', '.join(names)}{lateness}",
         data={"tier": tier, "round": step.round, "late_seconds": int(late.total_seconds())},
     )
 
 
-def _queue(
-    session: Session,
-    incident: Incident,
-    step: PageStep,
-    kind: str,
-    recipient: str,
-    payload: dict[str, object],
-    now: datetime,
-) -> None:
-    assert incident.id is not None
+def _queue(tx: IncidentTx, step: PageStep, kind: OutboxKind, recipient: str, payload: dict[str, object]) -> None:
     queries.queue_outbox(
-        session=session,
-        incident_id=incident.id,
+        session=tx.session,
+        incident_id=tx.id,
         kind=kind,
         recipient=recipient,
         payload=payload,
-        now=now,
+        now=tx.now,
         step_id=step.id,
     )
-
-
-def drain_outbox(svc: Services, *, limit: int = 500) -> int:
-    """Deliver pending outbox messages, one transaction per incident; returns how many were sent."""
-    with svc.db.transaction() as session:
-        ready = queries.deliverable_outbox(session=session, now=svc.clock(), limit=limit)
-    by_incident: dict[int, list[int]] = {}
-    for message_id, incident_id in ready:
-        by_incident.setdefault(incident_id, []).append(message_id)
-    return sum(deliver(svc, incident_id=i, message_ids=ids) for i, ids in by_incident.items())
-
-
-def deliver(svc: Services, *, incident_id: int, message_ids: list[int]) -> int:
-    """Send an incident's outbox messages while holding its row, unless an ack or resolve came first."""
-    sent = 0
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None
-        messages = session.exec(
-            select(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(message_ids), OutboxMessage.status == "pending")
-            .order_by(col(OutboxMessage.id))
-            .with_for_update()
-        ).all()
-        for message in messages:
-            sent += _deliver_one(svc, session, incident, message)
-    return sent
-
-
-def _deliver_one(svc: Services, session: Session, incident: Incident, message: OutboxMessage) -> int:
-    now = svc.clock()
-    if incident.status != "open" or (message.kind in PAGE_KINDS and _acked_since(incident, message.created_at)):
-        message.status = "suppressed"
-        return 0
-    try:
-        _send(svc, session, incident, message)
-    except GatewayError as exc:
-        message.attempts += 1
-        message.last_error = exc.error[:500]
-        message.next_attempt_at = now + timedelta(seconds=2**message.attempts)
-        if message.attempts >= MAX_ATTEMPTS:
-            message.status = "failed"
-            timeline.record(
-                session,
-                incident,
-                kind="warning",
-                at=now,
-                text=f"Could not deliver a {message.kind} to {message.recipient}: {exc.error}",
-            )
-        return 0
-    message.status, message.sent_at = "sent", now
-    return 1
-
-
-def _send(svc: Services, session: Session, incident: Incident, message: OutboxMessage) -> None:
-    if message.kind == "invite" and incident.channel_id:
-        svc.chat.invite(incident.channel_id, [message.recipient])
-    elif message.kind == "channel_line":
-        svc.chat.post(message.recipient, Text(str(message.payload["text"])))
-    elif message.kind == "dm":
-        view = incident_view(session=session, incident=incident, config=svc.config, now=svc.clock())
-        when = local_time(view.declared_at, message.payload.get("tz"))
-        svc.chat.post(
-            message.recipient, PageCard(incident=view, reason=str(message.payload["reason"]), declared_local=when)
-        )
-    elif message.kind == "reminder":
-        snooze = bool(message.payload.get("snooze"))
-        card = ReminderCard(incident_id=incident.id or 0, text=str(message.payload["text"]), snooze=snooze)
-        svc.chat.post(message.recipient, card)
-    elif message.kind == "email":
-        from ircbot.domain.mailing import page_email
-
-        view = incident_view(session=session, incident=incident, config=svc.config, now=svc.clock())
-        reason, tier = str(message.payload["reason"]), int(str(message.payload["tier"]))
-        svc.mail.send(page_email(svc, view, to=message.recipient, reason=reason, tier=tier))
-
-
-def local_time(when: datetime, zone: object) -> str:
-    """`2026-11-29 14:03 CET` in the reader's Slack time zone (UTC when unknown)."""
-    target = tz.gettz(str(zone)) if zone else None
-    local = when.astimezone(target or tz.UTC)
-    return local.strftime("%Y-%m-%d %H:%M %Z")

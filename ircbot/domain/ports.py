@@ -8,8 +8,14 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from ircbot.domain.messages import Message
+from ircbot.domain.metrics import Metrics
+from ircbot.errors import GatewayError
 
 Clock = Callable[[], datetime]
+ChartDrawer = Callable[[Metrics], bytes]
+"""Draws the monthly metrics chart as a PNG."""
+WakeUp = Callable[[datetime], None]
+"""Asks the timer engine to run at a due time (at once when it is past)."""
 
 
 def system_clock() -> datetime:
@@ -128,6 +134,4 @@ class NoMail:
 
     def send(self, email: Email) -> None:
         """Refuse: e-mail is off."""
-        from ircbot.errors import GatewayError
-
         raise GatewayError("smtp", "e-mail is off (SMTP_URL is not set)")

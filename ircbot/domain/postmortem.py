@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 import jinja2
 from sqlmodel import col, select
 
-from ircbot.domain import timeline
+from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.postmortem_context import build_context, read_channel
 from ircbot.domain.redaction import Redactor
 from ircbot.domain.services import Services
+from ircbot.domain.unit import incident_tx
 from ircbot.errors import ConfigError, GatewayError
 from ircbot.store import queries
 from ircbot.store.models import Postmortem
@@ -61,22 +62,16 @@ def compile_postmortem(svc: Services, *, incident_id: int) -> Published:
 def publish_postmortem(svc: Services, *, incident_id: int, actor: str) -> Published:
     """Compile, keep in the database with a timeline event, and upload into the incident channel."""
     published = compile_postmortem(svc, incident_id=incident_id)
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        now = svc.clock()
-        session.add(
-            Postmortem(incident_id=incident.id, compiled_at=now, compiled_by=actor, markdown=published.markdown)
+    with incident_tx(svc, incident_id) as tx:
+        tx.session.add(
+            Postmortem(incident_id=tx.id, compiled_at=tx.now, compiled_by=actor, markdown=published.markdown)
         )
-        timeline.record(
-            session,
-            incident,
-            kind="postmortem",
+        tx.record(
+            TimelineKind.POSTMORTEM,
+            f"Postmortem compiled from {published.messages_read} messages ({published.redacted} secrets redacted)",
             actor=actor,
-            at=now,
-            text=f"Postmortem compiled from {published.messages_read} messages ({published.redacted} secrets redacted)",
         )
-        channel_id, key, title = incident.channel_id, incident.key, incident.title
+        channel_id, key, title = tx.incident.channel_id, tx.incident.key, tx.incident.title
     if channel_id:
         try:
             svc.chat.upload(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ircbot.domain import timeline
 from ircbot.domain.effects import attempt
+from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.messages import Text
 from ircbot.domain.services import Services
 from ircbot.domain.topic import topic_for
-from ircbot.domain.views import IncidentView, incident_view
-from ircbot.errors import GatewayError, NotFound, UsageError
+from ircbot.domain.unit import IncidentTx, incident_tx
+from ircbot.domain.views import IncidentView
+from ircbot.errors import GatewayError, InvalidInput, NotFound
 from ircbot.store import queries
 from ircbot.store.models import RoleAssignment
 
@@ -27,10 +28,10 @@ class Assigned:
 
 
 def check_role(svc: Services, role: str) -> str:
-    """Normalize a role key; unknown roles raise a UsageError listing the valid ones."""
+    """Normalize a role key; unknown roles raise InvalidInput listing the valid ones."""
     key = role.strip().lower()
     if key not in svc.config.roles.roles:
-        raise UsageError(f"There is no role `{role}`. Roles: {', '.join(svc.config.roles.roles)}.")
+        raise InvalidInput(f"There is no role `{role}`. Roles: {', '.join(svc.config.roles.roles)}.")
     return key
 
 
@@ -61,43 +62,22 @@ def assign(svc: Services, *, incident_id: int, role: str, user_id: str | None, a
     role = check_role(svc, role)
     target = user_id or oncall_for(svc, role)
     title = svc.config.roles.roles[role].title
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        now = svc.clock()
+    with incident_tx(svc, incident_id) as tx:
         previous = next(
-            (a for a in queries.active_roles(session=session, incident_id=incident.id) if a.role == role),
-            None,
+            (a for a in queries.active_roles(session=tx.session, incident_id=tx.id) if a.role == role), None
         )
         if previous is not None and previous.user_id == target:
-            view = incident_view(session=session, incident=incident, config=svc.config, now=now)
-            return Assigned(incident=view, role=role, user_id=target, previous=target)
+            return Assigned(incident=tx.view(), role=role, user_id=target, previous=target)
         if previous is not None:
-            previous.released_at = now
-            timeline.record(
-                session,
-                incident,
-                kind="role_released",
+            previous.released_at = tx.now
+            tx.record(
+                TimelineKind.ROLE_RELEASED,
+                f"<@{previous.user_id}> handed {title} over to <@{target}>",
                 actor=actor,
-                at=now,
-                text=f"<@{previous.user_id}> handed {title} over to <@{target}>",
                 data={"role": role, "user": previous.user_id},
             )
-        session.add(
-            RoleAssignment(incident_id=incident.id, role=role, user_id=target, assigned_by=actor, assigned_at=now)
-        )
-        queries.add_participant(session=session, incident_id=incident.id, user_id=target, reason=f"role:{role}", at=now)
-        timeline.record(
-            session,
-            incident,
-            kind="role_assigned",
-            actor=actor,
-            at=now,
-            text=f"<@{target}> is {title}",
-            data={"role": role, "user": target},
-        )
-        session.flush()
-        view = incident_view(session=session, incident=incident, config=svc.config, now=now)
+        give_role(tx, role=role, user_id=target, actor=actor)
+        view = tx.view()
     return Assigned(
         incident=view,
         role=role,
@@ -105,6 +85,14 @@ def assign(svc: Services, *, incident_id: int, role: str, user_id: str | None, a
         previous=previous.user_id if previous else None,
         warnings=tuple(_announce(svc, view, role, target, previous.user_id if previous else None)),
     )
+
+
+def give_role(tx: IncidentTx, *, role: str, user_id: str, actor: str) -> None:
+    """Record `user_id` as holder of `role` (and as a participant), with its timeline event."""
+    tx.session.add(RoleAssignment(incident_id=tx.id, role=role, user_id=user_id, assigned_by=actor, assigned_at=tx.now))
+    queries.add_participant(session=tx.session, incident_id=tx.id, user_id=user_id, reason=f"role:{role}", at=tx.now)
+    title = tx.svc.config.roles.roles[role].title
+    tx.record(TimelineKind.ROLE_ASSIGNED, f"<@{user_id}> is {title}", actor=actor, data={"role": role, "user": user_id})
 
 
 def _announce(svc: Services, view: IncidentView, role: str, user: str, previous: str | None) -> list[str]:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import jinja2
 
-from ircbot.config import Config
-from ircbot.domain.ports import ChatPort, Clock, MailPort, NoMail, system_clock
+from ircbot.domain.policy import Config
+from ircbot.domain.ports import ChartDrawer, ChatPort, Clock, MailPort, NoMail, WakeUp, system_clock
 from ircbot.store.db import Database
 
 
-@dataclass
+def _no_wake(when: datetime) -> None:
+    """Without a timer engine (the command line, unit tests) due times wait for the next run."""
+
+
+@dataclass(frozen=True)
 class Services:
-    """Built once by the composition root; passed to commands and domain functions."""
+    """Built once by the composition root; passed to commands and domain functions, never changed."""
 
     db: Database
     chat: ChatPort
@@ -27,5 +30,5 @@ class Services:
     mail: MailPort = field(default_factory=NoMail)
     timeline_emoji: str = "pushpin"
     timezone: str = "UTC"  # the one zone postmortems state their times in
-    # The scheduler sets this so a new due time wakes it up exactly then (the tick is the safety net).
-    wake: Callable[[datetime], None] = field(default=lambda when: None)
+    wake: WakeUp = _no_wake
+    draw_chart: ChartDrawer | None = None

@@ -1,27 +1,95 @@
-"""Writing timeline events; callers do it inside the transaction of the change they record."""
+"""What a timeline event says, worded when it is read: people are ids in the record, names on the page.
+
+An event stores who (`actor`), what (`kind`) and the facts (`data`, marked `"v": 1`). `describe` words
+it for one reader, with `who` turning a user id into what that reader needs: a Slack mention, or a
+name in a postmortem. The stored `text` is the same words with plain ids, for whoever reads the
+database; kinds that are free text (a note, a captured message, a warning) keep their text as written,
+and so do events recorded before their facts were kept.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
+from ircbot.domain.kinds import TimelineKind as K
+from ircbot.domain.stages import STAGE_TITLES
 
-from ircbot.store.models import Incident, TimelineEvent
+Who = Callable[[str], str]
 
 
-def record(
-    session: Session,
-    incident: Incident,
-    *,
-    kind: str,
-    text: str,
-    at: datetime,
-    actor: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> TimelineEvent:
-    """Add an event to the incident's timeline in the caller's transaction."""
-    assert incident.id is not None
-    event = TimelineEvent(incident_id=incident.id, at=at, kind=kind, actor=actor, text=text, data=data or {})
-    session.add(event)
-    return event
+WORDED = "v"  # the data key that marks an event whose facts are kept for wording
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A timeline event as its wording needs it."""
+
+    actor: str | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+
+def _stage(name: object) -> str:
+    return STAGE_TITLES.get(str(name), str(name))
+
+
+def _paged(f: Fact, who: Who) -> str:
+    names = ", ".join(who(p["user"]) if p.get("user") else f"{p['email']} (e-mail)" for p in f["paged"])
+    repeat = f", round {f['round'] + 1}" if f["round"] else ""
+    late = f" ({f['late']} late)" if f.data.get("late") else ""
+    return f"Paged tier {f['tier']}{repeat}: {names}{late}"
+
+
+def _resolved(f: Fact, who: Who) -> str:
+    label = " as a false positive" if f["false_positive"] else ""
+    return f"{who(f.actor or '')} resolved {f['key']}{label}" + (f": {f['summary']}" if f["summary"] else "")
+
+
+_WORDING: dict[K, Callable[[Fact, Who], str]] = {
+    K.DECLARED: lambda f, who: (
+        f"{f['key']} declared{' (drill)' if f['drill'] else ''}: {f['title']} "
+        f"({f['severity'].upper()}, playbook {f['playbook_title']})"
+    ),
+    K.ROLE_ASSIGNED: lambda f, who: f"{who(f['user'])} is {f['title']}",
+    K.ROLE_RELEASED: lambda f, who: f"{who(f['user'])} handed {f['title']} over to {who(f['successor'])}",
+    K.STAGE_ENTERED: lambda f, who: (
+        "Stage: " + (f"{_stage(f['from'])} → {_stage(f['stage'])}" if f.data.get("from") else _stage(f["stage"]))
+    ),
+    K.STAGE_FORCED: lambda f, who: (
+        f"{who(f.actor or '')} moved on with {len(f['skipped'])} required item(s) unticked (--force)"
+    ),
+    K.ITEM_CHECKED: lambda f, who: f"{who(f.actor or '')} ticked {_stage(f['stage'])} #{f['position']}: {f['item']}",
+    K.ITEM_UNCHECKED: lambda f, who: (
+        f"{who(f.actor or '')} unticked {_stage(f['stage'])} #{f['position']}: {f['item']}"
+    ),
+    K.SEVERITY_CHANGED: lambda f, who: f"{who(f.actor or '')} changed severity {f['from'].upper()} → {f['to'].upper()}",
+    K.ESCALATED: lambda f, who: f"{who(f.actor or '')} escalated to tier {f['tier']}",
+    K.PAGED: _paged,
+    K.ACKNOWLEDGED: lambda f, who: (
+        f"{who(f.actor or '')} acknowledged the page"
+        + (f"; {f['cancelled']} pending tier(s) cancelled" if f["cancelled"] else "")
+    ),
+    K.JOINED_ON_REQUEST: lambda f, who: f"{who(f.actor or '')} brought in {who(f['user'])} as {f['title']}",
+    K.MEMBER_JOINED: lambda f, who: f"{who(f.actor or '')} joined the channel",
+    K.MEMBER_LEFT: lambda f, who: f"{who(f.actor or '')} left the channel",
+    K.STATUS_UPDATE: lambda f, who: f"Status update: {f['status']}",
+    K.NOTICE_SENT: lambda f, who: f"Notice to {f['title']} approved and sent by {who(f.actor or '')}: {f['subject']}",
+    K.RESOLVED: _resolved,
+}
+
+
+def describe(kind: str, *, actor: str | None, text: str, data: Mapping[str, Any], who: Who) -> str:
+    """The event in words for one reader."""
+    wording = _WORDING.get(K(kind)) if kind in K._value2member_map_ else None
+    if wording is None or not data.get(WORDED):
+        return text
+    return wording(Fact(actor, data), who)
+
+
+def plain(user_id: str) -> str:
+    """A person as the stored text names them: by id."""
+    return user_id

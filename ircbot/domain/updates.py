@@ -10,21 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
-
-from ircbot.domain import timeline
 from ircbot.domain.access import has_permission
+from ircbot.domain.kinds import ReminderKind, TimelineKind
 from ircbot.domain.mailing import render_email
 from ircbot.domain.messages import Text
 from ircbot.domain.ports import Email
 from ircbot.domain.reminders import schedule_reminder
 from ircbot.domain.services import Services
+from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.domain.wording import incident_fields
-from ircbot.errors import Conflict, GatewayError, UsageError
-from ircbot.store import queries
+from ircbot.errors import GatewayError, InvalidInput
 from ircbot.store.models import Incident, StatusUpdate
 
-USAGE = "update <text>"
 MAX_FIELD = 2000
 
 
@@ -50,50 +47,38 @@ def post_update(svc: Services, *, incident_id: int, actor: str, request: UpdateR
     """Record the update, restart the update reminder, and deliver it to every audience allowed."""
     for name, value in (("status", request.status), ("impact", request.impact), ("next steps", request.next_steps)):
         if len(value) > MAX_FIELD:
-            raise UsageError(f"Keep the {name} under {MAX_FIELD} characters.", USAGE)
+            raise InvalidInput(f"Keep the {name} under {MAX_FIELD} characters.")
     if not request.status.strip():
-        raise UsageError(
-            "An update needs the current status, e.g. `/incident update Contained; restoring FS01`.", USAGE
-        )
-    with svc.db.transaction() as session:
-        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
-        assert incident is not None and incident.id is not None
-        if incident.status != "open":
-            raise Conflict(f"{incident.key} is resolved; post a final note with `/incident note` instead.")
-        now = svc.clock()
-        outside = has_permission(session, svc.config, incident, actor, "update")
+        raise InvalidInput("An update needs the current status, e.g. `/incident update Contained; restoring FS01`.")
+    with incident_tx(
+        svc, incident_id, closed="{key} is resolved; post a final note with `/incident note` instead."
+    ) as tx:
+        incident = tx.incident
+        outside = has_permission(tx.session, svc.config, incident, actor, "update")
         update = StatusUpdate(
-            incident_id=incident.id,
+            incident_id=tx.id,
             sent_by=actor,
-            sent_at=now,
+            sent_at=tx.now,
             status=request.status.strip(),
             impact=request.impact.strip() or None,
             next_steps=request.next_steps.strip() or None,
             next_update_at=request.next_update_at,
         )
-        session.add(update)
-        timeline.record(
-            session, incident, kind="status_update", actor=actor, at=now, text=f"Status update: {update.status}"
-        )
-        due = _restart_reminder(svc, session, incident, now, request.next_update_at)
+        tx.session.add(update)
+        tx.record(TimelineKind.STATUS_UPDATE, f"Status update: {update.status}", actor=actor)
+        _restart_reminder(tx, request.next_update_at)
         context = _context(svc, incident, update)
         policy = svc.config.escalation.severities[incident.severity].updates
     delivered = Delivered()
     _deliver(svc, context, policy, outside, delivered)
-    if due:
-        svc.wake(due)
     return delivered
 
 
-def _restart_reminder(
-    svc: Services, session: Session, incident: Incident, now: datetime, promised: datetime | None
-) -> datetime | None:
-    policy = svc.config.escalation.severities[incident.severity].updates
+def _restart_reminder(tx: IncidentTx, promised: datetime | None) -> None:
+    policy = tx.svc.config.escalation.severities[tx.incident.severity].updates
     every = policy.every if policy else None
-    if promised is None and every is None:
-        return None
-    due = promised or now + (every or timedelta())
-    return schedule_reminder(session, incident, kind="update", due_at=due, now=now)
+    if promised is not None or every is not None:
+        schedule_reminder(tx, ReminderKind.UPDATE, promised or tx.now + (every or timedelta()))
 
 
 def _context(svc: Services, incident: Incident, update: StatusUpdate) -> dict[str, object]:

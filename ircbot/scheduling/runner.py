@@ -1,72 +1,99 @@
-"""The escalation runner: APScheduler wakes it on a short tick and at each known due time.
+"""The timer engine: an explicit list of modules, run in rounds that APScheduler wakes.
 
-APScheduler keeps no state here (memory job store); the due steps are database rows, so any
-process, including one restarted after a crash, finds them and fires each exactly once.
+APScheduler keeps no state here (memory job store); the due steps and reminders are database rows,
+so any process, including one restarted after a crash, finds them and fires each exactly once.
+Each module is one function of the services returning how much it did; a round runs its modules in
+order on one thread at a time, and a failing round is logged and retried on the next tick.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from dateutil import tz
 
-from ircbot.domain.paging import drain_outbox, fire_due
+from ircbot.domain.outbox import drain_outbox
+from ircbot.domain.paging import fire_due
 from ircbot.domain.reminders import fire_due_reminders
 from ircbot.domain.services import Services
-from ircbot.store import queries
+from ircbot.domain.timers import upcoming
+
+
+@dataclass(frozen=True)
+class Module:
+    """One job of the engine: `run(services)` does what is due and returns how many things it did."""
+
+    name: str
+    run: Callable[[Services], int]
+
+
+FIRING: tuple[Module, ...] = (Module("escalation", fire_due), Module("reminders", fire_due_reminders))
+"""Decide what is due: escalation steps and reminders, written to the outbox."""
+DELIVERY: tuple[Module, ...] = (Module("outbox", drain_outbox),)
+"""Deliver what was decided, on its own thread, so claiming due steps never waits behind Slack calls."""
+
+
+class Alarm:
+    """The wake-up port: run the engine at a due time (the tick is the safety net)."""
+
+    def __init__(self, scheduler: BackgroundScheduler, clock: Callable[[], datetime]):
+        self.scheduler = scheduler
+        self.clock = clock
+        self._ring: Callable[[], None] | None = None
+
+    def connect(self, ring: Callable[[], None]) -> None:
+        """What to run when the alarm goes off (the runner's firing round)."""
+        self._ring = ring
+
+    def __call__(self, when: datetime) -> None:
+        if self.scheduler.running and self._ring is not None:
+            self.scheduler.add_job(self._ring, "date", run_date=max(when, self.clock()), misfire_grace_time=None)
 
 
 class EscalationRunner:
-    """Fires due steps and reminders, and drains the outbox; one per process.
+    """Runs the firing modules, then the delivery modules; one runner per process."""
 
-    Firing and delivery run on separate threads, so claiming a due step never waits behind Slack
-    calls for pages decided earlier.
-    """
-
-    def __init__(self, svc: Services, *, tick_seconds: float = 1.0):
+    def __init__(
+        self,
+        svc: Services,
+        alarm: Alarm,
+        *,
+        tick_seconds: float = 1.0,
+        firing: Sequence[Module] = FIRING,
+        delivery: Sequence[Module] = DELIVERY,
+    ):
         self.svc = svc
+        self.alarm = alarm
+        self.scheduler = alarm.scheduler
         self.tick_seconds = tick_seconds
-        self.scheduler = BackgroundScheduler(timezone=tz.UTC)
-        self._firing = _Round(self._fire, svc)
-        self._delivering = _Round(self._deliver, svc)
+        self._firing = _Round(svc, firing, then=self._deliver_soon)
+        self._delivering = _Round(svc, delivery)
+        alarm.connect(self._firing.run)
 
     def start(self) -> None:
         """Catch up on what fell due while down, then wake on the tick and on every due time."""
-        self.svc.wake = self.wake_at
         self.scheduler.add_job(
             self.run_once, "interval", seconds=self.tick_seconds, id="tick", coalesce=True, max_instances=4
         )
         self.scheduler.start()
-        with self.svc.db.transaction() as session:
-            upcoming = queries.future_due_times(session=session, now=self.svc.clock())
-        for when in upcoming:
-            self.wake_at(when)
-        self.wake_at(self.svc.clock())
-
-    def wake_at(self, when: datetime) -> None:
-        """Fire at `when` (at once if it is past)."""
-        if self.scheduler.running:
-            self.scheduler.add_job(
-                self._firing.run, "date", run_date=max(when, self.svc.clock()), misfire_grace_time=None
-            )
+        for when in upcoming(self.svc):
+            self.alarm(when)
+        self.alarm(self.svc.clock())
 
     def run_once(self) -> None:
         """One firing round and one delivery round (the tick; tests call it directly too)."""
         self._firing.run()
         self._delivering.run()
 
-    def _fire(self) -> None:
-        fired = fire_due(self.svc) + fire_due_reminders(self.svc)
-        if fired and self.scheduler.running:
+    def _deliver_soon(self, done: int) -> None:
+        if done and self.scheduler.running:
             self.scheduler.add_job(self._delivering.run)  # deliver now, on another thread
-        elif fired:
+        elif done:
             self._delivering.run()
-
-    def _deliver(self) -> None:
-        drain_outbox(self.svc)
 
     def stop(self) -> None:
         """Stop waking; a round in progress finishes."""
@@ -74,12 +101,18 @@ class EscalationRunner:
             self.scheduler.shutdown(wait=True)
 
 
-class _Round:
-    """Runs `work` on one thread at a time; a call that arrives meanwhile makes it run once more, not twice."""
+def new_alarm(clock: Callable[[], datetime]) -> Alarm:
+    """An alarm on a fresh background scheduler (UTC, in-memory jobs)."""
+    return Alarm(BackgroundScheduler(timezone=tz.UTC), clock)
 
-    def __init__(self, work: Callable[[], None], svc: Services):
-        self.work = work
+
+class _Round:
+    """Runs its modules on one thread at a time; a call that arrives meanwhile makes it run once more, not twice."""
+
+    def __init__(self, svc: Services, modules: Sequence[Module], then: Callable[[int], None] | None = None):
         self.svc = svc
+        self.modules = tuple(modules)
+        self.then = then
         self._lock = threading.Lock()
         self._again = threading.Event()
 
@@ -90,10 +123,12 @@ class _Round:
         try:
             while True:
                 self._again.clear()
-                self.work()
+                done = sum(module.run(self.svc) for module in self.modules)
+                if self.then is not None:
+                    self.then(done)
                 if not self._again.is_set():
                     break
         except Exception:  # the runner must outlive one bad round; the next tick retries from the database
-            self.svc.log.exception("escalation round failed")
+            self.svc.log.exception("timer round (%s) failed", ", ".join(m.name for m in self.modules))
         finally:
             self._lock.release()

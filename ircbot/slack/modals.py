@@ -1,44 +1,148 @@
-"""Forms for status updates and for editing a notice before it is sent."""
+"""The forms: declaring an incident, a status update, and editing a notice before it is sent."""
 
 from __future__ import annotations
 
 from typing import Any
 
-UPDATE_MODAL = "update_modal"
-NOTICE_MODAL = "notice_edit_modal"
+from ircbot.domain.messages import OpenModal
+from ircbot.domain.services import Services
+from ircbot.slack import ids
+
+TYPED = {
+    "declare": "declare <title> [sev1-4] [--public] [--playbook NAME] [--drill]",
+    "update": "update <text>",
+}
+
+
+def form_for(svc: Services, request: OpenModal) -> dict[str, Any]:
+    """The form a command asked to open."""
+    if request.name == "update":
+        return update_modal(request.private_metadata)
+    return declare_modal({k: p.title for k, p in svc.config.playbooks.items()}, request.private_metadata)
+
+
+def typed_instead(request: object) -> str:
+    """What to say when Slack would not open a form: how to type the same thing."""
+    name = request.name if isinstance(request, OpenModal) else "declare"
+    typed = TYPED.get(name)
+    if typed is None:
+        return ":warning: Could not open the form; try again in a moment."
+    return f":warning: Could not open the {name} form. Type it instead: `/incident {typed}`"
 
 
 def update_modal(incident_id: str) -> dict[str, Any]:
     """Current status, impact, next steps and when the next update is due."""
-    return {
-        "type": "modal",
-        "callback_id": UPDATE_MODAL,
-        "private_metadata": incident_id,
-        "title": {"type": "plain_text", "text": "Status update"},
-        "submit": {"type": "plain_text", "text": "Send update"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _modal(
+        ids.UPDATE_FORM,
+        incident_id,
+        ("Status update", "Send update"),
+        [
             _text_input("status", "Current status", multiline=True),
             _text_input("impact", "Impact", multiline=True, optional=True),
             _text_input("next_steps", "Next steps", multiline=True, optional=True),
             _text_input("next_update", "Next update in (e.g. 30m, 2h)", optional=True),
         ],
-    }
+    )
 
 
 def notice_modal(notice_id: int, subject: str, body: str) -> dict[str, Any]:
     """The draft's subject and body, editable."""
-    return {
-        "type": "modal",
-        "callback_id": NOTICE_MODAL,
-        "private_metadata": str(notice_id),
-        "title": {"type": "plain_text", "text": "Edit notice"},
-        "submit": {"type": "plain_text", "text": "Save draft"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _modal(
+        ids.NOTICE_FORM,
+        ids.number_value(notice_id),
+        ("Edit notice", "Save draft"),
+        [
             _text_input("subject", "Subject", initial=subject[:150]),
             _text_input("body", "Body", multiline=True, initial=body[:3000]),
         ],
+    )
+
+
+def declare_modal(playbooks: dict[str, str], private_metadata: str = "") -> dict[str, Any]:
+    """The declare form: title, severity, playbook, public and drill."""
+    sev_options = [
+        {"text": {"type": "plain_text", "text": label}, "value": value}
+        for value, label in (
+            ("sev1", "SEV1 — Critical"),
+            ("sev2", "SEV2 — High"),
+            ("sev3", "SEV3 — Medium"),
+            ("sev4", "SEV4 — Low"),
+        )
+    ]
+    playbook_options = [{"text": {"type": "plain_text", "text": t[:75]}, "value": k} for k, t in playbooks.items()]
+    default_playbook = next((o for o in playbook_options if o["value"] == "default"), playbook_options[0])
+    return _modal(
+        ids.DECLARE_FORM,
+        private_metadata,
+        ("Declare an incident", "Declare"),
+        [
+            _input("title", "Title", {"type": "plain_text_input", "action_id": "value", "max_length": 150}),
+            _input(
+                "severity",
+                "Severity",
+                {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": sev_options,
+                    "initial_option": sev_options[2],
+                },
+            ),
+            _input(
+                "playbook",
+                "Playbook",
+                {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": playbook_options,
+                    "initial_option": default_playbook,
+                },
+            ),
+            _input(
+                "options",
+                "Options",
+                {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        {
+                            "text": {"type": "plain_text", "text": "Public channel (default is private)"},
+                            "value": "public",
+                        },
+                        {
+                            "text": {
+                                "type": "plain_text",
+                                "text": "Drill (tabletop exercise, kept out of metrics)",
+                            },
+                            "value": "drill",
+                        },
+                    ],
+                },
+                optional=True,
+            ),
+        ],
+    )
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+
+
+def _modal(callback_id: str, metadata: str, words: tuple[str, str], blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    title, submit = words
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
     }
 
 
@@ -48,16 +152,25 @@ def form_values(view: dict[str, Any]) -> dict[str, str]:
     return {block: str((actions.get("value") or {}).get("value") or "") for block, actions in values.items()}
 
 
+def selected(view: dict[str, Any], block: str) -> str | None:
+    """The value of the option chosen in a select menu."""
+    chosen = _element(view, block).get("selected_option") or {}
+    return str(chosen["value"]) if chosen.get("value") else None
+
+
+def selected_options(view: dict[str, Any], block: str) -> set[str]:
+    """The values of the boxes ticked in a checkbox group."""
+    return {str(o["value"]) for o in _element(view, block).get("selected_options") or []}
+
+
+def _element(view: dict[str, Any], block: str) -> dict[str, Any]:
+    return dict((view.get("state", {}).get("values", {}).get(block) or {}).get("value") or {})
+
+
 def _text_input(
     block_id: str, label: str, *, multiline: bool = False, optional: bool = False, initial: str = ""
 ) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
     if initial:
         element["initial_value"] = initial
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": {"type": "plain_text", "text": label},
-        "element": element,
-    }
+    return _input(block_id, label, element, optional)

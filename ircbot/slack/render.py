@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -32,12 +32,8 @@ from ircbot.domain.metrics_report import report_text
 from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.views import IncidentView
 from ircbot.durations import format_duration
+from ircbot.slack import ids
 
-TOGGLE_ACTION = "checklist_toggle"
-ACK_ACTION = "page_ack"
-SNOOZE_ACTION = "reminder_snooze"
-NOTICE_ACTIONS = ("notice_send", "notice_edit", "notice_cancel")
-DECLARE_ACTION = "declare_open"
 MAX_SECTION = 3000
 MAX_BLOCKS = 50
 
@@ -47,7 +43,7 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
     if isinstance(message, Text):
         return message.text, [b.to_dict() for b in _text_sections(message.text)]
     if isinstance(message, IncidentCard):
-        blocks = _incident_card(message.incident, message.heading, card=message.purpose[0])
+        blocks = _incident_card(message.incident, message.heading, card="s" if message.purpose == "status" else "w")
         return message.heading, blocks
     if isinstance(message, ChecklistCard):
         view = message.incident
@@ -70,9 +66,9 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
     raise TypeError(f"no rendering for {type(message).__name__}")
 
 
-def toggle_value(view: IncidentView, position: int, card: str) -> str:
-    """The value a checklist button carries: which item, in which stage, on which card."""
-    return json.dumps({"i": view.id, "s": view.stage, "p": position, "c": card}, separators=(",", ":"))
+def slack_time(when: datetime) -> str:
+    """A time each reader's Slack client shows in their own zone (UTC in the fallback)."""
+    return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
 
 
 def _text_sections(text: str) -> list[Block]:
@@ -95,9 +91,7 @@ def _facts(view: IncidentView) -> SectionBlock:
         if view.acknowledged_by:
             fields.append(f"*Paging*\nacknowledged by <@{view.acknowledged_by}>")
         elif view.next_page_at:
-            when = view.next_page_at
-            stamp = f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
-            fields.append(f"*Paging*\n{view.pending_pages} tier(s) pending, next {stamp}")
+            fields.append(f"*Paging*\n{view.pending_pages} tier(s) pending, next {slack_time(view.next_page_at)}")
     return SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields])
 
 
@@ -118,7 +112,7 @@ def _progress(view: IncidentView) -> str:
     return " · ".join(parts)
 
 
-def _checklist(view: IncidentView, card: str) -> list[Block]:
+def _checklist(view: IncidentView, card: ids.Card) -> list[Block]:
     done, total = view.progress.get(view.stage, (0, 0))
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{STAGE_TITLES[view.stage]} checklist* — {done}/{total} done"))
@@ -133,8 +127,8 @@ def _checklist(view: IncidentView, card: str) -> list[Block]:
         if not closed:
             button = ButtonElement(
                 text="Untick" if item.checked else "Tick",
-                action_id=f"{TOGGLE_ACTION}_{item.position}",
-                value=toggle_value(view, item.position, card),
+                action_id=ids.tick_id(item.position),
+                value=ids.tick_value(view.id, view.stage, item.position, card),
                 style=None if item.checked else "primary",
             )
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text), accessory=button))
@@ -142,7 +136,7 @@ def _checklist(view: IncidentView, card: str) -> list[Block]:
     return blocks
 
 
-def _incident_card(view: IncidentView, heading: str, card: str) -> list[dict[str, Any]]:
+def _incident_card(view: IncidentView, heading: str, card: ids.Card) -> list[dict[str, Any]]:
     blocks: list[Block] = [HeaderBlock(text=heading[:150])]
     if view.is_drill:
         blocks.append(
@@ -188,84 +182,6 @@ def _incident_list(incidents: tuple[IncidentView, ...]) -> list[dict[str, Any]]:
     return [b.to_dict() for b in blocks]
 
 
-def declare_modal(playbooks: dict[str, str], private_metadata: str = "") -> dict[str, Any]:
-    """The declare form: title, severity, playbook, public and drill."""
-    sev_options = [
-        {"text": {"type": "plain_text", "text": label}, "value": value}
-        for value, label in (
-            ("sev1", "SEV1 — Critical"),
-            ("sev2", "SEV2 — High"),
-            ("sev3", "SEV3 — Medium"),
-            ("sev4", "SEV4 — Low"),
-        )
-    ]
-    playbook_options = [{"text": {"type": "plain_text", "text": t[:75]}, "value": k} for k, t in playbooks.items()]
-    default_playbook = next((o for o in playbook_options if o["value"] == "default"), playbook_options[0])
-    return {
-        "type": "modal",
-        "callback_id": "declare_modal",
-        "private_metadata": private_metadata,
-        "title": {"type": "plain_text", "text": "Declare an incident"},
-        "submit": {"type": "plain_text", "text": "Declare"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            _input("title", "Title", {"type": "plain_text_input", "action_id": "value", "max_length": 150}),
-            _input(
-                "severity",
-                "Severity",
-                {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": sev_options,
-                    "initial_option": sev_options[2],
-                },
-            ),
-            _input(
-                "playbook",
-                "Playbook",
-                {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": playbook_options,
-                    "initial_option": default_playbook,
-                },
-            ),
-            _input(
-                "options",
-                "Options",
-                {
-                    "type": "checkboxes",
-                    "action_id": "value",
-                    "options": [
-                        {
-                            "text": {"type": "plain_text", "text": "Public channel (default is private)"},
-                            "value": "public",
-                        },
-                        {
-                            "text": {
-                                "type": "plain_text",
-                                "text": "Drill (tabletop exercise, kept out of metrics)",
-                            },
-                            "value": "drill",
-                        },
-                    ],
-                },
-                optional=True,
-            ),
-        ],
-    }
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> dict[str, Any]:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": {"type": "plain_text", "text": label},
-        "element": element,
-    }
-
-
 def _page_card(page: PageCard) -> list[dict[str, Any]]:
     view = page.incident
     drill = " [DRILL]" if view.is_drill else ""
@@ -283,7 +199,7 @@ def _page_card(page: PageCard) -> list[dict[str, Any]]:
             )
         )
     else:
-        ack = ButtonElement(text="Acknowledge", action_id=ACK_ACTION, value=str(view.id), style="danger")
+        ack = ButtonElement(text="Acknowledge", action_id=ids.ACK, value=ids.number_value(view.id), style="danger")
         blocks.append(ActionsBlock(elements=[ack]))
     return [b.to_dict() for b in blocks]
 
@@ -292,7 +208,7 @@ def _reminder(card: ReminderCard) -> list[dict[str, Any]]:
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=card.text[:MAX_SECTION]))]
     if card.snooze:
         buttons = [
-            ButtonElement(text=label, action_id=f"{SNOOZE_ACTION}_{minutes}", value=str(card.incident_id))
+            ButtonElement(text=label, action_id=ids.snooze_id(minutes), value=ids.number_value(card.incident_id))
             for minutes, label in ((15, "Snooze 15 min"), (60, "Snooze 1 hour"))
         ]
         blocks.append(ActionsBlock(elements=buttons))
@@ -310,14 +226,14 @@ def _notice(draft: NoticeDraft) -> list[dict[str, Any]]:
         ],
     ]
     if draft.state == "draft":
-        labels = {
-            "notice_send": ("Send", "primary"),
-            "notice_edit": ("Edit", None),
-            "notice_cancel": ("Cancel", "danger"),
-        }
+        choices = (
+            (ids.NOTICE_SEND, "Send", "primary"),
+            (ids.NOTICE_EDIT, "Edit", None),
+            (ids.NOTICE_CANCEL, "Cancel", "danger"),
+        )
         buttons = [
-            ButtonElement(text=labels[a][0], action_id=a, value=str(draft.notice_id), style=labels[a][1])
-            for a in NOTICE_ACTIONS
+            ButtonElement(text=label, action_id=action, value=ids.number_value(draft.notice_id), style=style)
+            for action, label, style in choices
         ]
         blocks.append(ActionsBlock(elements=buttons))
     elif draft.approved_by:

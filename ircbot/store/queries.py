@@ -82,22 +82,13 @@ def add_participant(*, session: Session, incident_id: int, user_id: str, reason:
 
 def active_roles(*, session: Session, incident_id: int) -> Sequence[RoleAssignment]:
     """Roles currently held, in the order they were given."""
-    query = (
-        select(RoleAssignment)
-        .where(RoleAssignment.incident_id == incident_id, col(RoleAssignment.released_at).is_(None))
-        .order_by(col(RoleAssignment.assigned_at), col(RoleAssignment.id))
-    )
-    return session.exec(query).all()
+    return [a for a in role_history(session=session, incident_id=incident_id) if a.released_at is None]
 
 
 def role_history(*, session: Session, incident_id: int) -> Sequence[RoleAssignment]:
     """Every role assignment ever made in the incident, oldest first."""
-    query = (
-        select(RoleAssignment)
-        .where(RoleAssignment.incident_id == incident_id)
-        .order_by(col(RoleAssignment.assigned_at), col(RoleAssignment.id))
-    )
-    return session.exec(query).all()
+    query = select(RoleAssignment).where(RoleAssignment.incident_id == incident_id)
+    return session.exec(query.order_by(col(RoleAssignment.assigned_at), col(RoleAssignment.id))).all()
 
 
 def checklist(*, session: Session, incident_id: int, stage: str | None = None) -> Sequence[ChecklistItem]:
@@ -116,12 +107,8 @@ def stage_entries(*, session: Session, incident_id: int) -> Sequence[StageEntry]
 
 def timeline(*, session: Session, incident_id: int) -> Sequence[TimelineEvent]:
     """The incident's timeline, in time order."""
-    query = (
-        select(TimelineEvent)
-        .where(TimelineEvent.incident_id == incident_id)
-        .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
-    )
-    return session.exec(query).all()
+    query = select(TimelineEvent).where(TimelineEvent.incident_id == incident_id)
+    return session.exec(query.order_by(col(TimelineEvent.at), col(TimelineEvent.id))).all()
 
 
 def remember_request(*, session: Session, key: str, at: datetime) -> bool:

@@ -1,4 +1,4 @@
-"""E-mail at the edge: the SMTP implementation of MailPort, and the page e-mail rendered from templates."""
+"""E-mail at the edge: the SMTP implementation of MailPort."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
-
-import jinja2
 
 from ircbot.domain.ports import Email, MailPort, NoMail
 from ircbot.errors import ConfigError, GatewayError
@@ -126,15 +124,3 @@ def mail_from_url(url: str | None) -> MailPort:
     if not url or not url.strip():
         return NoMail()
     return SmtpMail(url.strip())
-
-
-def page_email(templates: jinja2.Environment, **context: object) -> tuple[str, str, str]:
-    """Render (subject, text, html) of a page from page_email.txt.j2 and page_email.html.j2."""
-    text_template = templates.get_template("page_email.txt.j2")
-    first, _, body = text_template.render(**context).lstrip("\n").partition("\n")
-    if not first.startswith("Subject: "):
-        raise ConfigError(
-            [f"{text_template.filename}: line 1: the page e-mail must start with 'Subject: '; add a subject line"]
-        )
-    html = templates.get_template("page_email.html.j2").render(**context)
-    return first.removeprefix("Subject: ").strip(), body.lstrip("\n"), html

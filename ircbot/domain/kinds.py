@@ -1,0 +1,95 @@
+"""Every status and kind the engine stores, as string enums (the stored values are these strings)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class IncidentStatus(StrEnum):
+    """Where an incident stands."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class TimerStatus(StrEnum):
+    """A durable timer (escalation step or reminder): waiting, fired once, or called off."""
+
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(StrEnum):
+    """A message decided on: waiting to go, delivered, withheld (ack or resolve came first), or given up."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+
+
+class OutboxKind(StrEnum):
+    """What an outbox message delivers."""
+
+    INVITE = "invite"
+    DM = "dm"
+    EMAIL = "email"
+    CHANNEL_LINE = "channel_line"
+    REMINDER = "reminder"
+
+
+PAGE_KINDS = frozenset({OutboxKind.INVITE, OutboxKind.DM, OutboxKind.EMAIL, OutboxKind.CHANNEL_LINE})
+"""The parts of a page: an acknowledgement withholds those not yet delivered."""
+
+
+class ReminderKind(StrEnum):
+    """What a reminder is about."""
+
+    UPDATE = "update"
+    CHECKLIST = "checklist"
+
+
+class NoticeStatus(StrEnum):
+    """A notice to an audience: awaiting approval, sent, or dropped."""
+
+    DRAFT = "draft"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class TimelineKind(StrEnum):
+    """What a timeline event records."""
+
+    DECLARED = "declared"
+    CHANNEL_CREATED = "channel_created"
+    WARNING = "warning"
+    ROLE_ASSIGNED = "role_assigned"
+    ROLE_RELEASED = "role_released"
+    STAGE_ENTERED = "stage_entered"
+    STAGE_FORCED = "stage_forced"
+    CONTAINED = "contained"
+    ITEM_CHECKED = "item_checked"
+    ITEM_UNCHECKED = "item_unchecked"
+    NOTE = "note"
+    ACTION_ITEM = "action_item"
+    SEVERITY_CHANGED = "severity_changed"
+    ESCALATION = "escalation"
+    ESCALATED = "escalated"
+    PAGED = "paged"
+    PAGE_UNRESOLVED = "page_unresolved"
+    ACKNOWLEDGED = "acknowledged"
+    JOINED_ON_REQUEST = "joined_on_request"
+    MEMBER_JOINED = "member_joined"
+    MEMBER_LEFT = "member_left"
+    CAPTURED = "captured"
+    STATUS_UPDATE = "status_update"
+    REMINDER = "reminder"
+    REMINDER_SNOOZED = "reminder_snoozed"
+    NOTICE_DRAFTED = "notice_drafted"
+    NOTICE_EDITED = "notice_edited"
+    NOTICE_SENT = "notice_sent"
+    NOTICE_CANCELLED = "notice_cancelled"
+    IMPACT = "impact"
+    RESOLVED = "resolved"
+    POSTMORTEM = "postmortem"

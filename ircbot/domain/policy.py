@@ -1,0 +1,204 @@
+"""The response policy as typed data: roles, escalation tiers, audiences and playbooks.
+
+These models validate whatever a config file holds; reading the files is `ircbot.config`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from ircbot.domain.stages import SEVERITIES, STAGES
+from ircbot.durations import parse_duration
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int) and value == 0:
+        return timedelta()
+    return parse_duration(str(value))
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _oncall_entry(value: Any) -> str:
+    entry = str(value).strip()
+    if not (USER_ID.match(entry) or EMAIL.match(entry)):
+        raise ValueError(f"{entry!r} is neither a Slack user id (U…) nor an e-mail address")
+    return entry
+
+
+OncallEntry = Annotated[str, BeforeValidator(_oncall_entry)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoleConfig(Strict):
+    """One response role from roles.yaml."""
+
+    title: str = Field(min_length=1)
+    description: str = ""
+    duties: list[str] = []
+    oncall: list[OncallEntry] = []
+    oncall_group: str | None = None
+    may: list[str] | None = None
+
+    @field_validator("oncall_group")
+    @classmethod
+    def _group(cls, group: str | None) -> str | None:
+        if group is not None and not GROUP_ID.match(group):
+            raise ValueError(f"{group!r} is not a Slack user group id (S…)")
+        return group
+
+
+class RolesFile(Strict):
+    """roles.yaml."""
+
+    declarer_role: str | None = "manager"
+    roles: dict[str, RoleConfig]
+
+    @field_validator("roles")
+    @classmethod
+    def _keys(cls, roles: dict[str, RoleConfig]) -> dict[str, RoleConfig]:
+        if not roles:
+            raise ValueError("define at least one role")
+        for key in roles:
+            if not KEY_PATTERN.match(key):
+                raise ValueError(f"role key {key!r} must be lowercase letters, digits, - or _")
+        return roles
+
+    @model_validator(mode="after")
+    def _declarer_role_exists(self) -> RolesFile:
+        if self.declarer_role is not None and self.declarer_role not in self.roles:
+            raise ValueError(
+                f"declarer_role {self.declarer_role!r} is not a role; choose one of {', '.join(self.roles)}"
+            )
+        return self
+
+
+def _target(value: Any) -> str:
+    text = str(value).strip()
+    kind, _, rest = text.partition(":")
+    checks = {
+        "role": KEY_PATTERN,
+        "user": USER_ID,
+        "group": GROUP_ID,
+        "email": EMAIL,
+    }
+    pattern = checks.get(kind)
+    if pattern is None or not pattern.match(rest):
+        raise ValueError(f"{text!r} is not a target; write role:KEY, user:U…, group:S… or email:ADDRESS")
+    return text
+
+
+Target = Annotated[str, BeforeValidator(_target)]
+
+
+class Tier(Strict):
+    """One escalation tier: who is paged, how long after the previous tier."""
+
+    after: Duration
+    notify: list[Target] = Field(min_length=1)
+
+
+class Updates(Strict):
+    """Stakeholder-update cadence for a severity, and how often overdue checklist items are reminded."""
+
+    every: Duration | None = None
+    channel: str | None = None
+    email: list[str] = []
+    checklist_every: Duration | None = None
+
+
+class Audience(Strict):
+    """Who a notice to one audience (leadership, legal, insurer, staff) goes to."""
+
+    title: str
+    email: list[str] = []
+    channel: str | None = None
+
+
+class SeverityPolicy(Strict):
+    """Escalation policy of one severity."""
+
+    name: str
+    tiers: list[Tier] = []
+    repeat: int = Field(default=0, ge=0, le=10)
+    updates: Updates | None = None
+
+
+class EscalationFile(Strict):
+    """escalation.yaml."""
+
+    severities: dict[str, SeverityPolicy]
+    audiences: dict[str, Audience] = {}
+
+    @field_validator("severities")
+    @classmethod
+    def _all_severities(cls, severities: dict[str, SeverityPolicy]) -> dict[str, SeverityPolicy]:
+        _exactly(severities, SEVERITIES, "severity", "severities are", "define all of")
+        return severities
+
+
+def _exactly(given: dict[str, Any], keys: tuple[str, ...], what: str, known: str, fix: str) -> None:
+    """Every one of `keys` and nothing else, or a ValueError naming the first stranger or the first missing."""
+    unknown = [key for key in given if key not in keys]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown[0]!r}; {known} {', '.join(keys)}")
+    missing = [key for key in keys if key not in given]
+    if missing:
+        raise ValueError(f"missing {what} {missing[0]!r}; {fix} {', '.join(keys)}")
+
+
+def _item(value: Any) -> Any:
+    return {"text": value} if isinstance(value, str) else value
+
+
+class ChecklistItemConfig(Strict):
+    """One checklist item of a playbook stage."""
+
+    text: str = Field(min_length=1, max_length=300)
+    required: bool = False
+
+
+class Playbook(Strict):
+    """A playbook: a checklist for every NIST stage."""
+
+    name: str
+    title: str
+    description: str = ""
+    stages: dict[str, list[Annotated[ChecklistItemConfig, BeforeValidator(_item)]]]
+
+    @field_validator("stages")
+    @classmethod
+    def _six_stages(cls, stages: dict[str, list[ChecklistItemConfig]]) -> dict[str, list[ChecklistItemConfig]]:
+        _exactly(stages, STAGES, "stage", "stages are", "give a checklist for each of")
+        return {key: stages[key] for key in STAGES}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything read from the config folder, validated."""
+
+    roles: RolesFile
+    escalation: EscalationFile
+    playbooks: dict[str, Playbook]
+    template_dirs: list[Path] = field(default_factory=list)
+
+    def role(self, key: str) -> RoleConfig | None:
+        """The role named `key`, or None."""
+        return self.roles.roles.get(key)

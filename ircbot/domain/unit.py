@@ -1,0 +1,83 @@
+"""One unit of work per incident operation: lock the row, check, change, record, commit, then wake timers.
+
+Every writer takes the incident row first (in id order when it needs several), so concurrent writers
+queue instead of deadlocking, and the timeline event is written in the same transaction as the change.
+Wake-ups are issued only after the commit, when the rows they point at are visible to the runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from ircbot.domain.kinds import IncidentStatus, TimelineKind
+from ircbot.domain.services import Services
+from ircbot.domain.snapshot import incident_view
+from ircbot.domain.views import IncidentView
+from ircbot.errors import Conflict, NotFound
+from ircbot.store import queries
+from ircbot.store.models import Incident, TimelineEvent
+
+
+@dataclass
+class IncidentTx:
+    """The locked incident, the session and the time of one operation."""
+
+    svc: Services
+    session: Session
+    incident: Incident
+    now: datetime
+    wakeups: list[datetime] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        assert self.incident.id is not None
+        return self.incident.id
+
+    def record(
+        self,
+        kind: TimelineKind,
+        text: str,
+        *,
+        actor: str | None = None,
+        data: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> TimelineEvent:
+        """Add a timeline event in this transaction (at `now` unless given)."""
+        event = TimelineEvent(
+            incident_id=self.id, at=at or self.now, kind=kind, actor=actor, text=text, data=data or {}
+        )
+        self.session.add(event)
+        return event
+
+    def wake(self, *when: datetime) -> None:
+        """Have the timer engine run at these times, once this transaction has committed."""
+        self.wakeups.extend(when)
+
+    def view(self) -> IncidentView:
+        """The incident as it reads inside this transaction, changes included."""
+        self.session.flush()
+        return incident_view(session=self.session, incident=self.incident, config=self.svc.config, now=self.now)
+
+
+@contextmanager
+def incident_tx(svc: Services, incident_id: int, *, closed: str | None = None) -> Iterator[IncidentTx]:
+    """Lock the incident for one operation; with `closed`, a resolved incident is refused with that message.
+
+    `closed` may name the incident as `{key}`, e.g. "{key} is resolved; its checklists are closed."
+    """
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
+        if incident is None:
+            raise NotFound("That incident no longer exists.")
+        if closed is not None and incident.status != IncidentStatus.OPEN:
+            raise Conflict(closed.format(key=incident.key))
+        tx = IncidentTx(svc=svc, session=session, incident=incident, now=svc.clock())
+        yield tx
+    for when in tx.wakeups:
+        svc.wake(when)

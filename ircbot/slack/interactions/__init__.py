@@ -1,0 +1,24 @@
+"""Buttons, forms and events: one module each, registered in this explicit list (like the commands)."""
+
+from __future__ import annotations
+
+from ircbot.slack.interactions import ack, channel, forms, home, notice, snooze, tick
+from ircbot.slack.interactions.base import InteractionSpec
+
+INTERACTIONS: list[InteractionSpec] = [
+    tick.toggle,
+    ack.acknowledge_page,
+    snooze.snooze_reminder,
+    notice.notice_button,
+    notice.notice_form,
+    forms.declare_form,
+    forms.update_form,
+    home.home_opened,
+    home.home_declare,
+    home.home_open_channel,
+    channel.member_joined,
+    channel.member_left,
+    channel.reaction_added,
+    channel.pin_added,
+    channel.bot_message,
+]

@@ -1,0 +1,117 @@
+"""The interaction decorator and the context an interaction runs in, shaped like the commands' own."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from slack_sdk import WebClient
+
+from ircbot.commands.base import CommandSpec
+from ircbot.domain.messages import Message, Outcome
+from ircbot.domain.services import Services
+from ircbot.slack import ids
+
+Kind = Literal["action", "view", "event"]
+
+
+@dataclass(frozen=True)
+class OpenView:
+    """An interaction's answer that opens a form the edge built (Block Kit), e.g. the notice editor."""
+
+    view: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PublishHome:
+    """An interaction's answer that replaces the user's App Home tab."""
+
+    view: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Rewrite the message that was clicked (a ticked checklist, an acknowledged page)."""
+
+    message: Message
+    note: str = ""  # appended to the fallback text, e.g. "Sent to 2 e-mail recipient(s)."
+
+
+Answer = Outcome | OpenView | PublishHome | Replace | None
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One click, form submission or event as the pipeline hands it over."""
+
+    svc: Services
+    user: str
+    body: dict[str, Any]
+    payload: dict[str, Any]  # the clicked action, the submitted view, or the event
+    client: WebClient
+    incident_id: int | None = None
+
+    @property
+    def value(self) -> str:
+        """The clicked button's value, or the submitted form's private metadata."""
+        return str(self.payload.get("value") or self.payload.get("private_metadata") or "")
+
+    def require_incident(self) -> int:
+        assert self.incident_id is not None, "the pipeline locates the incident for interactions that name one"
+        return self.incident_id
+
+
+Handler = Callable[[Interaction], Answer]
+Locate = Callable[[Services, dict[str, Any]], int | None]
+Validate = Callable[[dict[str, Any]], dict[str, str] | None]
+Accepts = Callable[[Services, dict[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class InteractionSpec:
+    """What Slack sends (kind and id), where its incident is, which command's rules it obeys, and its handler."""
+
+    kind: Kind
+    id: str | re.Pattern[str]
+    func: Handler
+    name: str
+    command: CommandSpec | None = None
+    locate: Locate | None = None
+    validate: Validate | None = None
+    accepts: Accepts | None = None  # events ircbot ignores are dropped before any database work
+
+    @property
+    def permission(self) -> str | None:
+        """The `may:` word of the typed command this interaction stands for: a button allows no more."""
+        return self.command.permission if self.command else None
+
+    @property
+    def usage(self) -> str | None:
+        return self.command.usage if self.command else None
+
+
+def interaction(
+    kind: Kind,
+    id: str | re.Pattern[str],
+    *,
+    command: CommandSpec | None = None,
+    locate: Locate | None = None,
+    validate: Validate | None = None,
+    accepts: Accepts | None = None,
+) -> Callable[[Handler], InteractionSpec]:
+    """Tag a function as the handler of one kind of click, form or event; the docstring's first line names it."""
+
+    def tag(func: Handler) -> InteractionSpec:
+        name = (func.__doc__ or func.__name__).strip().splitlines()[0]
+        return InteractionSpec(
+            kind=kind, id=id, func=func, name=name, command=command, locate=locate, validate=validate, accepts=accepts
+        )
+
+    return tag
+
+
+def from_value(svc: Services, payload: dict[str, Any]) -> int:
+    """The incident id a button or form carries as its value."""
+    return ids.parse_number(str(payload.get("value") or payload.get("private_metadata") or ""))

@@ -1,0 +1,73 @@
+"""The declare form and the status-update form; their answers go to the submitter's DM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ircbot.commands import declare as declare_command
+from ircbot.commands import update
+from ircbot.commands.declare import check_title, declared_reply
+from ircbot.commands.update import update_summary
+from ircbot.domain.declare import Declaration, declare
+from ircbot.domain.messages import Reply, Text
+from ircbot.domain.updates import UpdateRequest, post_update
+from ircbot.durations import parse_duration
+from ircbot.errors import UsageError
+from ircbot.slack import ids
+from ircbot.slack.interactions.base import Answer, Interaction, from_value, interaction
+from ircbot.slack.modals import form_values, selected, selected_options
+
+
+def declare_problems(view: dict[str, Any]) -> dict[str, str] | None:
+    """What Slack shows beside the fields, before the form closes."""
+    try:
+        check_title(form_values(view).get("title", "").strip())
+    except UsageError as exc:
+        return {"title": exc.message}
+    return None
+
+
+@interaction("view", ids.DECLARE_FORM, command=declare_command.run, validate=declare_problems)
+def declare_form(it: Interaction) -> Answer:
+    """Declare the incident the form describes."""
+    view = it.payload
+    options = selected_options(view, "options")
+    request = Declaration(
+        title=form_values(view).get("title", "").strip(),
+        severity=selected(view, "severity") or "sev3",
+        declared_by=it.user,
+        is_private="public" not in options,
+        playbook=selected(view, "playbook") or "default",
+        is_drill="drill" in options,
+        request_key=f"view:{view['id']}",
+    )
+    return declared_reply(declare(it.svc, request))
+
+
+def update_problems(view: dict[str, Any]) -> dict[str, str] | None:
+    """A status is required; the next update must be a duration."""
+    values = form_values(view)
+    if not values.get("status", "").strip():
+        return {"status": "Say where things stand."}
+    after = values.get("next_update", "").strip()
+    if after:
+        try:
+            parse_duration(after)
+        except ValueError:
+            return {"next_update": "Write a duration such as 30m or 2h."}
+    return None
+
+
+@interaction("view", ids.UPDATE_FORM, command=update.run, locate=from_value, validate=update_problems)
+def update_form(it: Interaction) -> Answer:
+    """Send the status update the form holds."""
+    values = form_values(it.payload)
+    after = values.get("next_update", "").strip()
+    request = UpdateRequest(
+        status=values.get("status", ""),
+        impact=values.get("impact", ""),
+        next_steps=values.get("next_steps", ""),
+        next_update_at=it.svc.clock() + parse_duration(after) if after else None,
+    )
+    delivered = post_update(it.svc, incident_id=it.require_incident(), actor=it.user, request=request)
+    return Reply(Text(update_summary(delivered.places, delivered.warnings)))

@@ -1,0 +1,17 @@
+"""The Snooze buttons on an update reminder."""
+
+from __future__ import annotations
+
+from ircbot.commands import update
+from ircbot.domain.messages import Text
+from ircbot.domain.reminders import snooze
+from ircbot.slack import ids
+from ircbot.slack.interactions.base import Answer, Interaction, Replace, from_value, interaction
+
+
+@interaction("action", ids.SNOOZE_PATTERN, command=update.run, locate=from_value)
+def snooze_reminder(it: Interaction) -> Answer:
+    """Push the update reminder back, and say until when."""
+    minutes = ids.snooze_minutes(str(it.payload.get("action_id")))
+    due = snooze(it.svc, incident_id=it.require_incident(), minutes=minutes, actor=it.user)
+    return Replace(Text(f":zzz: <@{it.user}> snoozed the update reminder until {due:%H:%M} UTC."))

@@ -1,0 +1,167 @@
+"""The one pipeline every Slack interaction goes through, typed or clicked.
+
+After Bolt's ack: drop Slack's redeliveries, find the incident and apply the typed command's rules
+(a button never allows what the command refuses), run the handler, word any failure the same way,
+and deliver the answer — to the response_url, as a form, or to the person's DM when there is neither.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from slack_bolt.kwargs_injection import Args
+from slack_sdk.errors import SlackClientError
+
+from ircbot.commands.answers import failure_reply
+from ircbot.commands.base import Invocation
+from ircbot.commands.dispatch import dispatch
+from ircbot.domain.access import authorise
+from ircbot.domain.deliveries import remember_delivery
+from ircbot.domain.messages import OpenModal, Reply, Text, internal_error
+from ircbot.domain.services import Services
+from ircbot.errors import IrcbotError
+from ircbot.slack import modals
+from ircbot.slack.interactions.base import Answer, Interaction, InteractionSpec, OpenView, PublishHome, Replace
+from ircbot.slack.render import render_message
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What makes a delivery unique: the event id, else the trigger id (new for every command, click, submit)."""
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    return None
+
+
+def first_delivery(svc: Services, body: dict[str, Any]) -> bool:
+    """False for a delivery already handled (Slack redelivers what it did not see acknowledged in 3 s)."""
+    key = delivery_key(body)
+    if key is None or remember_delivery(svc, key):
+        return True
+    svc.log.info("dropping redelivery %s", key)
+    return False
+
+
+def user_of(body: dict[str, Any]) -> str:
+    """Who typed, clicked, submitted, or did what the event reports."""
+    found = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    return str(found or "")
+
+
+def channel_of(body: dict[str, Any]) -> str:
+    """Where it happened: the command's or the clicked message's channel ("" for forms and the Home tab)."""
+    found = body.get("channel_id") or (body.get("channel") or {}).get("id")
+    return str(found or (body.get("container") or {}).get("channel_id") or "")
+
+
+def run_command(svc: Services, args: Args) -> None:
+    """`/incident …`: the command layer parses, locates, authorises and answers."""
+    body: dict[str, Any] = args.body
+    if not first_delivery(svc, body):
+        return
+    invocation = Invocation(
+        user_id=body["user_id"],
+        channel_id=body.get("channel_id", ""),
+        text=body.get("text", ""),
+        trigger_id=body.get("trigger_id"),
+        request_key=body.get("trigger_id"),
+    )
+    deliver(svc, dispatch(svc, invocation), args)
+
+
+def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> None:
+    """A button, form or event, through the same checks as a typed command."""
+    body: dict[str, Any] = args.body
+    payload = _payload(spec, args)
+    if spec.accepts is not None and not spec.accepts(svc, payload):
+        return
+    if spec.validate is not None and spec.validate(payload):
+        return  # the ack showed the problems beside the fields; the form is still open
+    if not first_delivery(svc, body):
+        return
+    user = user_of(body)
+    try:
+        incident_id = spec.locate(svc, payload) if spec.locate else None
+        if incident_id is not None:
+            authorise(
+                svc, incident_id=incident_id, user_id=user, channel_id=channel_of(body), permission=spec.permission
+            )
+        answer = spec.func(Interaction(svc, user, body, payload, args.client, incident_id))
+    except Exception as exc:  # every failure is answered; failure_reply logs what ircbot did not expect
+        answer = failure_reply(svc, exc, what=spec.name, usage=spec.usage)
+        if spec.kind == "event":
+            return  # nobody is waiting on an event; the log has it
+    deliver(svc, answer, args)
+
+
+def deliver(svc: Services, answer: Answer, args: Args) -> None:
+    """Send an answer where it belongs."""
+    body: dict[str, Any] = args.body
+    if answer is None:
+        return
+    if isinstance(answer, PublishHome):
+        try:
+            args.client.views_publish(user_id=user_of(body), view=answer.view)
+        except SlackClientError as exc:  # the tab keeps its last content; the next visit publishes again
+            svc.log.warning("views.publish for %s failed: %s", user_of(body), exc)
+        return
+    if isinstance(answer, OpenModal | OpenView):
+        view = answer.view if isinstance(answer, OpenView) else modals.form_for(svc, answer)
+        try:
+            args.client.views_open(trigger_id=body["trigger_id"], view=view)
+            return
+        except SlackClientError as exc:  # a form is a convenience; say how to type it instead
+            svc.log.warning("views.open failed: %s", exc)
+            answer = Reply(Text(modals.typed_instead(answer)))
+    if isinstance(answer, Replace):
+        text, blocks = render_message(answer.message)
+        args.respond(text=f"{text} — {answer.note}" if answer.note else text, blocks=blocks, replace_original=True)
+        return
+    if _has_response_url(body):
+        text, blocks = render_message(answer.message)
+        args.respond(
+            text=text, blocks=blocks, response_type=answer.visibility, replace_original=answer.replace_original
+        )
+    else:  # a form submission or a Home tab click: the person's DM with the bot
+        svc.chat.post(user_of(body), answer.message)
+
+
+def guarded(svc: Services, name: str, work: Any) -> Any:
+    """A lazy listener running `work(args)`; a failure of the pipeline itself still gets an answer."""
+
+    def run(args: Args) -> None:
+        try:
+            work(args)
+        except Exception:  # a bug or an outage past the handler; the person must still hear about it
+            reference = uuid.uuid4().hex[:8]
+            svc.log.exception("%s failed [ref %s]", name, reference)
+            _tell(svc, args, reference)
+
+    run.__name__ = name
+    return run
+
+
+def _payload(spec: InteractionSpec, args: Args) -> dict[str, Any]:
+    if spec.kind == "action":
+        return dict(args.action or {})
+    if spec.kind == "view":
+        return dict(args.view or {})
+    return dict(args.event or {})
+
+
+def _has_response_url(body: dict[str, Any]) -> bool:
+    return bool(body.get("response_url") or body.get("response_urls"))
+
+
+def _tell(svc: Services, args: Args, reference: str) -> None:
+    body: dict[str, Any] = args.body or {}
+    text = internal_error(reference).text
+    try:
+        if _has_response_url(body):
+            args.respond(text=text, response_type="ephemeral", replace_original=False)
+        elif user_of(body) and body.get("type") != "event_callback":
+            svc.chat.post(user_of(body), Text(text))
+    except (IrcbotError, SlackClientError, OSError) as exc:
+        svc.log.error("could not tell the user about failure %s: %s", reference, exc)
