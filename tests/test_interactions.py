@@ -1,0 +1,70 @@
+"""Buttons go through the same rules as the commands they stand for, and answer like them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import select
+
+from ircbot.store.models import Notice
+from tests.conftest import Harness
+from tests.factories import ALICE, BOB, MALLORY, escalation_config, roles_config
+from tests.scenario import incident
+
+LEADERSHIP = {"leadership": {"title": "Executive leadership", "channel": None, "email": ["exec@example.com"]}}
+
+
+def dms(h: Harness, user: str) -> list[dict[str, Any]]:
+    channel = h.emulator.im_channel(user)
+    return h.emulator.messages(channel) if channel else []
+
+
+def test_an_acknowledged_page_stays_in_the_readers_time_zone(harness: Harness) -> None:
+    harness.declare("Ransomware on FS01 sev1")
+    harness.wait_for(lambda: dms(harness, ALICE))
+    page = dms(harness, ALICE)[0]
+    shown = harness.emulator.message_text(page)
+    zone = "CEST" if "CEST" in shown else "CET"  # Alice reads Slack in Europe/Berlin
+    assert zone in shown and " UTC" not in shown.split("Declared by")[1].split("\n")[0]
+
+    im = harness.emulator.im_channel(ALICE)
+    assert im is not None
+    harness.driver.click(ALICE, im, str(page["ts"]), "page_ack")
+    updated = next(m for m in harness.emulator.messages(im) if m["ts"] == page["ts"])
+    after = harness.emulator.message_text(updated)
+    assert "Acknowledged by" in after
+    assert zone in after and " UTC" not in after.split("Declared by")[1].split("\n")[0]
+
+
+def test_a_page_button_clicked_by_someone_not_brought_in_is_refused(harness: Harness) -> None:
+    harness.declare("Ransomware on FS01 sev1")
+    harness.wait_for(lambda: dms(harness, BOB))
+    page = dms(harness, BOB)[0]
+    im = harness.emulator.im_channel(BOB)
+    assert im is not None
+
+    refused = harness.driver.click(MALLORY, im, str(page["ts"]), "page_ack")
+
+    assert "You were not brought into INC-1" in refused.text
+    assert incident(harness).acknowledged_at is None
+
+
+def test_a_notice_button_allows_no_more_than_the_notify_command(make_harness: Callable[..., Harness]) -> None:
+    escalation = {**escalation_config(), "audiences": LEADERSHIP}
+    open_to_all = make_harness(escalation=escalation)
+    _, channel = open_to_all.declare("Payroll data exfiltration sev2")
+    open_to_all.slash("notify leadership", channel=channel)
+    draft = open_to_all.emulator.ephemerals(ALICE)[-1]
+    # The same workspace and database, now with roles.yaml saying only the comms lead may notify.
+    comms_only = roles_config()
+    comms_only["roles"]["comms"]["may"] = ["notify"]  # type: ignore[index]
+    restricted = make_harness(roles=comms_only, escalation=escalation)
+
+    typed = restricted.slash("notify leadership", channel=channel)
+    clicked = restricted.driver.click(ALICE, channel, draft["ts"], "notice_send")
+
+    assert "Only the Communications lead may `notify`" in typed.text
+    assert "Only the Communications lead may `notify`" in clicked.text
+    with restricted.bot.db.transaction() as session:
+        assert [n.status for n in session.exec(select(Notice)).all()] == ["draft"]
