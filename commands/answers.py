@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ircbot.domain.messages import Reply, Text, internal_error
+from ircbot.domain.messages import Reply, Text
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, InvalidInput, IrcbotError, UsageError
 
@@ -26,3 +26,11 @@ def failure_reply(svc: Services, exc: Exception, *, what: str, usage: str | None
     reference = uuid.uuid4().hex[:8]
     svc.log.error("%s failed [ref %s]", what, reference, exc_info=exc)
     return Reply(internal_error(reference))
+
+
+def internal_error(reference: str) -> Text:
+    """What a person sees when ircbot itself failed: no stack trace, a reference for the operators."""
+    return Text(
+        f":x: That did not go through: ircbot hit an internal error (reference `{reference}`). "
+        "Try again in a moment; if it keeps failing, give the reference to whoever runs ircbot."
+    )

@@ -18,11 +18,12 @@ from ircbot.config import load_config
 from ircbot.domain.checklist import move, set_item
 from ircbot.domain.declare import Declaration, Declared, declare, discard_unfinished
 from ircbot.domain.incidents import resolve, visible_open
-from ircbot.domain.messages import Message, Reply, Text
+from ircbot.domain.messages import Message, Reply, Text, Topic
 from ircbot.domain.ports import ChatMessage, Profile
 from ircbot.domain.roles import assign
 from ircbot.domain.services import Services
 from ircbot.errors import Conflict, GatewayError, InvalidInput
+from ircbot.slack.wording import topic_text
 from ircbot.store import queries
 from ircbot.store.db import Database
 from ircbot.store.models import (
@@ -85,8 +86,8 @@ class FakeChat:
     def invite(self, channel_id: str, user_ids: list[str]) -> None:
         self.members.setdefault(channel_id, set()).update(user_ids)
 
-    def set_topic(self, channel_id: str, topic: str) -> None:
-        self.topics[channel_id] = topic
+    def set_topic(self, channel_id: str, topic: Topic) -> None:
+        self.topics[channel_id] = topic_text(topic)  # as Slack would show it
 
     def post(self, channel_id: str, message: Message) -> str:
         self.posts.append((channel_id, message))

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import TimelineKind
+from ircbot.domain.messages import Topic
 from ircbot.domain.services import Services
 from ircbot.domain.stages import STAGE_TITLES, STAGES, next_stage, normalize_stage
-from ircbot.domain.topic import topic_for
 from ircbot.domain.unit import incident_tx
 from ircbot.domain.views import IncidentView
 from ircbot.errors import Conflict, InvalidInput
@@ -57,12 +57,10 @@ def set_item(
         changed = (item.checked_by is None) == checked
         if changed:
             item.checked_by, item.checked_at = (actor, tx.now) if checked else (None, None)
-            verb = "ticked" if checked else "unticked"
             tx.record(
                 TimelineKind.ITEM_CHECKED if checked else TimelineKind.ITEM_UNCHECKED,
-                f"<@{actor}> {verb} {STAGE_TITLES[stage]} #{position}: {item.text}",
                 actor=actor,
-                data={"stage": stage, "position": position},
+                data={"stage": stage, "position": position, "item": item.text},
             )
         return Ticked(incident=tx.view(), text=item.text, changed=changed)
 
@@ -98,21 +96,11 @@ def move(svc: Services, *, incident_id: int, target: str, force: bool, actor: st
             tx.record(TimelineKind.CONTAINED, "Containment complete", actor=actor)
         skipped = tuple(f"{STAGE_TITLES[i.stage]} #{i.position}: {i.text}" for i in blocking)
         if skipped:
-            tx.record(
-                TimelineKind.STAGE_FORCED,
-                f"<@{actor}> moved on with {len(skipped)} required item(s) unticked (--force)",
-                actor=actor,
-                data={"skipped": list(skipped)},
-            )
-        tx.record(
-            TimelineKind.STAGE_ENTERED,
-            f"Stage: {STAGE_TITLES[current]} → {STAGE_TITLES[destination]}",
-            actor=actor,
-            data={"stage": destination, "from": current},
-        )
+            tx.record(TimelineKind.STAGE_FORCED, actor=actor, data={"skipped": list(skipped)})
+        tx.record(TimelineKind.STAGE_ENTERED, actor=actor, data={"stage": destination, "from": current})
         view = tx.view()
     channel = view.channel_id
-    warnings = attempt(("update the topic", lambda: svc.chat.set_topic(channel, topic_for(view)))) if channel else []
+    warnings = attempt(("update the topic", lambda: svc.chat.set_topic(channel, Topic(view)))) if channel else []
     return Moved(incident=view, left=current, skipped=skipped, warnings=tuple(warnings))
 
 

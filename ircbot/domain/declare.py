@@ -11,13 +11,12 @@ from sqlmodel import Session, select
 from ircbot.domain import escalation, reminders
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import TimelineKind
-from ircbot.domain.messages import IncidentCard
+from ircbot.domain.messages import IncidentCard, Topic
 from ircbot.domain.naming import channel_name
 from ircbot.domain.roles import give_role
 from ircbot.domain.services import Services
 from ircbot.domain.snapshot import incident_view
-from ircbot.domain.stages import STAGE_TITLES, STAGES
-from ircbot.domain.topic import topic_for
+from ircbot.domain.stages import STAGES
 from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.domain.views import IncidentView
 from ircbot.errors import Conflict, GatewayError, NotFound
@@ -135,16 +134,22 @@ def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
         session=session, incident_id=incident.id, user_id=request.declared_by, reason="declared", at=now
     )
     tx, by = IncidentTx(svc=svc, session=session, incident=incident, now=now), request.declared_by
-    drill = " (drill)" if request.is_drill else ""
     tx.record(
         TimelineKind.DECLARED,
-        f"{incident.key} declared{drill}: {request.title} ({request.severity.upper()}, playbook {playbook.title})",
         actor=by,
-        data={"severity": request.severity, "playbook": request.playbook, "private": request.is_private},
+        data={
+            "key": incident.key,
+            "title": request.title,
+            "severity": request.severity,
+            "playbook": request.playbook,
+            "playbook_title": playbook.title,
+            "private": request.is_private,
+            "drill": request.is_drill,
+        },
     )
     if svc.config.roles.declarer_role is not None:
         give_role(tx, role=svc.config.roles.declarer_role, user_id=by, actor=by)
-    tx.record(TimelineKind.STAGE_ENTERED, f"Stage: {STAGE_TITLES[STAGES[0]]}", actor=by, data={"stage": STAGES[0]})
+    tx.record(TimelineKind.STAGE_ENTERED, actor=by, data={"stage": STAGES[0]})
     return incident
 
 
@@ -167,7 +172,7 @@ def _furnish_channel(svc: Services, view: IncidentView) -> list[str]:
     card = IncidentCard(incident=view, heading=f"{view.label}: {view.title}")
     warnings = attempt(
         ("invite you", lambda: svc.chat.invite(channel, [view.declared_by])),
-        ("set the topic", lambda: svc.chat.set_topic(channel, topic_for(view))),
+        ("set the topic", lambda: svc.chat.set_topic(channel, Topic(view))),
         ("post the welcome message", lambda: posted.append(svc.chat.post(channel, card))),
     )
     if posted:

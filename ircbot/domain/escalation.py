@@ -16,11 +16,10 @@ from sqlmodel import Session, select
 
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import OutboxStatus, TimelineKind, TimerStatus
-from ircbot.domain.messages import Text
+from ircbot.domain.messages import AckNotice, Topic
 from ircbot.domain.policy import SeverityPolicy
 from ircbot.domain.services import Services
 from ircbot.domain.stages import SEVERITIES
-from ircbot.domain.topic import topic_for
 from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.domain.views import IncidentView
 from ircbot.errors import Conflict
@@ -138,16 +137,13 @@ def acknowledge(svc: Services, *, incident_id: int, actor: str) -> Acknowledged:
             incident.acknowledged_at, incident.acknowledged_by = tx.now, actor
         cancelled = cancel_pending(tx.session, incident)
         if first or cancelled:
-            text = f"<@{actor}> acknowledged the page" + (
-                f"; {cancelled} pending tier(s) cancelled" if cancelled else ""
-            )
-            tx.record(TimelineKind.ACKNOWLEDGED, text, actor=actor)
+            tx.record(TimelineKind.ACKNOWLEDGED, actor=actor, data={"cancelled": cancelled})
         view = tx.view()
         by, at = incident.acknowledged_by or actor, incident.acknowledged_at or tx.now
     warnings: list[str] = []
     channel = view.channel_id
     if channel and (first or cancelled):
-        line = Text(f":white_check_mark: <@{actor}> acknowledged {view.key}; escalation stopped.")
+        line = AckNotice(by=actor, key=view.key)
         warnings = attempt(("say so in the channel", lambda: svc.chat.post(channel, line)))
     return Acknowledged(incident=view, by=by, at=at, first=first, cancelled=cancelled, warnings=tuple(warnings))
 
@@ -162,7 +158,7 @@ def escalate_now(svc: Services, *, incident_id: int, actor: str) -> int:
         else:
             step = _next_unpaged_tier(tx)
         tx.session.add(step)
-        tx.record(TimelineKind.ESCALATED, f"<@{actor}> escalated to tier {step.tier + 1}", actor=actor)
+        tx.record(TimelineKind.ESCALATED, actor=actor, data={"tier": step.tier + 1})
         tx.wake(tx.now)
         return step.tier + 1
 
@@ -208,16 +204,11 @@ def change_severity(svc: Services, *, incident_id: int, severity: str, actor: st
             raise Conflict(f"{incident.key} already is {severity.upper()}.")
         incident.severity = severity
         cancel_pending(tx.session, incident)
-        tx.record(
-            TimelineKind.SEVERITY_CHANGED,
-            f"<@{actor}> changed severity {old.upper()} → {severity.upper()}",
-            actor=actor,
-            data={"from": old, "to": severity},
-        )
+        tx.record(TimelineKind.SEVERITY_CHANGED, actor=actor, data={"from": old, "to": severity})
         planned = _replan(tx)
         view = tx.view()
     channel = view.channel_id
-    warnings = attempt(("update the topic", lambda: svc.chat.set_topic(channel, topic_for(view)))) if channel else []
+    warnings = attempt(("update the topic", lambda: svc.chat.set_topic(channel, Topic(view)))) if channel else []
     return SeverityChanged(incident=view, old=old, planned=planned, warnings=tuple(warnings))
 
 

@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from ircbot.domain import escalation, reminders
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import IncidentStatus, TimelineKind
-from ircbot.domain.messages import Text
+from ircbot.domain.messages import ResolvedNotice, Topic
 from ircbot.domain.postmortem import publish_postmortem
 from ircbot.domain.services import Services
 from ircbot.domain.snapshot import incident_view
-from ircbot.domain.topic import topic_for
 from ircbot.domain.unit import incident_tx
 from ircbot.domain.views import IncidentView
-from ircbot.durations import format_duration
 from ircbot.errors import InvalidInput, IrcbotError
 from ircbot.store import queries
 
@@ -80,28 +78,19 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
         for entry in queries.stage_entries(session=tx.session, incident_id=tx.id):
             if entry.left_at is None:
                 entry.left_at = tx.now
-        label = " as a false positive" if false_positive else ""
         tx.record(
             TimelineKind.RESOLVED,
-            f"<@{actor}> resolved {incident.key}{label}" + (f": {incident.summary}" if incident.summary else ""),
             actor=actor,
-            data={"false_positive": false_positive},
+            data={"key": incident.key, "false_positive": false_positive, "summary": incident.summary},
         )
         resolved_view = tx.view()
     warnings: list[str] = []
     channel = resolved_view.channel_id
     if channel:
-        ttr = format_duration(resolved_view.age)
-        lines = [f":white_check_mark: *{resolved_view.label} resolved* by <@{actor}> after {ttr}."]
-        if resolved_view.is_drill:
-            lines.append("_This was a drill; it is kept out of the response metrics._")
-        if false_positive:
-            lines.append("Marked as a *false positive*.")
-        if summary.strip():
-            lines.append(f"*Summary:* {summary.strip()}")
+        notice = ResolvedNotice(resolved_view, by=actor, false_positive=false_positive, summary=summary.strip())
         warnings += attempt(
-            ("post the summary", lambda: svc.chat.post(channel, Text("\n".join(lines)))),
-            ("update the topic", lambda: svc.chat.set_topic(channel, topic_for(resolved_view))),
+            ("post the summary", lambda: svc.chat.post(channel, notice)),
+            ("update the topic", lambda: svc.chat.set_topic(channel, Topic(resolved_view))),
         )
     try:
         published = publish_postmortem(svc, incident_id=incident_id, actor=actor)

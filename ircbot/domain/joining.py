@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import TimelineKind
-from ircbot.domain.messages import Text
+from ircbot.domain.messages import JoinRequest
 from ircbot.domain.roles import check_role, oncall_for
 from ircbot.domain.services import Services
 from ircbot.domain.unit import incident_tx
@@ -29,21 +29,15 @@ def page_role(svc: Services, *, incident_id: int, role: str, actor: str) -> Join
     user = oncall_for(svc, role)
     with incident_tx(svc, incident_id, closed="{key} is resolved.") as tx:
         queries.add_participant(session=tx.session, incident_id=tx.id, user_id=user, reason=f"page:{role}", at=tx.now)
-        tx.record(
-            TimelineKind.JOINED_ON_REQUEST,
-            f"<@{actor}> brought in <@{user}> as {config.title}",
-            actor=actor,
-            data={"role": role, "user": user},
-        )
-        channel, key, title = tx.incident.channel_id, tx.incident.key, tx.incident.title
-    duties = "".join(f"\n• {d}" for d in config.duties)
-    dm = (
-        f":wave: <@{actor}> asked you to join *{key}: {title}* as *{config.title}* in <#{channel}>.\n"
-        f"{config.description}{duties}"
+        tx.record(TimelineKind.JOINED_ON_REQUEST, actor=actor, data={"role": role, "user": user, "title": config.title})
+        view = tx.view()
+    channel = view.channel_id
+    dm = JoinRequest(
+        by=actor, incident=view, role_title=config.title, description=config.description, duties=tuple(config.duties)
     )
     warnings = attempt(
         ("invite them", lambda: svc.chat.invite(channel or "", [user])),
-        ("send them a DM", lambda: svc.chat.post(user, Text(dm))),
+        ("send them a DM", lambda: svc.chat.post(user, dm)),
     )
     return Joined(user_id=user, title=config.title, warnings=tuple(warnings))
 
@@ -57,7 +51,5 @@ def record_membership(svc: Services, *, channel_id: str, user_id: str, joined: b
     with incident_tx(svc, found.id) as tx:
         if joined:
             queries.add_participant(session=tx.session, incident_id=tx.id, user_id=user_id, reason="joined", at=tx.now)
-        verb = "joined" if joined else "left"
-        kind = TimelineKind.MEMBER_JOINED if joined else TimelineKind.MEMBER_LEFT
-        tx.record(kind, f"<@{user_id}> {verb} the channel", actor=user_id)
+        tx.record(TimelineKind.MEMBER_JOINED if joined else TimelineKind.MEMBER_LEFT, actor=user_id)
     return True

@@ -11,7 +11,7 @@ from ircbot.domain.views import IncidentView
 
 @dataclass(frozen=True)
 class Text:
-    """A short message in Slack mrkdwn."""
+    """A short message in the chat's markup (a template's output, an answer to a command)."""
 
     text: str
 
@@ -59,11 +59,83 @@ class PageCard:
 
 @dataclass(frozen=True)
 class ReminderCard:
-    """A reminder, with snooze buttons when it can be snoozed."""
+    """A reminder that an update is overdue (with snooze buttons), or of required items still open."""
 
     incident_id: int
-    text: str
-    snooze: bool = False
+    key: str
+    about: Literal["update", "checklist"]
+    stage: str = ""
+    items: tuple[tuple[int, str], ...] = ()  # (position, text) of the open required items
+
+    @property
+    def snooze(self) -> bool:
+        return self.about == "update"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """The incident at a glance, where the channel shows it (Slack: the channel topic)."""
+
+    incident: IncidentView
+
+
+@dataclass(frozen=True)
+class RoleAnnouncement:
+    """Someone now holds a role, perhaps taking over from someone else."""
+
+    user: str
+    title: str
+    previous: str | None
+    duties: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    """A DM to someone brought in by role: who asked, into what, as what, and the role's duties."""
+
+    by: str
+    incident: IncidentView
+    role_title: str
+    description: str
+    duties: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AckNotice:
+    """Someone acknowledged the page, so escalation stopped."""
+
+    by: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ResolvedNotice:
+    """The incident is resolved: by whom, after how long, and how it ended."""
+
+    incident: IncidentView
+    by: str
+    false_positive: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class PageLine:
+    """The channel's record that a tier was paged: people by id, e-mail-only targets by address."""
+
+    tier: int
+    round: int
+    users: tuple[str, ...]
+    emails: tuple[str, ...]
+    late: str | None = None
+
+
+@dataclass(frozen=True)
+class SentNotice:
+    """An approved notice as its audience's channel receives it."""
+
+    subject: str
+    body: str
 
 
 @dataclass(frozen=True)
@@ -88,7 +160,21 @@ class StatsCard:
 
 
 Message = (
-    Text | IncidentCard | ChecklistCard | RolesCard | IncidentList | PageCard | ReminderCard | NoticeDraft | StatsCard
+    Text
+    | IncidentCard
+    | ChecklistCard
+    | RolesCard
+    | IncidentList
+    | PageCard
+    | ReminderCard
+    | NoticeDraft
+    | StatsCard
+    | RoleAnnouncement
+    | JoinRequest
+    | AckNotice
+    | ResolvedNotice
+    | PageLine
+    | SentNotice
 )
 
 
@@ -110,11 +196,3 @@ class OpenModal:
 
 
 Outcome = Reply | OpenModal
-
-
-def internal_error(reference: str) -> Text:
-    """What a person sees when ircbot itself failed: no stack trace, a reference for the operators."""
-    return Text(
-        f":x: That did not go through: ircbot hit an internal error (reference `{reference}`). "
-        "Try again in a moment; if it keeps failing, give the reference to whoever runs ircbot."
-    )

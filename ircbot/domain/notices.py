@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ircbot.domain.kinds import NoticeStatus, TimelineKind
-from ircbot.domain.messages import NoticeDraft, Text
+from ircbot.domain.messages import NoticeDraft, SentNotice
 from ircbot.domain.ports import Email
 from ircbot.domain.services import Services
 from ircbot.domain.unit import IncidentTx, incident_tx
@@ -105,7 +105,7 @@ def send(svc: Services, *, notice_id: int, actor: str) -> Sent:
             svc.mail.send(Email(to=tuple(audience.email), subject=subject, text=body, html=_html(body)))
             places.append(f"{len(audience.email)} e-mail recipient(s)")
         if audience.channel:
-            svc.chat.post(audience.channel, Text(f"*{subject}*\n\n{body}"))
+            svc.chat.post(audience.channel, SentNotice(subject, body))
             places.append(f"<#{audience.channel}>")
     except GatewayError as exc:
         with incident_tx(svc, incident_id) as tx:
@@ -116,9 +116,14 @@ def send(svc: Services, *, notice_id: int, actor: str) -> Sent:
         sent = _notice(tx, notice_id)
         tx.record(
             TimelineKind.NOTICE_SENT,
-            f"Notice to {audience.title} approved and sent by <@{actor}>: {subject}",
             actor=actor,
-            data={"audience": sent.audience, "to": list(audience.email), "channel": audience.channel},
+            data={
+                "audience": sent.audience,
+                "title": audience.title,
+                "subject": subject,
+                "to": list(audience.email),
+                "channel": audience.channel,
+            },
         )
         return Sent(card=_card(svc, sent), places=tuple(places))
 

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxKind, OutboxStatus, TimelineKind
 from ircbot.domain.mailing import page_email
-from ircbot.domain.messages import PageCard, ReminderCard, Text
+from ircbot.domain.messages import PageCard, PageLine, ReminderCard, Text
 from ircbot.domain.paging import acked_since
 from ircbot.domain.services import Services
 from ircbot.domain.unit import IncidentTx, incident_tx
@@ -33,7 +33,14 @@ def _invite(tx: IncidentTx, message: OutboxMessage) -> None:
 
 
 def _channel_line(tx: IncidentTx, message: OutboxMessage) -> None:
-    tx.svc.chat.post(message.recipient, Text(str(message.payload["text"])))
+    payload = message.payload
+    if "paged" not in payload:  # queued before pages were kept as facts
+        tx.svc.chat.post(message.recipient, Text(str(payload.get("text", ""))))
+        return
+    users = tuple(p["user"] for p in payload["paged"] if p.get("user"))
+    emails = tuple(p["email"] for p in payload["paged"] if not p.get("user"))
+    line = PageLine(int(payload["tier"]), int(payload["round"]), users, emails, payload.get("late"))
+    tx.svc.chat.post(message.recipient, line)
 
 
 def _dm(tx: IncidentTx, message: OutboxMessage) -> None:
@@ -45,10 +52,13 @@ def _dm(tx: IncidentTx, message: OutboxMessage) -> None:
 
 
 def _reminder(tx: IncidentTx, message: OutboxMessage) -> None:
-    snooze = bool(message.payload.get("snooze"))
-    tx.svc.chat.post(
-        message.recipient, ReminderCard(incident_id=tx.id, text=str(message.payload["text"]), snooze=snooze)
-    )
+    payload = message.payload
+    if "about" not in payload:  # queued before reminders were kept as facts
+        tx.svc.chat.post(message.recipient, Text(str(payload.get("text", ""))))
+        return
+    items = tuple((int(p), str(t)) for p, t in payload.get("items", []))
+    card = ReminderCard(tx.id, tx.incident.key, payload["about"], str(payload.get("stage", "")), items)
+    tx.svc.chat.post(message.recipient, card)
 
 
 def _email(tx: IncidentTx, message: OutboxMessage) -> None:

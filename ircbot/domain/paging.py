@@ -159,7 +159,6 @@ def _decide_pages(
     incident, now = tx.incident, tx.now
     late = now - step.due_at
     tier = step.tier + 1
-    lateness = f" ({format_duration(late)} late)" if late > LATE_AFTER else ""
     if not recipients:
         following = queries.pending_steps(session=tx.session, incident_id=tx.id)
         if following:
@@ -173,27 +172,30 @@ def _decide_pages(
         )
         return
     reason = f"Escalation tier {tier} of the {incident.severity.upper()} policy"
-    names = []
+    paged = []
     for r in recipients:
+        paged.append({"user": r.user_id} if r.user_id else {"email": r.email})
         if r.user_id:
-            names.append(f"<@{r.user_id}>")
             if (tx.id, r.user_id) not in participants:  # the incident row is locked: no one else adds them
                 participants.add((tx.id, r.user_id))
                 tx.session.add(Participant(incident_id=tx.id, user_id=r.user_id, reason="paged", added_at=now))
             _queue(tx, step, OutboxKind.INVITE, r.user_id, {})
             _queue(tx, step, OutboxKind.DM, r.user_id, {"reason": reason, "tz": r.tz})
-        else:
-            names.append(f"{r.email} (e-mail)")
         if r.email and tx.svc.mail.enabled:
             _queue(tx, step, OutboxKind.EMAIL, r.email, {"reason": reason, "tier": tier})
-    repeat = f", round {step.round + 1}" if step.round else ""
-    line = f":rotating_light: Paged tier {tier}{repeat}: {', '.join(names)}{lateness}"
+    late_words = format_duration(late) if late > LATE_AFTER else None
     if incident.channel_id:
-        _queue(tx, step, OutboxKind.CHANNEL_LINE, incident.channel_id, {"text": line})
+        line = {"tier": tier, "round": step.round, "paged": paged, "late": late_words}
+        _queue(tx, step, OutboxKind.CHANNEL_LINE, incident.channel_id, line)
     tx.record(
         TimelineKind.PAGED,
-        f"Paged tier {tier}{repeat}: {', '.join(names)}{lateness}",
-        data={"tier": tier, "round": step.round, "late_seconds": int(late.total_seconds())},
+        data={
+            "tier": tier,
+            "round": step.round,
+            "paged": paged,
+            "late_seconds": int(late.total_seconds()),
+            "late": late_words,
+        },
     )
 
 

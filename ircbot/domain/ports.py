@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from ircbot.domain.messages import Message
+from ircbot.domain.messages import Message, Topic
 from ircbot.domain.metrics import Metrics
 from ircbot.errors import GatewayError
 
@@ -63,8 +63,8 @@ class ChatPort(Protocol):
         """Bring users into a channel; users already in it are fine."""
         ...
 
-    def set_topic(self, channel_id: str, topic: str) -> None:
-        """Set the channel topic."""
+    def set_topic(self, channel_id: str, topic: Topic) -> None:
+        """Show the incident at a glance in the channel's topic."""
         ...
 
     def post(self, channel_id: str, message: Message) -> str:

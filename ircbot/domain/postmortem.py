@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import jinja2
 from sqlmodel import col, select
 
 from ircbot.domain.kinds import TimelineKind
+from ircbot.domain.people import People
 from ircbot.domain.postmortem_context import build_context, read_channel
 from ircbot.domain.redaction import Redactor
 from ircbot.domain.services import Services
@@ -16,8 +16,6 @@ from ircbot.domain.unit import incident_tx
 from ircbot.errors import ConfigError, GatewayError
 from ircbot.store import queries
 from ircbot.store.models import Postmortem
-
-MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 @dataclass
@@ -49,7 +47,7 @@ def compile_postmortem(svc: Services, *, incident_id: int) -> Published:
         except jinja2.TemplateError as exc:
             raise ConfigError([f"postmortem.md.j2: {exc}"]) from exc
     published = Published(
-        markdown=_with_names(svc, markdown),
+        markdown=markdown,
         filename=f"postmortem-{key}.md",
         redacted=redactor.total,
         messages_read=len(channel.messages),
@@ -79,7 +77,7 @@ def publish_postmortem(svc: Services, *, incident_id: int, actor: str) -> Publis
                 filename=published.filename,
                 title=f"Postmortem {key}: {title}",
                 content=published.markdown,
-                comment=f":memo: Postmortem for {key} compiled by <@{actor}>.",
+                comment=f"Postmortem for {key}, compiled by {People(svc)(actor)}.",
             )
         except GatewayError as exc:
             published.warnings.append(f"Could not upload the postmortem: Slack said `{exc.error}`.")
@@ -92,19 +90,3 @@ def latest_postmortem(svc: Services, *, incident_id: int) -> str | None:
         query = select(Postmortem).where(Postmortem.incident_id == incident_id).order_by(col(Postmortem.id).desc())
         latest = session.exec(query).first()
         return latest.markdown if latest else None
-
-
-def _with_names(svc: Services, markdown: str) -> str:
-    """Write people by name: the file is read outside Slack, where `<@U123>` means nothing."""
-    names: dict[str, str] = {}
-
-    def name(match: re.Match[str]) -> str:
-        user_id = match.group(1)
-        if user_id not in names:
-            try:
-                names[user_id] = svc.chat.profile(user_id).name
-            except GatewayError:
-                names[user_id] = match.group(2) or user_id
-        return names[user_id]
-
-    return MENTION.sub(name, markdown)

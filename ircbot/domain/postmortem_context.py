@@ -11,18 +11,20 @@ from typing import Any
 from dateutil import tz
 from sqlmodel import Session
 
+from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.metrics import INTERVALS
+from ircbot.domain.people import MENTION, People
 from ircbot.domain.ports import ChatMessage
 from ircbot.domain.redaction import Redactor
 from ircbot.domain.services import Services
 from ircbot.domain.stages import STAGE_TITLES, STAGES
+from ircbot.domain.timeline import describe
 from ircbot.durations import format_duration
 from ircbot.errors import GatewayError
 from ircbot.store import queries
 from ircbot.store.models import Incident, TimelineEvent
 
 ACTION_ITEM = re.compile(r"^\s*(?:AI|TODO)\s*:\s*(.+)", re.IGNORECASE | re.DOTALL)
-MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 # What each metric means, in words; the intervals themselves are defined once, in metrics.INTERVALS.
 METRIC_WORDS = {
     "mttd": ("time to detect", "detected − impact started"),
@@ -101,7 +103,11 @@ def build_context(
     assert incident.id is not None
     zone = tz.gettz(svc.timezone) or tz.UTC
     events = list(queries.timeline(session=session, incident_id=incident.id))
-    clean = redactor.redact
+    person = People(svc)
+
+    def clean(text: str) -> str:
+        return redactor.redact(person.in_text(text))
+
     return {
         "incident": incident,
         "key": incident.key,
@@ -113,14 +119,15 @@ def build_context(
         "severity_history": _severity_history(incident, events),
         "role_history": _role_history(svc, session, incident),
         "stages": _stages(svc, session, incident, events),
-        "escalations": _escalations(incident, events),
-        "timeline": _timeline(svc, events, channel, clean),
+        "escalations": _escalations(incident, events, person),
+        "timeline": _timeline(events, channel, clean, person),
         "metrics": metrics(incident),
         "action_items": _action_items(events, channel, clean),
         "lessons": LESSONS_QUESTIONS,
         "channel_problem": channel.problem,
         "message_count": len(channel.messages),
         "compiled_at": svc.clock(),
+        "person": person,
     }
 
 
@@ -172,8 +179,13 @@ def _stages(svc: Services, session: Session, incident: Incident, events: list[Ti
     return stages
 
 
-def _escalations(incident: Incident, events: list[TimelineEvent]) -> dict[str, Any]:
-    pages = [e for e in events if e.kind in ("paged", "page_unresolved", "escalated", "joined_on_request")]
+def _words(event: TimelineEvent, person: People) -> str:
+    return describe(event.kind, actor=event.actor, text=event.text, data=event.data, who=person)
+
+
+def _escalations(incident: Incident, events: list[TimelineEvent], person: People) -> dict[str, Any]:
+    kinds = (TimelineKind.PAGED, TimelineKind.PAGE_UNRESOLVED, TimelineKind.ESCALATED, TimelineKind.JOINED_ON_REQUEST)
+    pages = [{"at": e.at, "text": person.in_text(_words(e, person))} for e in events if e.kind in kinds]
     took = incident.acknowledged_at - incident.declared_at if incident.acknowledged_at else None
     return {
         "pages": pages,
@@ -183,24 +195,29 @@ def _escalations(incident: Incident, events: list[TimelineEvent]) -> dict[str, A
     }
 
 
-def _timeline(svc: Services, events: list[TimelineEvent], channel: ChannelRead, clean: Any) -> list[Line]:
-    captured = {e.data.get("ts") for e in events if e.kind == "captured"}
+def _timeline(events: list[TimelineEvent], channel: ChannelRead, clean: Any, person: People) -> list[Line]:
+    captured = {e.data.get("ts") for e in events if e.kind == TimelineKind.CAPTURED}
     lines = [
-        Line(at=e.at, who=e.actor, text=clean(e.text), pinned=e.kind == "captured")
+        Line(
+            at=e.at,
+            who=person(e.actor) if e.actor else None,
+            text=clean(_words(e, person)),
+            pinned=e.kind == "captured",
+        )
         for e in events
-        if e.kind != "postmortem"
+        if e.kind != TimelineKind.POSTMORTEM
     ]
     chatter = [
         m
         for m in channel.messages
         if not m.bot_id and m.subtype not in ("channel_join", "channel_leave") and m.ts not in captured
     ]
-    lines += _condensed(chatter, svc)
+    lines += _condensed(chatter, person)
     lines.sort(key=lambda line: line.at)
     return lines
 
 
-def _condensed(messages: list[ChatMessage], svc: Services, window: timedelta = timedelta(minutes=15)) -> list[Line]:
+def _condensed(messages: list[ChatMessage], person: People, window: timedelta = timedelta(minutes=15)) -> list[Line]:
     """Runs of ordinary chat, one line per quarter hour: how many messages, and from whom."""
     runs: list[list[ChatMessage]] = []
     for message in messages:
@@ -212,8 +229,9 @@ def _condensed(messages: list[ChatMessage], svc: Services, window: timedelta = t
     for run in runs:
         authors: dict[str, int] = {}
         for m in run:
-            authors[m.user or "someone"] = authors.get(m.user or "someone", 0) + 1
-        who = ", ".join(f"<@{a}> ({n})" for a, n in sorted(authors.items(), key=lambda kv: -kv[1])[:5])
+            authors[m.user or ""] = authors.get(m.user or "", 0) + 1
+        ranked = sorted(authors.items(), key=lambda kv: -kv[1])[:5]
+        who = ", ".join(f"{person(a) if a else 'someone'} ({n})" for a, n in ranked)
         plural = "message" if len(run) == 1 else "messages"
         lines.append(Line(at=run[0].at, who=None, text=f"{len(run)} {plural} in the channel — {who}"))
     return lines

@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 
 from ircbot.domain.kinds import IncidentStatus, OutboxKind, ReminderKind, TimelineKind, TimerStatus
 from ircbot.domain.services import Services
-from ircbot.domain.stages import STAGE_TITLES
 from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.errors import Conflict
 from ircbot.store import queries
@@ -96,11 +95,11 @@ def _fire(svc: Services, reminder_id: int, incident_id: int) -> int:
 def _remind_update(tx: IncidentTx) -> None:
     incident = tx.incident
     assert incident.channel_id is not None
-    text = f":hourglass: No status update for {incident.key} in a while. Post one with `/incident update <text>`."
-    _queue(tx, incident.channel_id, text, snooze=True)
+    overdue: dict[str, object] = {"about": ReminderKind.UPDATE}
+    _queue(tx, incident.channel_id, overdue)
     comms = _holder(tx, "comms")
     if comms:
-        _queue(tx, comms, text, snooze=True)
+        _queue(tx, comms, overdue)
     tx.record(TimelineKind.REMINDER, "Reminded the channel and comms: update overdue")
 
 
@@ -114,9 +113,8 @@ def _remind_checklist(tx: IncidentTx) -> None:
     manager = _holder(tx, "manager")
     if not open_items or manager is None:
         return
-    lines = "\n".join(f"• #{i.position}: {i.text}" for i in open_items)
-    text = f":clipboard: {incident.key} ({STAGE_TITLES[incident.stage]}) still has required items open:\n{lines}"
-    _queue(tx, manager, text, snooze=False)
+    items = [[i.position, i.text] for i in open_items]
+    _queue(tx, manager, {"about": ReminderKind.CHECKLIST, "stage": incident.stage, "items": items})
     tx.record(TimelineKind.REMINDER, f"Reminded the manager of {len(open_items)} open item(s)")
 
 
@@ -126,14 +124,9 @@ def _holder(tx: IncidentTx, role: str) -> str | None:
     )
 
 
-def _queue(tx: IncidentTx, recipient: str, text: str, *, snooze: bool) -> None:
+def _queue(tx: IncidentTx, recipient: str, facts: dict[str, object]) -> None:
     queries.queue_outbox(
-        session=tx.session,
-        incident_id=tx.id,
-        kind=OutboxKind.REMINDER,
-        recipient=recipient,
-        payload={"text": text, "snooze": snooze},
-        now=tx.now,
+        session=tx.session, incident_id=tx.id, kind=OutboxKind.REMINDER, recipient=recipient, payload=facts, now=tx.now
     )
 
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import TimelineKind
-from ircbot.domain.messages import Text
+from ircbot.domain.messages import RoleAnnouncement, Topic
 from ircbot.domain.services import Services
-from ircbot.domain.topic import topic_for
 from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.domain.views import IncidentView
 from ircbot.errors import GatewayError, InvalidInput, NotFound
@@ -72,9 +71,8 @@ def assign(svc: Services, *, incident_id: int, role: str, user_id: str | None, a
             previous.released_at = tx.now
             tx.record(
                 TimelineKind.ROLE_RELEASED,
-                f"<@{previous.user_id}> handed {title} over to <@{target}>",
                 actor=actor,
-                data={"role": role, "user": previous.user_id},
+                data={"role": role, "user": previous.user_id, "title": title, "successor": target},
             )
         give_role(tx, role=role, user_id=target, actor=actor)
         view = tx.view()
@@ -92,20 +90,18 @@ def give_role(tx: IncidentTx, *, role: str, user_id: str, actor: str) -> None:
     tx.session.add(RoleAssignment(incident_id=tx.id, role=role, user_id=user_id, assigned_by=actor, assigned_at=tx.now))
     queries.add_participant(session=tx.session, incident_id=tx.id, user_id=user_id, reason=f"role:{role}", at=tx.now)
     title = tx.svc.config.roles.roles[role].title
-    tx.record(TimelineKind.ROLE_ASSIGNED, f"<@{user_id}> is {title}", actor=actor, data={"role": role, "user": user_id})
+    tx.record(TimelineKind.ROLE_ASSIGNED, actor=actor, data={"role": role, "user": user_id, "title": title})
 
 
 def _announce(svc: Services, view: IncidentView, role: str, user: str, previous: str | None) -> list[str]:
     assert view.channel_id is not None
     config = svc.config.roles.roles[role]
-    handoff = f" (taking over from <@{previous}>)" if previous else ""
-    duties = "".join(f"\n• {d}" for d in config.duties) or (f"\n{config.description}" if config.description else "")
-    text = f"<@{user}> is now *{config.title}*{handoff}.{duties}"
+    text = RoleAnnouncement(user, config.title, previous, tuple(config.duties), config.description)
     channel = view.channel_id
     steps = [
         ("invite them", lambda: svc.chat.invite(channel, [user])),
-        ("announce the role", lambda: svc.chat.post(channel, Text(text))),
+        ("announce the role", lambda: svc.chat.post(channel, text)),
     ]
     if role == "manager":
-        steps.append(("update the topic", lambda: svc.chat.set_topic(channel, topic_for(view))))
+        steps.append(("update the topic", lambda: svc.chat.set_topic(channel, Topic(view))))
     return attempt(*steps)

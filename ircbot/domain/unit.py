@@ -18,6 +18,7 @@ from sqlmodel import Session
 from ircbot.domain.kinds import IncidentStatus, TimelineKind
 from ircbot.domain.services import Services
 from ircbot.domain.snapshot import incident_view
+from ircbot.domain.timeline import WORDED, describe, plain
 from ircbot.domain.views import IncidentView
 from ircbot.errors import Conflict, NotFound
 from ircbot.store import queries
@@ -42,16 +43,22 @@ class IncidentTx:
     def record(
         self,
         kind: TimelineKind,
-        text: str,
+        text: str | None = None,
         *,
         actor: str | None = None,
         data: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> TimelineEvent:
-        """Add a timeline event in this transaction (at `now` unless given)."""
-        event = TimelineEvent(
-            incident_id=self.id, at=at or self.now, kind=kind, actor=actor, text=text, data=data or {}
-        )
+        """Add a timeline event in this transaction (at `now` unless given).
+
+        Free text (a note, a warning) is given as `text`; without it the event keeps its facts in `data`
+        and is worded when read (`timeline.describe`), so no reader has to undo another's formatting.
+        """
+        facts = dict(data or {})
+        if text is None:
+            facts[WORDED] = 1
+            text = describe(kind, actor=actor, text="", data=facts, who=plain)
+        event = TimelineEvent(incident_id=self.id, at=at or self.now, kind=kind, actor=actor, text=text, data=facts)
         self.session.add(event)
         return event
 

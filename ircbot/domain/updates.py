@@ -65,7 +65,7 @@ def post_update(svc: Services, *, incident_id: int, actor: str, request: UpdateR
             next_update_at=request.next_update_at,
         )
         tx.session.add(update)
-        tx.record(TimelineKind.STATUS_UPDATE, f"Status update: {update.status}", actor=actor)
+        tx.record(TimelineKind.STATUS_UPDATE, actor=actor, data={"status": update.status})
         _restart_reminder(tx, request.next_update_at)
         context = _context(svc, incident, update)
         policy = svc.config.escalation.severities[incident.severity].updates

@@ -9,10 +9,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from ircbot.domain.messages import Message
+from ircbot.domain.messages import Message, Topic
 from ircbot.domain.ports import ChatMessage, Profile
 from ircbot.errors import GatewayError
 from ircbot.slack.render import render_message
+from ircbot.slack.wording import topic_text
 
 
 class SlackChat:
@@ -46,11 +47,9 @@ class SlackChat:
             if exc.error not in ("already_in_channel", "cant_invite_self"):
                 raise
 
-    def set_topic(self, channel_id: str, topic: str) -> None:
-        self._call(
-            "conversations.setTopic",
-            lambda: self.client.conversations_setTopic(channel=channel_id, topic=topic),
-        )
+    def set_topic(self, channel_id: str, topic: Topic) -> None:
+        text = topic_text(topic)
+        self._call("conversations.setTopic", lambda: self.client.conversations_setTopic(channel=channel_id, topic=text))
 
     def post(self, channel_id: str, message: Message) -> str:
         text, blocks = render_message(message)

@@ -13,12 +13,12 @@ from typing import Any
 from slack_bolt.kwargs_injection import Args
 from slack_sdk.errors import SlackClientError
 
-from ircbot.commands.answers import failure_reply
+from ircbot.commands.answers import failure_reply, internal_error
 from ircbot.commands.base import Invocation
 from ircbot.commands.dispatch import dispatch
 from ircbot.domain.access import authorise
 from ircbot.domain.deliveries import remember_delivery
-from ircbot.domain.messages import OpenModal, Reply, Text, internal_error
+from ircbot.domain.messages import OpenModal, Reply, Text
 from ircbot.domain.services import Services
 from ircbot.errors import IrcbotError
 from ircbot.slack import modals

@@ -17,14 +17,20 @@ from slack_sdk.models.blocks import (
 )
 
 from ircbot.domain.messages import (
+    AckNotice,
     ChecklistCard,
     IncidentCard,
     IncidentList,
+    JoinRequest,
     Message,
     NoticeDraft,
     PageCard,
+    PageLine,
     ReminderCard,
+    ResolvedNotice,
+    RoleAnnouncement,
     RolesCard,
+    SentNotice,
     StatsCard,
     Text,
 )
@@ -33,6 +39,7 @@ from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.views import IncidentView
 from ircbot.durations import format_duration
 from ircbot.slack import ids
+from ircbot.slack.wording import announcement_text
 
 MAX_SECTION = 3000
 MAX_BLOCKS = 50
@@ -42,6 +49,9 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text (notifications, screen readers) and Block Kit blocks for a message."""
     if isinstance(message, Text):
         return message.text, [b.to_dict() for b in _text_sections(message.text)]
+    if isinstance(message, RoleAnnouncement | JoinRequest | AckNotice | ResolvedNotice | PageLine | SentNotice):
+        text = announcement_text(message)
+        return text, [b.to_dict() for b in _text_sections(text)]
     if isinstance(message, IncidentCard):
         blocks = _incident_card(message.incident, message.heading, card="s" if message.purpose == "status" else "w")
         return message.heading, blocks
@@ -54,7 +64,7 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
     if isinstance(message, IncidentList):
         return "Open incidents", _incident_list(message.incidents)
     if isinstance(message, ReminderCard):
-        return message.text, _reminder(message)
+        return announcement_text(message), _reminder(message)
     if isinstance(message, NoticeDraft):
         return f"Notice to {message.audience}: {message.subject}", _notice(message)
     if isinstance(message, StatsCard):
@@ -205,7 +215,7 @@ def _page_card(page: PageCard) -> list[dict[str, Any]]:
 
 
 def _reminder(card: ReminderCard) -> list[dict[str, Any]]:
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=card.text[:MAX_SECTION]))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=announcement_text(card)[:MAX_SECTION]))]
     if card.snooze:
         buttons = [
             ButtonElement(text=label, action_id=ids.snooze_id(minutes), value=ids.number_value(card.incident_id))
