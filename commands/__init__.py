@@ -1,4 +1,13 @@
-"""The `/incident` subcommands: one module each, registered in this explicit list."""
+"""The `/incident` subcommands: one module each, registered in this explicit list.
+
+A subcommand is a function tagged with its name, usage and `may:` word; the dispatcher has already
+found its incident and checked the rule when it runs, and it returns what to answer::
+
+    @command("escalate", "escalate", permission="escalate")
+    def run(ctx: Context) -> Outcome:
+        tier = escalate_now(ctx.svc, incident_id=ctx.require_incident(), actor=ctx.user)
+        return Reply(Text(f"Paging tier {tier} now."), visibility="in_channel")
+"""
 
 from __future__ import annotations
 

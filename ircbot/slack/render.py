@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from ircbot.domain.kinds import IncidentStatus, NoticeStatus
 from ircbot.domain.messages import (
     AckNotice,
     ChecklistCard,
@@ -94,10 +95,10 @@ def _facts(view: IncidentView) -> SectionBlock:
         f"*Stage*\n{STAGE_TITLES[view.stage]}",
         f"*Incident manager*\n{manager}",
         f"*Declared by*\n<@{view.declared_by}>",
-        f"*Age*\n{format_duration(view.age)}" + (" (resolved)" if view.status == "resolved" else ""),
+        f"*Age*\n{format_duration(view.age)}" + (" (resolved)" if view.status == IncidentStatus.RESOLVED else ""),
         f"*Channel*\n{channel} ({'private' if view.is_private else 'public'})",
     ]
-    if view.status == "open":
+    if view.status == IncidentStatus.OPEN:
         if view.acknowledged_by:
             fields.append(f"*Paging*\nacknowledged by <@{view.acknowledged_by}>")
         elif view.next_page_at:
@@ -235,7 +236,7 @@ def _notice(draft: NoticeDraft) -> list[dict[str, Any]]:
             for chunk in _chunks(draft.body, MAX_SECTION - 6)
         ],
     ]
-    if draft.state == "draft":
+    if draft.state == NoticeStatus.DRAFT:
         choices = (
             (ids.NOTICE_SEND, "Send", "primary"),
             (ids.NOTICE_EDIT, "Edit", None),

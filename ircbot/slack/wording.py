@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ircbot.domain.kinds import IncidentStatus
 from ircbot.domain.messages import (
     AckNotice,
     JoinRequest,
@@ -28,7 +29,7 @@ def topic_text(topic: Topic) -> str:
         view.severity.upper(),
         f"Stage: {STAGE_TITLES[view.stage]}",
         f"IM: {manager}",
-        "RESOLVED" if view.status == "resolved" else None,
+        "RESOLVED" if view.status == IncidentStatus.RESOLVED else None,
         view.key,
     ]
     return " · ".join(p for p in parts if p)[:MAX_TOPIC]

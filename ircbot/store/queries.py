@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from ircbot.domain.kinds import IncidentStatus, OutboxStatus, TimerStatus
 from ircbot.store.models import (
     ChecklistItem,
     HandledRequest,
@@ -54,7 +56,7 @@ def open_incidents_visible_to(*, session: Session, user_id: str) -> Sequence[Inc
     brought_in = select(Participant.incident_id).where(Participant.user_id == user_id)
     query = (
         select(Incident)
-        .where(Incident.status == "open", col(Incident.channel_id).is_not(None))
+        .where(Incident.status == IncidentStatus.OPEN, col(Incident.channel_id).is_not(None))
         .where(or_(col(Incident.is_private).is_(False), col(Incident.id).in_(brought_in)))
         .order_by(col(Incident.number).desc())
     )
@@ -147,29 +149,24 @@ def delete_incident(*, session: Session, incident_id: int) -> None:
 
 def pending_steps(*, session: Session, incident_id: int) -> Sequence[PageStep]:
     """Escalation steps still waiting to fire, soonest first."""
-    query = (
-        select(PageStep)
-        .where(PageStep.incident_id == incident_id, PageStep.status == "pending")
-        .order_by(col(PageStep.due_at), col(PageStep.id))
-    )
-    return session.exec(query).all()
+    return _steps(session, incident_id, TimerStatus.PENDING, col(PageStep.due_at))
 
 
 def fired_steps(*, session: Session, incident_id: int) -> Sequence[PageStep]:
     """Escalation steps that have fired, oldest first."""
-    query = (
-        select(PageStep)
-        .where(PageStep.incident_id == incident_id, PageStep.status == "fired")
-        .order_by(col(PageStep.fired_at), col(PageStep.id))
-    )
-    return session.exec(query).all()
+    return _steps(session, incident_id, TimerStatus.FIRED, col(PageStep.fired_at))
+
+
+def _steps(session: Session, incident_id: int, status: TimerStatus, first: Any) -> Sequence[PageStep]:
+    query = select(PageStep).where(PageStep.incident_id == incident_id, PageStep.status == status)
+    return session.exec(query.order_by(first, col(PageStep.id))).all()
 
 
 def due_steps(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int, list[str]]]:
     """(step id, incident id, targets) of pending steps due by `now`, in due order."""
     query = (
         select(PageStep.id, PageStep.incident_id, PageStep.targets)
-        .where(PageStep.status == "pending", col(PageStep.due_at) <= now)
+        .where(PageStep.status == TimerStatus.PENDING, col(PageStep.due_at) <= now)
         .order_by(col(PageStep.due_at), col(PageStep.id))
         .limit(limit)
     )
@@ -180,8 +177,8 @@ def due_steps(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[
 
 def future_due_times(*, session: Session, now: datetime) -> Sequence[datetime]:
     """Due times of pending steps and reminders after `now` (to set wake-ups after a restart)."""
-    steps = select(PageStep.due_at).where(PageStep.status == "pending", col(PageStep.due_at) > now)
-    reminders = select(Reminder.due_at).where(Reminder.status == "pending", col(Reminder.due_at) > now)
+    steps = select(PageStep.due_at).where(PageStep.status == TimerStatus.PENDING, col(PageStep.due_at) > now)
+    reminders = select(Reminder.due_at).where(Reminder.status == TimerStatus.PENDING, col(Reminder.due_at) > now)
     return [*session.exec(steps.distinct()).all(), *session.exec(reminders.distinct()).all()]
 
 
@@ -189,7 +186,7 @@ def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequen
     """(outbox id, incident id) of messages ready to send, oldest first."""
     query = (
         select(OutboxMessage.id, OutboxMessage.incident_id)
-        .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now)
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )

@@ -1,4 +1,14 @@
-"""Buttons, forms and events: one module each, registered in this explicit list (like the commands)."""
+"""Buttons, forms and events: one module each, registered in this explicit list (like the commands).
+
+An interaction is a function tagged with what Slack sends and the typed command whose rules it
+obeys; the pipeline finds its incident with `locate`, applies that command's `may:` rule, and
+delivers what it returns::
+
+    @interaction("action", ids.ACK, command=ack_command.run, locate=from_value)
+    def acknowledge_page(it: Interaction) -> Answer:
+        result = acknowledge(it.svc, incident_id=it.require_incident(), actor=it.user)
+        return Replace(PageCard(...))
+"""
 
 from __future__ import annotations
 
