@@ -5,7 +5,7 @@ found its incident and checked the rule when it runs, and it returns what to ans
 
     @command("escalate", "escalate", permission="escalate")
     def run(ctx: Context) -> Outcome:
-        tier = escalate_now(ctx.svc, incident_id=ctx.require_incident(), actor=ctx.user)
+        tier = escalate_now(ctx.svc, incident_id=ctx.require_incident(), actor=ctx.user).tier
         return Reply(Text(f"Paging tier {tier} now."), visibility="in_channel")
 """
 

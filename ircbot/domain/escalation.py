@@ -148,8 +148,15 @@ def acknowledge(svc: Services, *, incident_id: int, actor: str) -> Acknowledged:
     return Acknowledged(incident=view, by=by, at=at, first=first, cancelled=cancelled, warnings=tuple(warnings))
 
 
-def escalate_now(svc: Services, *, incident_id: int, actor: str) -> int:
-    """Page the next tier now; returns its 1-based tier number."""
+@dataclass(frozen=True)
+class Escalated:
+    """Which tier (1-based) is paged now."""
+
+    tier: int
+
+
+def escalate_now(svc: Services, *, incident_id: int, actor: str) -> Escalated:
+    """Page the next tier now."""
     with incident_tx(svc, incident_id, closed="{key} is resolved; nothing to escalate.") as tx:
         pending = queries.pending_steps(session=tx.session, incident_id=tx.id)
         if pending:
@@ -160,7 +167,7 @@ def escalate_now(svc: Services, *, incident_id: int, actor: str) -> int:
         tx.session.add(step)
         tx.record(TimelineKind.ESCALATED, actor=actor, data={"tier": step.tier + 1})
         tx.wake(tx.now)
-        return step.tier + 1
+        return Escalated(tier=step.tier + 1)
 
 
 def _next_unpaged_tier(tx: IncidentTx) -> PageStep:

@@ -47,12 +47,13 @@ def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> Incid
         return tx.view()
 
 
-def add_action_item(svc: Services, *, incident_id: int, text: str, owner: str | None, actor: str) -> None:
+def add_action_item(svc: Services, *, incident_id: int, text: str, owner: str | None, actor: str) -> IncidentView:
     """Record an action item for the postmortem."""
     if len(text) > MAX_NOTE:
         raise InvalidInput(f"An action item can be at most {MAX_NOTE} characters.")
     with incident_tx(svc, incident_id) as tx:
         tx.record(TimelineKind.ACTION_ITEM, text, actor=actor, data={"owner": owner})
+        return tx.view()
 
 
 @dataclass(frozen=True)

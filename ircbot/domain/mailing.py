@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import jinja2
 
+from ircbot.domain.people import People
 from ircbot.domain.ports import Email
 from ircbot.domain.services import Services
 from ircbot.domain.views import IncidentView
-from ircbot.errors import ConfigError, GatewayError
+from ircbot.errors import ConfigError
 
 ACK_HINT = "Acknowledge with the button in your Slack DM from ircbot, or type /incident ack in the incident channel."
 
@@ -23,7 +24,7 @@ def page_email(svc: Services, view: IncidentView, *, to: str, reason: str, tier:
         severity=view.severity.upper(),
         severity_name=policy.name if policy else view.severity.upper(),
         tier=tier,
-        declared_by=_display_name(svc, view.declared_by),
+        declared_by=People(svc)(view.declared_by),
         declared_at=view.declared_at.strftime("%Y-%m-%d %H:%M UTC"),
         channel_name=view.channel_name or "",
         channel_url=f"https://slack.com/app_redirect?channel={view.channel_id}" if view.channel_id else "",
@@ -32,13 +33,6 @@ def page_email(svc: Services, view: IncidentView, *, to: str, reason: str, tier:
         ack_hint=ACK_HINT,
     )
     return Email(to=(to,), subject=subject, text=text, html=html)
-
-
-def _display_name(svc: Services, user_id: str) -> str:
-    try:
-        return svc.chat.profile(user_id).name
-    except GatewayError:
-        return user_id  # the page matters more than the name in it
 
 
 def render_email(templates: jinja2.Environment, name: str, **context: object) -> tuple[str, str, str]:

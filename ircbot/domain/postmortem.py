@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 import jinja2
 from sqlmodel import col, select
 
+from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.people import People
 from ircbot.domain.postmortem_context import build_context, read_channel
 from ircbot.domain.redaction import Redactor
 from ircbot.domain.services import Services
 from ircbot.domain.unit import incident_tx
-from ircbot.errors import ConfigError, GatewayError
+from ircbot.errors import ConfigError
 from ircbot.store import queries
 from ircbot.store.models import Postmortem
 
@@ -71,16 +72,18 @@ def publish_postmortem(svc: Services, *, incident_id: int, actor: str) -> Publis
         )
         channel_id, key, title = tx.incident.channel_id, tx.incident.key, tx.incident.title
     if channel_id:
-        try:
+        shared = channel_id
+
+        def upload() -> None:
             svc.chat.upload(
-                channel_id,
+                shared,
                 filename=published.filename,
                 title=f"Postmortem {key}: {title}",
                 content=published.markdown,
                 comment=f"Postmortem for {key}, compiled by {People(svc)(actor)}.",
             )
-        except GatewayError as exc:
-            published.warnings.append(f"Could not upload the postmortem: Slack said `{exc.error}`.")
+
+        published.warnings += attempt(("upload the postmortem", upload))
     return published
 
 

@@ -6,6 +6,7 @@ and fire once across replicas; what they say goes through the outbox.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -48,14 +49,21 @@ def cancel_reminders(session: Session, incident_id: int) -> None:
             pending.status = TimerStatus.CANCELLED
 
 
-def snooze(svc: Services, *, incident_id: int, minutes: int, actor: str) -> datetime:
+@dataclass(frozen=True)
+class Snoozed:
+    """When the update reminder is due now."""
+
+    until: datetime
+
+
+def snooze(svc: Services, *, incident_id: int, minutes: int, actor: str) -> Snoozed:
     """Push the update reminder back by 15 or 60 minutes."""
     if minutes not in SNOOZE_CHOICES:
         raise Conflict(f"Snooze for {' or '.join(map(str, SNOOZE_CHOICES))} minutes.")
     with incident_tx(svc, incident_id) as tx:
         due = schedule_reminder(tx, ReminderKind.UPDATE, tx.now + timedelta(minutes=minutes))
         tx.record(TimelineKind.REMINDER_SNOOZED, f"Update reminder snoozed {minutes}m", actor=actor)
-        return due
+        return Snoozed(until=due)
 
 
 def fire_due_reminders(svc: Services) -> int:

@@ -13,5 +13,5 @@ from ircbot.slack.interactions.base import Answer, Interaction, Replace, from_va
 def snooze_reminder(it: Interaction) -> Answer:
     """Push the update reminder back, and say until when."""
     minutes = ids.snooze_minutes(str(it.payload.get("action_id")))
-    due = snooze(it.svc, incident_id=it.require_incident(), minutes=minutes, actor=it.user)
+    due = snooze(it.svc, incident_id=it.require_incident(), minutes=minutes, actor=it.user).until
     return Replace(Text(f":zzz: <@{it.user}> snoozed the update reminder until {due:%H:%M} UTC."))
