@@ -69,13 +69,15 @@ def declare(svc: Services, request: Declaration) -> Declared:
             f"Could not create the incident channel (Slack said `{exc.error}`), so nothing was declared. "
             "Try again; if it keeps failing, check the app's channels:manage and groups:write scopes."
         ) from exc
-    with incident_tx(svc, incident.id) as tx:
+    with incident_tx(svc, incident.id, defer_wakeups=True) as tx:
         tx.incident.channel_id, tx.incident.channel_name = channel_id, name
         tx.record(TimelineKind.CHANNEL_CREATED, f"Channel #{name} opened")
         escalation.start(tx)
         reminders.start_reminders(tx)
         view = tx.view()
-    return Declared(incident=view, warnings=tuple(_furnish_channel(svc, view)))
+    warnings = tuple(_furnish_channel(svc, view))
+    tx.issue_wakeups()  # pages go out once the channel they invite people into is ready
+    return Declared(incident=view, warnings=warnings)
 
 
 def _by_request_key(svc: Services, key: str | None) -> IncidentView | None:

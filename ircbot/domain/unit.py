@@ -34,6 +34,7 @@ class IncidentTx:
     incident: Incident
     now: datetime
     wakeups: list[datetime] = field(default_factory=list)
+    defer_wakeups: bool = False
 
     @property
     def id(self) -> int:
@@ -66,6 +67,12 @@ class IncidentTx:
         """Have the timer engine run at these times, once this transaction has committed."""
         self.wakeups.extend(when)
 
+    def issue_wakeups(self) -> None:
+        """Wake the timer engine for every due time recorded (incident_tx does this at commit unless deferred)."""
+        due, self.wakeups[:] = list(self.wakeups), []
+        for when in due:
+            self.svc.wake(when)
+
     def view(self) -> IncidentView:
         """The incident as it reads inside this transaction, changes included."""
         self.session.flush()
@@ -73,10 +80,13 @@ class IncidentTx:
 
 
 @contextmanager
-def incident_tx(svc: Services, incident_id: int, *, closed: str | None = None) -> Iterator[IncidentTx]:
+def incident_tx(
+    svc: Services, incident_id: int, *, closed: str | None = None, defer_wakeups: bool = False
+) -> Iterator[IncidentTx]:
     """Lock the incident for one operation; with `closed`, a resolved incident is refused with that message.
 
     `closed` may name the incident as `{key}`, e.g. "{key} is resolved; its checklists are closed."
+    With `defer_wakeups` the caller issues the wake-ups itself, later (`tx.issue_wakeups()`).
     """
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id, lock=True)
@@ -84,7 +94,7 @@ def incident_tx(svc: Services, incident_id: int, *, closed: str | None = None) -
             raise NotFound("That incident no longer exists.")
         if closed is not None and incident.status != IncidentStatus.OPEN:
             raise Conflict(closed.format(key=incident.key))
-        tx = IncidentTx(svc=svc, session=session, incident=incident, now=svc.clock())
+        tx = IncidentTx(svc=svc, session=session, incident=incident, now=svc.clock(), defer_wakeups=defer_wakeups)
         yield tx
-    for when in tx.wakeups:
-        svc.wake(when)
+    if not tx.defer_wakeups:
+        tx.issue_wakeups()
