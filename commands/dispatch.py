@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ircbot.commands import COMMANDS
 from ircbot.commands.answers import failure_reply
 from ircbot.commands.base import CommandSpec, Context, Invocation
 from ircbot.commands.help import help_text
 from ircbot.commands.parsing import split_words
-from ircbot.domain.access import INCIDENT_KEY, NotAnIncidentChannel, locate
+from ircbot.domain.access import INCIDENT_KEY, Located, NotAnIncidentChannel, locate
 from ircbot.domain.messages import Outcome, Reply, Text
 from ircbot.domain.services import Services
 from ircbot.errors import UsageError
@@ -35,20 +37,26 @@ def dispatch(svc: Services, invocation: Invocation) -> Outcome:
         args = words[1:]
         if spec.needs_incident and key is None and args and INCIDENT_KEY.match(args[0]):
             key, args = args[0], args[1:]
+        located = _incident_for(svc, spec, invocation, key)
         context = Context(
             svc=svc,
             invocation=invocation,
             args=args,
             rest=_rest(invocation.text, words[0], key),
-            incident_id=_incident_for(svc, spec, invocation, key),
+            incident_id=located.incident_id if located else None,
             commands=tuple(COMMANDS),
         )
-        return spec.func(context)
+        outcome = spec.func(context)
+        if located and located.channel_id != invocation.channel_id and isinstance(outcome, Reply):
+            # Typed elsewhere with the key: what would be announced in the incident's channel is for the
+            # caller only, never for the members of the channel it was typed in.
+            outcome = replace(outcome, visibility="ephemeral")
+        return outcome
     except Exception as exc:  # every failure is answered; failure_reply logs what ircbot did not expect
         return failure_reply(svc, exc, what=f"command {invocation.text!r}", usage=spec.usage if spec else "help")
 
 
-def _incident_for(svc: Services, spec: CommandSpec, invocation: Invocation, key: str | None) -> int | None:
+def _incident_for(svc: Services, spec: CommandSpec, invocation: Invocation, key: str | None) -> Located | None:
     if not spec.needs_incident:
         return None
     try:

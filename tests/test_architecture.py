@@ -15,14 +15,14 @@ MAX_MODULE_LINES = 400
 BUILT_ONCE = {"create_engine", "WebClient", "AsyncWebClient", "Settings", "Environment", "App", "AsyncApp", "Database"}
 EXTERNAL = ("slack_bolt", "slack_sdk", "sqlalchemy", "sqlmodel", "alembic", "apscheduler", "waitress", "matplotlib")
 
-# The layers, lowest first: each module belongs to the layer of its longest listed prefix, and may import
+# The layers, lowest first: each module belongs to the layer of the longest entry covering it, and may import
 # its own layer, the layers named here, and the outside libraries named here — nothing else.
 LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     # layer: (modules, layers it may import, outside libraries it may import)
-    "base": (("ircbot", "ircbot.errors", "ircbot.durations", "ircbot.shipped"), (), ()),
+    "base": (("=ircbot", "ircbot.errors", "ircbot.durations", "ircbot.shipped"), (), ()),
     "types": (
         (
-            "ircbot.domain",
+            "=ircbot.domain",
             "ircbot.domain.stages",
             "ircbot.domain.kinds",
             "ircbot.domain.policy",
@@ -36,7 +36,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     ),
     "store": (("ircbot.store",), ("base", "types"), ("sqlalchemy", "sqlmodel", "alembic")),
     "domain": (
-        tuple(f"ircbot.domain.{p.stem}" for p in sorted((ROOT / "ircbot" / "domain").glob("*.py"))),
+        ("ircbot.domain",),
         ("base", "types", "store"),
         ("sqlalchemy", "sqlmodel"),
     ),
@@ -73,11 +73,14 @@ MODULES = {module_name(p): p for p in product_files()}
 
 
 def layer_of(module: str) -> str | None:
+    """The layer of the longest entry that covers the module: `pkg` covers it and all below, `=mod` only itself."""
     best: tuple[int, str] | None = None
-    for layer, (prefixes, _, _) in LAYERS.items():
-        for prefix in prefixes:
-            if (module == prefix or module.startswith(f"{prefix}.")) and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), layer)
+    for layer, (entries, _, _) in LAYERS.items():
+        for entry in entries:
+            name = entry.removeprefix("=")
+            fits = module == name or (not entry.startswith("=") and module.startswith(f"{name}."))
+            if fits and (best is None or len(name) > best[0]):
+                best = (len(name), layer)
     return best[1] if best else None
 
 

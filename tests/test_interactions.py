@@ -46,7 +46,7 @@ def test_a_page_button_clicked_by_someone_not_brought_in_is_refused(harness: Har
 
     refused = harness.driver.click(MALLORY, im, str(page["ts"]), "page_ack")
 
-    assert "You were not brought into INC-1" in refused.text
+    assert "You were not brought into this incident" in refused.text and "INC-1" not in refused.text
     assert incident(harness).acknowledged_at is None
 
 
@@ -68,3 +68,13 @@ def test_a_notice_button_allows_no_more_than_the_notify_command(make_harness: Ca
     assert "Only the Communications lead may `notify`" in clicked.text
     with restricted.bot.db.transaction() as session:
         assert [n.status for n in session.exec(select(Notice)).all()] == ["draft"]
+
+
+def test_a_command_typed_elsewhere_with_the_key_answers_only_the_caller(harness: Harness) -> None:
+    harness.declare("Payroll data exfiltration sev2")
+
+    reply = harness.slash("INC-1 note exfil via rclone to 203.0.113.9", channel=harness.general)
+
+    assert "noted in INC-1" in reply.text
+    everyone_sees = "\n".join(harness.emulator.message_text(m) for m in harness.emulator.messages(harness.general))
+    assert "rclone" not in everyone_sees, "a private incident's details stay out of other channels"

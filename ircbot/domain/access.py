@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
@@ -56,7 +57,15 @@ class NotAnIncidentChannel(InvalidInput):
     """A command that needs an incident came from a channel that is not one, without a key."""
 
 
-def locate(svc: Services, *, user_id: str, channel_id: str, key: str | None, permission: str | None) -> int:
+@dataclass(frozen=True)
+class Located:
+    """The incident a command acts on, and its channel."""
+
+    incident_id: int
+    channel_id: str | None
+
+
+def locate(svc: Services, *, user_id: str, channel_id: str, key: str | None, permission: str | None) -> Located:
     """The incident a command means: by its key (if the user may see it), else the channel's own; then its rule.
 
     A command typed in the incident's channel acts on it (Slack lets only members type there); elsewhere
@@ -76,7 +85,7 @@ def locate(svc: Services, *, user_id: str, channel_id: str, key: str | None, per
         if permission:
             require_permission(session, svc.config, incident, user_id, permission)
         assert incident.id is not None
-        return incident.id
+        return Located(incident.id, incident.channel_id)
 
 
 def authorise(svc: Services, *, incident_id: int, user_id: str, channel_id: str, permission: str | None) -> None:
@@ -86,6 +95,6 @@ def authorise(svc: Services, *, incident_id: int, user_id: str, channel_id: str,
         if incident is None:
             raise NotFound("That incident no longer exists.")
         if channel_id != incident.channel_id and not may_see(session, incident, user_id):
-            raise PermissionDenied(f"You were not brought into {incident.key}, so you cannot act on it.")
+            raise PermissionDenied("You were not brought into this incident, so you cannot act on it.")
         if permission:
             require_permission(session, svc.config, incident, user_id, permission)

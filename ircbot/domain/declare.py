@@ -16,10 +16,10 @@ from ircbot.domain.naming import channel_name
 from ircbot.domain.roles import give_role
 from ircbot.domain.services import Services
 from ircbot.domain.snapshot import incident_view
-from ircbot.domain.stages import STAGES
+from ircbot.domain.stages import SEVERITIES, STAGES
 from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.domain.views import IncidentView
-from ircbot.errors import Conflict, GatewayError, NotFound
+from ircbot.errors import Conflict, GatewayError, InvalidInput, NotFound
 from ircbot.store import queries
 from ircbot.store.models import ChecklistItem, Incident, StageEntry
 
@@ -51,6 +51,10 @@ class Declared:
 
 def declare(svc: Services, request: Declaration) -> Declared:
     """Record the incident, then open its channel; a channel failure undoes the record."""
+    if request.severity not in svc.config.escalation.severities:
+        raise InvalidInput(f"There is no severity `{request.severity}`. Severities: {', '.join(SEVERITIES)}.")
+    if not request.title.strip():
+        raise InvalidInput("An incident needs a title.")
     if request.playbook not in svc.config.playbooks:
         raise NotFound(
             f"There is no playbook `{request.playbook}`. Playbooks: {', '.join(sorted(svc.config.playbooks))}."
@@ -76,7 +80,8 @@ def declare(svc: Services, request: Declaration) -> Declared:
         reminders.start_reminders(tx)
         view = tx.view()
     warnings = tuple(_furnish_channel(svc, view))
-    tx.issue_wakeups()  # pages go out once the channel they invite people into is ready
+    # Wake the runner for tier 0 only now, so its Slack calls do not queue ahead of the declarer's channel.
+    tx.issue_wakeups()
     return Declared(incident=view, warnings=warnings)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from dateutil import tz
 from sqlmodel import col, select
 
-from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxKind, OutboxStatus, TimelineKind
+from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxKind, OutboxStatus, ReminderKind, TimelineKind
 from ircbot.domain.mailing import page_email
 from ircbot.domain.messages import PageCard, PageLine, ReminderCard, Text
 from ircbot.domain.paging import acked_since
@@ -53,11 +53,12 @@ def _dm(tx: IncidentTx, message: OutboxMessage) -> None:
 
 def _reminder(tx: IncidentTx, message: OutboxMessage) -> None:
     payload = message.payload
-    if "about" not in payload:  # queued before reminders were kept as facts
+    if "about" not in payload and not payload.get("snooze"):  # queued before reminders were kept as facts
         tx.svc.chat.post(message.recipient, Text(str(payload.get("text", ""))))
         return
     items = tuple((int(p), str(t)) for p, t in payload.get("items", []))
-    card = ReminderCard(tx.id, tx.incident.key, payload["about"], str(payload.get("stage", "")), items)
+    about = payload.get("about", ReminderKind.UPDATE)  # an older snoozable reminder was about the update
+    card = ReminderCard(tx.id, tx.incident.key, about, str(payload.get("stage", "")), items)
     tx.svc.chat.post(message.recipient, card)
 
 
@@ -106,6 +107,14 @@ def _deliver_one(tx: IncidentTx, message: OutboxMessage) -> int:
         return 0
     try:
         DELIVER[OutboxKind(message.kind)](tx, message)
+    except (KeyError, TypeError, ValueError) as exc:
+        # A row this version cannot read: give it up loudly, or it would undo the batch and resend the rest.
+        message.status, message.last_error = OutboxStatus.FAILED, f"unreadable: {exc!r}"[:500]
+        tx.svc.log.error("outbox message %s (%s) cannot be delivered: %r", message.id, message.kind, exc)
+        tx.record(
+            TimelineKind.WARNING, f"Could not deliver a {message.kind} to {message.recipient}: unreadable", at=now
+        )
+        return 0
     except GatewayError as exc:
         message.attempts += 1
         message.last_error = exc.error[:500]

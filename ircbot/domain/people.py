@@ -30,6 +30,6 @@ class People:
         if user_id not in self._names:
             try:
                 self._names[user_id] = self.svc.chat.profile(user_id).name
-            except GatewayError:
-                return label or user_id  # the record matters more than the name in it
+            except GatewayError:  # a bot, a deleted account, Slack down: the record matters more than the name
+                self._names[user_id] = label or user_id
         return self._names[user_id]

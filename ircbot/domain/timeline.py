@@ -84,10 +84,16 @@ _WORDING: dict[K, Callable[[Fact, Who], str]] = {
 
 def describe(kind: str, *, actor: str | None, text: str, data: Mapping[str, Any], who: Who) -> str:
     """The event in words for one reader."""
-    wording = _WORDING.get(K(kind)) if kind in K._value2member_map_ else None
-    if wording is None or not data.get(WORDED):
+    try:
+        wording = _WORDING.get(K(kind))
+    except ValueError:  # a kind this version does not know
         return text
-    return wording(Fact(actor, data), who)
+    if wording is None or data.get(WORDED) != 1:
+        return text
+    try:
+        return wording(Fact(actor, data), who)
+    except (KeyError, TypeError):  # facts kept in another shape: the words stored with them still read
+        return text
 
 
 def plain(user_id: str) -> str:

@@ -22,7 +22,7 @@ HOME_OPEN_CHANNEL = "home_open_channel"  # a link button: Slack opens the URL an
 
 TICK_PATTERN = re.compile(rf"^{TICK}_\d+$")
 SNOOZE_PATTERN = re.compile(rf"^{SNOOZE}_\d+$")
-NOTICE_PATTERN = re.compile(r"^notice_(send|edit|cancel)$")
+NOTICE_PATTERN = re.compile(rf"^(?:{NOTICE_SEND}|{NOTICE_EDIT}|{NOTICE_CANCEL})$")
 
 # Forms (view callback ids).
 DECLARE_FORM = "declare_modal"
@@ -76,14 +76,36 @@ def snooze_minutes(action_id: str) -> int:
     return int(action_id.rsplit("_", 1)[1])
 
 
+_NOTICE_VERBS: dict[str, Literal["send", "edit", "cancel"]] = {
+    NOTICE_SEND: "send",
+    NOTICE_EDIT: "edit",
+    NOTICE_CANCEL: "cancel",
+}
+
+
 def notice_verb(action_id: str) -> Literal["send", "edit", "cancel"]:
     """What a notice button does."""
-    match = NOTICE_PATTERN.match(action_id)
-    if match is None:
+    if action_id not in _NOTICE_VERBS:
         raise ValueError(f"not a notice button: {action_id!r}")
-    verb = match.group(1)
-    assert verb in ("send", "edit", "cancel")
-    return verb  # type: ignore[return-value]
+    return _NOTICE_VERBS[action_id]
+
+
+def with_channel(metadata: str, channel_id: str) -> str:
+    """A form's private metadata plus the channel it was opened from (a submission names no channel)."""
+    return f"{metadata}@{channel_id}"
+
+
+def form_parts(metadata: str) -> tuple[str, str]:
+    """(what the form carries, the channel it was opened from); the channel is "" for older forms."""
+    value, _, channel = metadata.partition("@")
+    return value, channel
+
+
+def carried(payload: dict[str, object]) -> str:
+    """What a clicked button or a submitted form carries: the button's value or the form's metadata."""
+    if payload.get("value") is not None:
+        return str(payload["value"])
+    return form_parts(str(payload.get("private_metadata") or ""))[0]
 
 
 def number_value(number: int) -> str:

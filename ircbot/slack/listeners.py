@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from ircbot.domain.services import Services
+from ircbot.slack import ids
 from ircbot.slack.interactions import INTERACTIONS
 from ircbot.slack.interactions.base import InteractionSpec
 from ircbot.slack.pipeline import guarded, run_command, run_interaction
@@ -25,6 +26,8 @@ def register(app: App, svc: Services) -> None:
         work = guarded(svc, spec.func.__name__, lambda args, spec=spec: run_interaction(svc, spec, args))
         listen = {"action": app.action, "view": app.view, "event": app.event}[spec.kind]
         listen(spec.id)(ack=_ack_for(spec), lazy=[work])
+    # A link button: Slack opens the channel itself, but still sends the click, which must be acknowledged.
+    app.action(ids.HOME_OPEN_CHANNEL)(ack_now)
     # Acknowledge events ircbot does not act on, so Slack does not retry them.
     app.event(re.compile(".*"))(ack_now)
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ircbot.commands import declare, update
 from ircbot.domain.messages import OpenModal
 from ircbot.domain.services import Services
 from ircbot.slack import ids
 
-TYPED = {
-    "declare": "declare <title> [sev1-4] [--public] [--playbook NAME] [--drill]",
-    "update": "update <text>",
-}
+TYPED = {"declare": declare.USAGE, "update": update.USAGE}
 
 
 def form_for(svc: Services, request: OpenModal) -> dict[str, Any]:
@@ -21,13 +19,12 @@ def form_for(svc: Services, request: OpenModal) -> dict[str, Any]:
     return declare_modal({k: p.title for k, p in svc.config.playbooks.items()}, request.private_metadata)
 
 
-def typed_instead(request: object) -> str:
-    """What to say when Slack would not open a form: how to type the same thing."""
-    name = request.name if isinstance(request, OpenModal) else "declare"
-    typed = TYPED.get(name)
+def typed_instead(request: OpenModal) -> str:
+    """What to say when Slack would not open a command's form: how to type the same thing."""
+    typed = TYPED.get(request.name)
     if typed is None:
         return ":warning: Could not open the form; try again in a moment."
-    return f":warning: Could not open the {name} form. Type it instead: `/incident {typed}`"
+    return f":warning: Could not open the {request.name} form. Type it instead: `/incident {typed}`"
 
 
 def update_modal(incident_id: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ircbot.domain.deliveries import remember_delivery
 from ircbot.domain.messages import OpenModal, Reply, Text
 from ircbot.domain.services import Services
 from ircbot.errors import IrcbotError
-from ircbot.slack import modals
+from ircbot.slack import ids, modals
 from ircbot.slack.interactions.base import Answer, Interaction, InteractionSpec, OpenView, PublishHome, Replace
 from ircbot.slack.render import render_message
 
@@ -51,9 +51,10 @@ def user_of(body: dict[str, Any]) -> str:
 
 
 def channel_of(body: dict[str, Any]) -> str:
-    """Where it happened: the command's or the clicked message's channel ("" for forms and the Home tab)."""
+    """Where it happened: the command's or the clicked message's channel, or the one a form was opened from."""
     found = body.get("channel_id") or (body.get("channel") or {}).get("id")
-    return str(found or (body.get("container") or {}).get("channel_id") or "")
+    found = found or (body.get("container") or {}).get("channel_id")
+    return str(found or ids.form_parts(str((body.get("view") or {}).get("private_metadata") or ""))[1])
 
 
 def run_command(svc: Services, args: Args) -> None:
@@ -88,9 +89,9 @@ def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> None:
             authorise(
                 svc, incident_id=incident_id, user_id=user, channel_id=channel_of(body), permission=spec.permission
             )
-        answer = spec.func(Interaction(svc, user, body, payload, args.client, incident_id))
+        answer = spec.func(Interaction(svc, user, payload, incident_id))
     except Exception as exc:  # every failure is answered; failure_reply logs what ircbot did not expect
-        answer = failure_reply(svc, exc, what=spec.name, usage=spec.usage)
+        answer = failure_reply(svc, exc, what=spec.name)  # no usage line under a click
         if spec.kind == "event":
             return  # nobody is waiting on an event; the log has it
     deliver(svc, answer, args)
@@ -109,12 +110,15 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
         return
     if isinstance(answer, OpenModal | OpenView):
         view = answer.view if isinstance(answer, OpenView) else modals.form_for(svc, answer)
+        # A submission names no channel; the form carries the one it came from, for the in-channel rule.
+        view = {**view, "private_metadata": ids.with_channel(view.get("private_metadata", ""), channel_of(body))}
         try:
             args.client.views_open(trigger_id=body["trigger_id"], view=view)
             return
-        except SlackClientError as exc:  # a form is a convenience; say how to type it instead
+        except SlackClientError as exc:  # a form is a convenience; say how to do without it
             svc.log.warning("views.open failed: %s", exc)
-            answer = Reply(Text(modals.typed_instead(answer)))
+            fallback = answer.fallback if isinstance(answer, OpenView) else modals.typed_instead(answer)
+            answer = Reply(Text(fallback))
     if isinstance(answer, Replace):
         text, blocks = render_message(answer.message)
         args.respond(text=f"{text} — {answer.note}" if answer.note else text, blocks=blocks, replace_original=True)

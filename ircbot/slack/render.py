@@ -18,20 +18,14 @@ from slack_sdk.models.blocks import (
 
 from ircbot.domain.kinds import IncidentStatus, NoticeStatus
 from ircbot.domain.messages import (
-    AckNotice,
     ChecklistCard,
     IncidentCard,
     IncidentList,
-    JoinRequest,
     Message,
     NoticeDraft,
     PageCard,
-    PageLine,
     ReminderCard,
-    ResolvedNotice,
-    RoleAnnouncement,
     RolesCard,
-    SentNotice,
     StatsCard,
     Text,
 )
@@ -40,7 +34,7 @@ from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.views import IncidentView
 from ircbot.durations import format_duration
 from ircbot.slack import ids
-from ircbot.slack.wording import announcement_text
+from ircbot.slack.wording import SHORT, announcement_text
 
 MAX_SECTION = 3000
 MAX_BLOCKS = 50
@@ -50,7 +44,7 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text (notifications, screen readers) and Block Kit blocks for a message."""
     if isinstance(message, Text):
         return message.text, [b.to_dict() for b in _text_sections(message.text)]
-    if isinstance(message, RoleAnnouncement | JoinRequest | AckNotice | ResolvedNotice | PageLine | SentNotice):
+    if isinstance(message, SHORT):
         text = announcement_text(message)
         return text, [b.to_dict() for b in _text_sections(text)]
     if isinstance(message, IncidentCard):

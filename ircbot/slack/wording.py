@@ -17,6 +17,8 @@ from ircbot.domain.stages import STAGE_TITLES
 from ircbot.durations import format_duration
 
 MAX_TOPIC = 250
+SHORT = (RoleAnnouncement, JoinRequest, AckNotice, ResolvedNotice, PageLine, SentNotice)
+"""The messages that are a few lines of text and nothing else."""
 Announcement = RoleAnnouncement | JoinRequest | AckNotice | ResolvedNotice | PageLine | SentNotice | ReminderCard
 
 

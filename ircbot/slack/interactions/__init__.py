@@ -25,7 +25,6 @@ INTERACTIONS: list[InteractionSpec] = [
     forms.update_form,
     home.home_opened,
     home.home_declare,
-    home.home_open_channel,
     channel.member_joined,
     channel.member_left,
     channel.reaction_added,

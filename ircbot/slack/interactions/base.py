@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from slack_sdk import WebClient
-
 from ircbot.commands.base import CommandSpec
 from ircbot.domain.messages import Message, Outcome
 from ircbot.domain.services import Services
@@ -22,6 +20,7 @@ class OpenView:
     """An interaction's answer that opens a form the edge built (Block Kit), e.g. the notice editor."""
 
     view: dict[str, Any]
+    fallback: str  # what to say when Slack will not open it
 
 
 @dataclass(frozen=True)
@@ -48,17 +47,16 @@ class Interaction:
 
     svc: Services
     user: str
-    body: dict[str, Any]
     payload: dict[str, Any]  # the clicked action, the submitted view, or the event
-    client: WebClient
     incident_id: int | None = None
 
     @property
     def value(self) -> str:
-        """The clicked button's value, or the submitted form's private metadata."""
-        return str(self.payload.get("value") or self.payload.get("private_metadata") or "")
+        """What the clicked button or the submitted form carries."""
+        return ids.carried(self.payload)
 
     def require_incident(self) -> int:
+        """The incident the pipeline located (and authorised) for this interaction."""
         assert self.incident_id is not None, "the pipeline locates the incident for interactions that name one"
         return self.incident_id
 
@@ -87,10 +85,6 @@ class InteractionSpec:
         """The `may:` word of the typed command this interaction stands for: a button allows no more."""
         return self.command.permission if self.command else None
 
-    @property
-    def usage(self) -> str | None:
-        return self.command.usage if self.command else None
-
 
 def interaction(
     kind: Kind,
@@ -113,5 +107,5 @@ def interaction(
 
 
 def from_value(svc: Services, payload: dict[str, Any]) -> int:
-    """The incident id a button or form carries as its value."""
-    return ids.parse_number(str(payload.get("value") or payload.get("private_metadata") or ""))
+    """The incident id a button or form carries."""
+    return ids.parse_number(ids.carried(payload))

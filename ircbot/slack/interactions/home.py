@@ -27,9 +27,3 @@ def home_opened(it: Interaction) -> Answer:
 def home_declare(it: Interaction) -> Answer:
     """Open the declare form from the Home tab."""
     return OpenModal("declare")
-
-
-@interaction("action", ids.HOME_OPEN_CHANNEL)
-def home_open_channel(it: Interaction) -> Answer:
-    """Nothing to do: Slack opens the channel link itself (the click still has to be acknowledged)."""
-    return None

@@ -12,10 +12,11 @@ from ircbot.slack import ids
 from ircbot.slack.interactions.base import Answer, Interaction, OpenView, Replace, interaction
 from ircbot.slack.modals import form_values, notice_modal
 
+EDIT_FAILED = ":warning: Could not open the notice editor; try again, or Send or Cancel the draft as it is."
+
 
 def _incident(svc: Services, payload: dict[str, Any]) -> int:
-    notice_id = ids.parse_number(str(payload.get("value") or payload.get("private_metadata") or ""))
-    return notices.incident_of(svc, notice_id)
+    return notices.incident_of(svc, ids.parse_number(ids.carried(payload)))
 
 
 @interaction("action", ids.NOTICE_PATTERN, command=notify.run, locate=_incident)
@@ -24,7 +25,7 @@ def notice_button(it: Interaction) -> Answer:
     notice_id, verb = ids.parse_number(it.value), ids.notice_verb(str(it.payload.get("action_id")))
     if verb == "edit":
         draft = notices.current(it.svc, notice_id=notice_id)
-        return OpenView(notice_modal(notice_id, draft.subject, draft.body))
+        return OpenView(notice_modal(notice_id, draft.subject, draft.body), fallback=EDIT_FAILED)
     if verb == "send":
         sent = notices.send(it.svc, notice_id=notice_id, actor=it.user)
         return Replace(sent.card, note=f"Sent to {', '.join(sent.places) or 'nobody'}.")
