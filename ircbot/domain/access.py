@@ -89,7 +89,11 @@ def locate(svc: Services, *, user_id: str, channel_id: str, key: str | None, per
 
 
 def authorise(svc: Services, *, incident_id: int, user_id: str, channel_id: str, permission: str | None) -> None:
-    """The same rules for a button, form or event as for the typed command: visibility, then `may:`."""
+    """The same rules for a button, form or event as for the typed command: visibility, then `may:`.
+
+    `channel_id` is where Slack says the click happened; a form submission has none, so submitting a
+    form needs the user to have been brought into the incident.
+    """
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id)
         if incident is None:

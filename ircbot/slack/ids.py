@@ -90,22 +90,15 @@ def notice_verb(action_id: str) -> Literal["send", "edit", "cancel"]:
     return _NOTICE_VERBS[action_id]
 
 
-def with_channel(metadata: str, channel_id: str) -> str:
-    """A form's private metadata plus the channel it was opened from (a submission names no channel)."""
-    return f"{metadata}@{channel_id}"
-
-
-def form_parts(metadata: str) -> tuple[str, str]:
-    """(what the form carries, the channel it was opened from); the channel is "" for older forms."""
-    value, _, channel = metadata.partition("@")
-    return value, channel
-
-
 def carried(payload: dict[str, object]) -> str:
-    """What a clicked button or a submitted form carries: the button's value or the form's metadata."""
+    """What a clicked button or a submitted form carries: the button's value or the form's metadata.
+
+    It names a row (which incident, which notice), never who may act: that comes from Slack's signed
+    user and channel, checked by the pipeline.
+    """
     if payload.get("value") is not None:
         return str(payload["value"])
-    return form_parts(str(payload.get("private_metadata") or ""))[0]
+    return str(payload.get("private_metadata") or "")
 
 
 def number_value(number: int) -> str:

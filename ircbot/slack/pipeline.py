@@ -21,7 +21,7 @@ from ircbot.domain.deliveries import remember_delivery
 from ircbot.domain.messages import OpenModal, Reply, Text
 from ircbot.domain.services import Services
 from ircbot.errors import IrcbotError
-from ircbot.slack import ids, modals
+from ircbot.slack import modals
 from ircbot.slack.interactions.base import Answer, Interaction, InteractionSpec, OpenView, PublishHome, Replace
 from ircbot.slack.render import render_message
 
@@ -51,10 +51,9 @@ def user_of(body: dict[str, Any]) -> str:
 
 
 def channel_of(body: dict[str, Any]) -> str:
-    """Where it happened: the command's or the clicked message's channel, or the one a form was opened from."""
+    """Where it happened, as Slack says: the command's or the clicked message's channel ("" for forms)."""
     found = body.get("channel_id") or (body.get("channel") or {}).get("id")
-    found = found or (body.get("container") or {}).get("channel_id")
-    return str(found or ids.form_parts(str((body.get("view") or {}).get("private_metadata") or ""))[1])
+    return str(found or (body.get("container") or {}).get("channel_id") or "")
 
 
 def run_command(svc: Services, args: Args) -> None:
@@ -110,8 +109,6 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
         return
     if isinstance(answer, OpenModal | OpenView):
         view = answer.view if isinstance(answer, OpenView) else modals.form_for(svc, answer)
-        # A submission names no channel; the form carries the one it came from, for the in-channel rule.
-        view = {**view, "private_metadata": ids.with_channel(view.get("private_metadata", ""), channel_of(body))}
         try:
             args.client.views_open(trigger_id=body["trigger_id"], view=view)
             return
