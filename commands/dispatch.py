@@ -8,7 +8,7 @@ from ircbot.commands import COMMANDS
 from ircbot.commands.answers import failure_reply
 from ircbot.commands.base import CommandSpec, Context, Invocation
 from ircbot.commands.help import help_text
-from ircbot.commands.parsing import split_words
+from ircbot.commands.parsing import split_words, without_nul
 from ircbot.domain.access import INCIDENT_KEY, Located, NotAnIncidentChannel, locate
 from ircbot.domain.messages import Outcome, Reply, Text
 from ircbot.domain.services import Services
@@ -24,6 +24,7 @@ def lookup(name: str) -> CommandSpec | None:
 def dispatch(svc: Services, invocation: Invocation) -> Outcome:
     """Run one `/incident` invocation; every failure becomes an ephemeral answer."""
     spec: CommandSpec | None = None
+    invocation = replace(invocation, text=without_nul(invocation.text))
     try:
         words = split_words(invocation.text)
         key = None

@@ -13,6 +13,11 @@ MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 SEVERITY_LIKE = re.compile(r"^(?:sev|p)-?\d+$", re.IGNORECASE)
 
 
+def without_nul(text: str) -> str:
+    """Text with NUL characters removed: PostgreSQL refuses them in text, and no one means one."""
+    return text.replace("\x00", "")
+
+
 def split_words(text: str) -> list[str]:
     """Split like a shell (quotes group words); unbalanced quotes fall back to plain spaces."""
     try:

@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     stats.add_argument("--chart", type=Path, default=None, help="also write the PNG chart to this file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every timer run at INFO: tens of megabytes a day from an idle bot.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         return _run(args)
     except ConfigError as exc:

@@ -1,37 +1,120 @@
-"""HTTP mode: a WSGI app serving Bolt at POST /slack/events and GET /healthz, run by waitress."""
+"""HTTP mode: a WSGI app serving Bolt at POST /slack/events and GET /healthz, run by waitress.
+
+The edge refuses what cannot be Slack's before Bolt sees it: bodies over MAX_BODY (413), requests
+whose signature headers are missing or malformed (401), and signed bodies that do not parse (400).
+Each refusal is one log line, never the body.
+"""
 
 from __future__ import annotations
 
 import io
+import json
+import logging
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
 
 from ircbot.app import IrcBot
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
+MAX_BODY = 1024 * 1024  # Slack's requests are a few kilobytes; the largest view submissions stay far below this
+HEALTH_TIMEOUT = 1.0  # seconds a health probe waits for the database
+# Slow or idle clients are dropped after this long, so trickled bodies cannot hold every connection.
+CHANNEL_TIMEOUT = 15
+CONNECTION_LIMIT = 1000
+
+log = logging.getLogger("ircbot.web")
 
 
-def wsgi_app(bot: IrcBot) -> WsgiApp:
-    """Route /healthz here and everything else to Bolt's WSGI adapter."""
+class HealthProbe:
+    """Answers within HEALTH_TIMEOUT on a thread budget of its own, so hung probes never take request threads."""
+
+    def __init__(self, bot: IrcBot):
+        self.bot = bot
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ircbot-health")
+        self._running: Any = None
+        self._lock = threading.Lock()
+
+    def healthy(self) -> bool:
+        """True when the database answered within the time allowed."""
+        with self._lock:
+            if self._running is None or self._running.done():
+                self._running = self._pool.submit(self.bot.ready)
+            running = self._running  # a probe still waiting on the database is shared, not queued again
+        try:
+            return bool(running.result(timeout=HEALTH_TIMEOUT))
+        except FutureTimeout:
+            return False
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _refuse(start_response: Callable[..., Any], status: str, reason: str, environ: dict[str, Any]) -> list[bytes]:
+    log.warning(
+        "refused %s %s from %s: %s",
+        environ.get("REQUEST_METHOD"),
+        environ.get("PATH_INFO"),
+        environ.get("REMOTE_ADDR"),
+        reason,
+    )
+    start_response(status, [("Content-Type", "text/plain")])
+    return [f"{reason}\n".encode()]
+
+
+def _problem(environ: dict[str, Any], body: bytes, verifier: SignatureVerifier | None) -> tuple[str, str] | None:
+    """(HTTP status, reason) when the request cannot be Slack's; None when Bolt should have it."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "400 Bad Request", "request body is not UTF-8"
+    if verifier is not None:
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        if not timestamp.strip().isdigit() or not signature:
+            return "401 Unauthorized", "missing or malformed Slack signature headers"
+        if not verifier.is_valid(body=text, timestamp=timestamp, signature=signature):
+            return "401 Unauthorized", "invalid or stale Slack signature"
+    try:
+        if environ.get("CONTENT_TYPE", "").startswith("application/json"):
+            json.loads(text or "{}")
+        elif "payload" in (form := parse_qs(text)):
+            json.loads(form["payload"][0])
+    except ValueError:
+        return "400 Bad Request", "the body does not parse"
+    return None
+
+
+def wsgi_app(bot: IrcBot, probe: HealthProbe | None = None) -> WsgiApp:
+    """Route /healthz here and everything else, once it passes the edge's checks, to Bolt's WSGI adapter."""
     slack = SlackRequestHandler(bot.bolt, path=EVENTS_PATH)
+    health = probe or HealthProbe(bot)
+    secret = bot.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret) if secret else None
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
-            ok = bot.ready()
+            ok = health.healthy()
             start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"ok\n" if ok else b"database unavailable\n"]
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            # Bolt decodes the body as UTF-8 before verifying it; anything else is not from Slack.
-            start_response("400 Bad Request", [("Content-Type", "text/plain")])
-            return [b"request body is not UTF-8\n"]
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _refuse(start_response, "400 Bad Request", "Content-Length is not a number", environ)
+        if length > MAX_BODY:
+            return _refuse(start_response, "413 Payload Too Large", f"body over {MAX_BODY} bytes", environ)
+        body = environ["wsgi.input"].read(length)
+        problem = _problem(environ, body, verifier)
+        if problem is not None:
+            return _refuse(start_response, *problem, environ)
         environ["wsgi.input"] = io.BytesIO(body)
         return slack(environ, start_response)
 
@@ -42,7 +125,17 @@ class HttpServer:
     """A waitress server for the bot; `start()` runs it in a thread (demo, tests), `run()` in the foreground."""
 
     def __init__(self, bot: IrcBot, *, host: str = "127.0.0.1", port: int = 3000, threads: int = 16):
-        self.server = create_server(wsgi_app(bot), host=host, port=port, threads=threads, ident="ircbot")
+        self.probe = HealthProbe(bot)
+        self.server = create_server(
+            wsgi_app(bot, self.probe),
+            host=host,
+            port=port,
+            threads=threads,
+            ident="ircbot",
+            max_request_body_size=MAX_BODY,
+            channel_timeout=CHANNEL_TIMEOUT,
+            connection_limit=CONNECTION_LIMIT,
+        )
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -76,3 +169,4 @@ class HttpServer:
         self.server.task_dispatcher.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.probe.close()

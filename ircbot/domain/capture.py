@@ -42,7 +42,7 @@ def keep(svc: Services, *, incident_id: int, message: ChatMessage, actor: str | 
         author = message.user or message.bot_id
         tx.record(
             TimelineKind.CAPTURED,
-            message.text[:MAX_TEXT],
+            message.text.replace("\x00", "")[:MAX_TEXT],  # PostgreSQL refuses NUL in text
             actor=actor or author,
             at=message.at,
             data={"ts": message.ts, "author": author, "via": via, "thread_ts": message.thread_ts},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ircbot.commands import declare, update
+from ircbot.commands.parsing import without_nul
 from ircbot.domain.messages import OpenModal
 from ircbot.domain.services import Services
 from ircbot.slack import ids
@@ -146,7 +147,9 @@ def _modal(callback_id: str, metadata: str, words: tuple[str, str], blocks: list
 def form_values(view: dict[str, Any]) -> dict[str, str]:
     """The text typed into each input block of a submitted form."""
     values = view.get("state", {}).get("values", {})
-    return {block: str((actions.get("value") or {}).get("value") or "") for block, actions in values.items()}
+    return {
+        block: without_nul(str((actions.get("value") or {}).get("value") or "")) for block, actions in values.items()
+    }
 
 
 def selected(view: dict[str, Any], block: str) -> str | None:
