@@ -96,19 +96,17 @@ def _by_request_key(svc: Services, key: str | None) -> IncidentView | None:
 
 
 def _record(svc: Services, request: Declaration) -> Incident:
-    for _ in range(5):
-        try:
-            with svc.db.transaction() as session:
-                return _insert(svc, session, request)
-        except IntegrityError:
-            continue  # another replica took the same number at the same moment; take the next
-    raise Conflict("Could not allocate an incident number; please try again.")
+    try:
+        with svc.db.transaction() as session:
+            return _insert(svc, session, request)
+    except IntegrityError as exc:  # numbers come from a locked counter; only the same request can collide
+        raise Conflict("This incident is being declared already (Slack delivered the request twice).") from exc
 
 
 def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
     now = svc.clock()
     incident = Incident(
-        number=queries.next_incident_number(session=session),
+        number=queries.allocate_incident_number(session=session),
         title=request.title,
         severity=request.severity,
         playbook=request.playbook,

@@ -121,6 +121,13 @@ class Postmortem(SQLModel, table=True):
     markdown: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class Counter(SQLModel, table=True):
+    """A number handed out in order, one transaction at a time (incident numbers)."""
+
+    name: str = Field(primary_key=True)
+    value: int = 0
+
+
 class HandledRequest(SQLModel, table=True):
     """A Slack delivery already taken (event id or trigger id), so a retry is not handled twice."""
 

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ircbot.domain.kinds import IncidentStatus, OutboxStatus, TimerStatus
 from ircbot.store.models import (
     ChecklistItem,
+    Counter,
     HandledRequest,
     Impact,
     Incident,
@@ -29,9 +30,21 @@ from ircbot.store.models import (
 
 
 def next_incident_number(*, session: Session) -> int:
-    """One more than the highest incident number so far."""
+    """One more than the highest incident number so far (a reading; `allocate_incident_number` takes one)."""
     highest = session.exec(select(func.max(Incident.number))).one()
     return (highest or 0) + 1
+
+
+def allocate_incident_number(*, session: Session) -> int:
+    """Take the next incident number: the counter row stays locked until this transaction ends, so concurrent
+    declares (on any replica) queue for it instead of colliding on the same number."""
+    taken = session.execute(
+        update(Counter)
+        .where(col(Counter.name) == "incident")
+        .values(value=col(Counter.value) + 1)
+        .returning(col(Counter.value))
+    )
+    return int(taken.scalar_one())
 
 
 def incident_by_number(*, session: Session, number: int, lock: bool = False) -> Incident | None:
@@ -145,6 +158,12 @@ def delete_incident(*, session: Session, incident_id: int) -> None:
     incident = session.get(Incident, incident_id)
     if incident is not None:
         session.delete(incident)
+        # Give the number back if no later declare took one, so a declare that failed leaves no gap.
+        session.execute(
+            update(Counter)
+            .where(col(Counter.name) == "incident", col(Counter.value) == incident.number)
+            .values(value=incident.number - 1)
+        )
 
 
 def pending_steps(*, session: Session, incident_id: int) -> Sequence[PageStep]:
