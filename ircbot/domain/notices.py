@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ircbot.domain.kinds import NoticeStatus, TimelineKind
 from ircbot.domain.messages import NoticeDraft, SentNotice
+from ircbot.domain.people import without_mentions
 from ircbot.domain.ports import Email
 from ircbot.domain.services import Services
 from ircbot.domain.unit import IncidentTx, incident_tx
@@ -105,7 +106,7 @@ def send(svc: Services, *, notice_id: int, actor: str) -> Sent:
             svc.mail.send(Email(to=tuple(audience.email), subject=subject, text=body, html=_html(body)))
             places.append(f"{len(audience.email)} e-mail recipient(s)")
         if audience.channel:
-            svc.chat.post(audience.channel, SentNotice(subject, body))
+            svc.chat.post(audience.channel, SentNotice(without_mentions(subject), without_mentions(body)))
             places.append(f"<#{audience.channel}>")
     except GatewayError as exc:
         with incident_tx(svc, incident_id) as tx:

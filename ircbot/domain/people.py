@@ -11,6 +11,11 @@ from ircbot.errors import GatewayError
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 
 
+def without_mentions(text: str) -> str:
+    """Mentions as plain `@name` text, for places where no one should be pinged (stakeholder channels, e-mail)."""
+    return MENTION.sub(lambda match: f"@{match.group(2) or match.group(1)}", text)
+
+
 class People:
     """Names for user ids, each looked up once; a failed look-up falls back to what is known."""
 

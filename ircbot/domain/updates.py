@@ -14,6 +14,7 @@ from ircbot.domain.access import has_permission
 from ircbot.domain.kinds import ReminderKind, TimelineKind
 from ircbot.domain.mailing import render_email
 from ircbot.domain.messages import Text
+from ircbot.domain.people import without_mentions
 from ircbot.domain.ports import Email
 from ircbot.domain.reminders import schedule_reminder
 from ircbot.domain.services import Services
@@ -105,6 +106,8 @@ def _deliver(svc: Services, context: dict[str, object], policy: object, outside:
             "Stakeholders were not updated: only the roles roles.yaml allows to `update` may speak outside the channel."
         )
         return
+    # Outside the incident channel nobody is pinged by what responders typed.
+    context = {k: without_mentions(v) if isinstance(v, str) else v for k, v in context.items()}
     if stakeholder_channel:
         summary = svc.templates.get_template("update_stakeholder.md.j2").render(**context)
         _try(delivered, f"<#{stakeholder_channel}>", lambda: svc.chat.post(stakeholder_channel, Text(summary)))

@@ -9,6 +9,7 @@ from ircbot.commands.parsing import without_nul
 from ircbot.domain.messages import OpenModal
 from ircbot.domain.services import Services
 from ircbot.slack import ids
+from ircbot.slack.markup import neutral
 
 TYPED = {"declare": declare.USAGE, "update": update.USAGE}
 
@@ -148,7 +149,8 @@ def form_values(view: dict[str, Any]) -> dict[str, str]:
     """The text typed into each input block of a submitted form."""
     values = view.get("state", {}).get("values", {})
     return {
-        block: without_nul(str((actions.get("value") or {}).get("value") or "")) for block, actions in values.items()
+        block: neutral(without_nul(str((actions.get("value") or {}).get("value") or "")))
+        for block, actions in values.items()
     }
 
 

@@ -23,6 +23,7 @@ from ircbot.domain.services import Services
 from ircbot.errors import IrcbotError
 from ircbot.slack import modals
 from ircbot.slack.interactions.base import Answer, Interaction, InteractionSpec, OpenView, PublishHome, Replace
+from ircbot.slack.markup import neutral
 from ircbot.slack.render import render_message
 
 
@@ -64,7 +65,7 @@ def run_command(svc: Services, args: Args) -> None:
     invocation = Invocation(
         user_id=body["user_id"],
         channel_id=body.get("channel_id", ""),
-        text=body.get("text", ""),
+        text=neutral(body.get("text", "")),
         trigger_id=body.get("trigger_id"),
         request_key=body.get("trigger_id"),
     )
