@@ -78,3 +78,14 @@ def test_a_command_typed_elsewhere_with_the_key_answers_only_the_caller(harness:
     assert "noted in INC-1" in reply.text
     everyone_sees = "\n".join(harness.emulator.message_text(m) for m in harness.emulator.messages(harness.general))
     assert "rclone" not in everyone_sees, "a private incident's details stay out of other channels"
+
+
+def test_leaving_a_private_incidents_channel_ends_access(harness: Harness) -> None:
+    _, channel = harness.declare("Payroll data exfiltration sev2")
+    harness.slash(f"assign analyst <@{BOB}|bob>", channel=channel)
+    assert "INC-1" in harness.slash("INC-1 status", user=BOB).text
+
+    left = harness.driver.event({"type": "member_left_channel", "user": BOB, "channel": channel}, event_id="Ev0LEFT1")
+    assert left.status == 200
+    harness.wait_for(lambda: "no incident INC-1 that you can see" in harness.slash("INC-1 status", user=BOB).text)
+    assert "INC-1" not in harness.slash("list", user=BOB).text

@@ -43,7 +43,10 @@ def page_role(svc: Services, *, incident_id: int, role: str, actor: str) -> Join
 
 
 def record_membership(svc: Services, *, channel_id: str, user_id: str, joined: bool) -> bool:
-    """Note that someone joined or left an incident channel; False when the channel is not an incident's."""
+    """Note that someone joined or left an incident channel; False when the channel is not an incident's.
+
+    Joining brings a person in; leaving (or being removed) ends what they may see of a private incident.
+    """
     with svc.db.transaction() as session:
         found = queries.incident_by_channel(session=session, channel_id=channel_id)
     if found is None or found.id is None:
@@ -51,5 +54,7 @@ def record_membership(svc: Services, *, channel_id: str, user_id: str, joined: b
     with incident_tx(svc, found.id) as tx:
         if joined:
             queries.add_participant(session=tx.session, incident_id=tx.id, user_id=user_id, reason="joined", at=tx.now)
+        else:
+            queries.remove_participant(session=tx.session, incident_id=tx.id, user_id=user_id)
         tx.record(TimelineKind.MEMBER_JOINED if joined else TimelineKind.MEMBER_LEFT, actor=user_id)
     return True

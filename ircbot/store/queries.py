@@ -95,6 +95,16 @@ def add_participant(*, session: Session, incident_id: int, user_id: str, reason:
     return True
 
 
+def remove_participant(*, session: Session, incident_id: int, user_id: str) -> bool:
+    """Forget that the user was brought in (they left the channel); False when they were not a participant."""
+    found = session.exec(
+        select(Participant).where(Participant.incident_id == incident_id, Participant.user_id == user_id)
+    ).first()
+    if found is not None:
+        session.delete(found)
+    return found is not None
+
+
 def active_roles(*, session: Session, incident_id: int) -> Sequence[RoleAssignment]:
     """Roles currently held, in the order they were given."""
     return [a for a in role_history(session=session, incident_id=incident_id) if a.released_at is None]
