@@ -12,19 +12,51 @@ from sqlmodel import select
 
 from ircbot.app import template_environment
 from ircbot.config import load_config
+from ircbot.domain.incidents import view
 from ircbot.domain.kinds import OutboxKind, ReminderKind, TimerStatus
-from ircbot.domain.outbox import DELIVER
+from ircbot.domain.messages import Message, PageCard
+from ircbot.domain.outbox import DELIVER, drain_outbox
+from ircbot.domain.paging import fire_due
 from ircbot.domain.reminders import fire_due_reminders
 from ircbot.domain.services import Services
+from ircbot.domain.views import IncidentView
+from ircbot.errors import GatewayError
 from ircbot.scheduling.runner import EscalationRunner, Module, new_alarm
+from ircbot.store import queries
 from ircbot.store.db import Database
-from ircbot.store.models import Reminder
+from ircbot.store.models import Reminder, TimelineEvent
 from tests.factories import escalation_config, tier, write_config
 from tests.test_domain import FakeChat, FakeClock, declare_one
 
 EVERY_HOUR = escalation_config(
     sev1={"name": "Critical", "tiers": [tier("1h", "role:analyst")], "updates": {"every": "30m"}}
 )
+
+
+@dataclasses.dataclass
+class FlakyChat(FakeChat):
+    """The fake chat port, with an outage switch: while `down`, Slack refuses every post and invite."""
+
+    down: bool = False
+
+    def post(self, channel_id: str, message: Message) -> str:
+        if self.down:
+            raise GatewayError("chat.postMessage", "service_unavailable")
+        return super().post(channel_id, message)
+
+    def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        if self.down:
+            raise GatewayError("conversations.invite", "service_unavailable")
+        super().invite(channel_id, user_ids)
+
+
+def timeline_of(svc: Services, incident_id: int) -> list[TimelineEvent]:
+    with svc.db.transaction() as session:
+        return list(queries.timeline(session=session, incident_id=incident_id))
+
+
+def incident_view_of(svc: Services, incident_id: int) -> IncidentView:
+    return view(svc, incident_id)
 
 
 @pytest.fixture
@@ -37,7 +69,7 @@ def reminding(tmp_path: Path, clock: FakeClock) -> Iterator[Services]:
     config = load_config(write_config(tmp_path / "config", escalation=EVERY_HOUR))
     db = Database(f"sqlite:///{tmp_path / 'ircbot.db'}")
     db.migrate()
-    yield Services(db=db, chat=FakeChat(), config=config, templates=template_environment(config), clock=clock)
+    yield Services(db=db, chat=FlakyChat(), config=config, templates=template_environment(config), clock=clock)
     db.dispose()
 
 
@@ -80,3 +112,24 @@ def test_the_runner_runs_its_modules_in_order_and_outlives_a_failing_round(remin
     runner.run_once()
 
     assert ran == ["first", "broken", "deliver"] * 2
+
+
+def test_a_page_survives_a_long_slack_outage_and_says_it_is_failing(reminding: Services, clock: FakeClock) -> None:
+    chat = reminding.chat
+    assert isinstance(chat, FlakyChat)
+    declared = declare_one(reminding)
+    clock.advance(hours=1)  # tier 1 of EVERY_HOUR (role:analyst) is due
+    assert fire_due(reminding) == 1
+    chat.down = True  # Slack refuses everything for ten minutes
+    for _ in range(40):
+        drain_outbox(reminding)
+        clock.advance(seconds=15)
+    assert not any(isinstance(m, PageCard) for _, m in chat.posts)
+    assert any("Still trying to deliver a dm" in e.text for e in timeline_of(reminding, declared.incident.id))
+    assert incident_view_of(reminding, declared.incident.id).undelivered >= 2  # the invite and the DM
+
+    chat.down = False
+    clock.advance(minutes=1)
+    drain_outbox(reminding)
+    assert [m for _, m in chat.posts if isinstance(m, PageCard)], "the page went out once Slack was back"
+    assert incident_view_of(reminding, declared.incident.id).undelivered == 0

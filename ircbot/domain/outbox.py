@@ -22,7 +22,9 @@ from ircbot.errors import GatewayError
 from ircbot.store import queries
 from ircbot.store.models import OutboxMessage
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # what is not a page (a reminder) is given up, loudly, after this many refusals
+MAX_BACKOFF = timedelta(minutes=1)  # a page keeps being retried at least this often while Slack is down
+STILL_FAILING = 5  # a page refused this many times is said to be failing in the timeline (once)
 
 Deliver = Callable[[IncidentTx, OutboxMessage], None]
 
@@ -99,7 +101,11 @@ def deliver(svc: Services, *, incident_id: int, message_ids: list[int]) -> int:
 
 
 def _deliver_one(tx: IncidentTx, message: OutboxMessage) -> int:
-    """The one retry wrapper: a refused send waits 2, 4, 8 … seconds and gives up loudly after MAX_ATTEMPTS."""
+    """The one retry wrapper: a refused send waits 2, 4, 8 … seconds (at most MAX_BACKOFF) and is tried again.
+
+    A page is never dropped while its incident is open and unacknowledged (an ack or resolve withholds
+    it); anything else gives up loudly after MAX_ATTEMPTS.
+    """
     incident, now = tx.incident, tx.svc.clock()
     withheld = message.kind in PAGE_KINDS and acked_since(incident, message.created_at)
     if incident.status != IncidentStatus.OPEN or withheld:
@@ -118,8 +124,15 @@ def _deliver_one(tx: IncidentTx, message: OutboxMessage) -> int:
     except GatewayError as exc:
         message.attempts += 1
         message.last_error = exc.error[:500]
-        message.next_attempt_at = now + timedelta(seconds=2**message.attempts)
-        if message.attempts >= MAX_ATTEMPTS:
+        message.next_attempt_at = now + min(timedelta(seconds=2 ** min(message.attempts, 16)), MAX_BACKOFF)
+        if message.kind in PAGE_KINDS:
+            if message.attempts == STILL_FAILING:
+                tx.record(
+                    TimelineKind.WARNING,
+                    f"Still trying to deliver a {message.kind} to {message.recipient}: {exc.error}",
+                    at=now,
+                )
+        elif message.attempts >= MAX_ATTEMPTS:
             message.status = OutboxStatus.FAILED
             tx.record(
                 TimelineKind.WARNING, f"Could not deliver a {message.kind} to {message.recipient}: {exc.error}", at=now

@@ -56,4 +56,5 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
         acknowledged_by=incident.acknowledged_by,
         pending_pages=len(pending),
         next_page_at=pending[0].due_at if pending else None,
+        undelivered=queries.undelivered_pages(session=session, incident_id=incident.id),
     )

@@ -56,6 +56,7 @@ class IncidentView:
     acknowledged_by: str | None = None
     pending_pages: int = 0
     next_page_at: datetime | None = None
+    undelivered: int = 0  # page messages Slack or SMTP has refused so far, still being retried
 
     @property
     def manager(self) -> str | None:

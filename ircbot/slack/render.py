@@ -97,6 +97,8 @@ def _facts(view: IncidentView) -> SectionBlock:
             fields.append(f"*Paging*\nacknowledged by <@{view.acknowledged_by}>")
         elif view.next_page_at:
             fields.append(f"*Paging*\n{view.pending_pages} tier(s) pending, next {slack_time(view.next_page_at)}")
+        if view.undelivered:
+            fields.append(f"*Undelivered*\n:warning: {view.undelivered} page message(s) refused so far, still retrying")
     return SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields])
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ircbot.domain.kinds import IncidentStatus, OutboxStatus, TimerStatus
+from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxStatus, TimerStatus
 from ircbot.store.models import (
     ChecklistItem,
     Counter,
@@ -209,6 +209,17 @@ def future_due_times(*, session: Session, now: datetime) -> Sequence[datetime]:
     steps = select(PageStep.due_at).where(PageStep.status == TimerStatus.PENDING, col(PageStep.due_at) > now)
     reminders = select(Reminder.due_at).where(Reminder.status == TimerStatus.PENDING, col(Reminder.due_at) > now)
     return [*session.exec(steps.distinct()).all(), *session.exec(reminders.distinct()).all()]
+
+
+def undelivered_pages(*, session: Session, incident_id: int) -> int:
+    """Page messages of the incident that were refused at least once and are still to be delivered."""
+    query = select(func.count()).where(
+        OutboxMessage.incident_id == incident_id,
+        OutboxMessage.status == OutboxStatus.PENDING,
+        col(OutboxMessage.attempts) > 0,
+        col(OutboxMessage.kind).in_([k.value for k in PAGE_KINDS]),
+    )
+    return int(session.exec(query).one())
 
 
 def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int]]:
