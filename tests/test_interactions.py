@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from ircbot.domain import notices
 from ircbot.store.models import Notice
 from tests.conftest import Harness
 from tests.factories import ALICE, BOB, MALLORY, escalation_config, roles_config
@@ -89,3 +90,23 @@ def test_leaving_a_private_incidents_channel_ends_access(harness: Harness) -> No
     assert left.status == 200
     harness.wait_for(lambda: "no incident INC-1 that you can see" in harness.slash("INC-1 status", user=BOB).text)
     assert "INC-1" not in harness.slash("list", user=BOB).text
+
+
+def test_send_approves_the_words_the_approver_saw(make_harness: Callable[..., Harness]) -> None:
+    probe = make_harness()
+    board = probe.emulator.add_channel("exec-briefing", bot_member=True)
+    escalation = {**escalation_config(), "audiences": {"leadership": {"title": "Leadership", "channel": board}}}
+    h = make_harness(escalation=escalation)
+    _, channel = h.declare("Payroll data exfiltration sev2")
+    h.slash("notify leadership", channel=channel)
+    seen = h.emulator.ephemerals(ALICE)[-1]
+    with h.bot.db.transaction() as session:  # someone else saves new words through the editor meanwhile
+        draft = session.exec(select(Notice)).one()
+    notices.edit(h.bot.services, notice_id=draft.id or 0, subject="Briefing", body="Forged figures", actor=BOB)
+
+    stale = h.driver.click(ALICE, channel, seen["ts"], "notice_send")
+
+    assert "Not sent: the words changed" in stale.text and "Forged figures" in stale.text
+    assert "Forged figures" not in "\n".join(h.emulator.message_text(m) for m in h.emulator.messages(board))
+    with h.bot.db.transaction() as session:
+        assert session.exec(select(Notice)).one().status == "draft"

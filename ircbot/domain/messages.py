@@ -149,6 +149,7 @@ class NoticeDraft:
     body: str
     state: str = "draft"
     approved_by: str | None = None
+    version: str = ""  # names these exact words: Send approves the version its approver saw
 
 
 @dataclass(frozen=True)

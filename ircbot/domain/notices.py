@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,9 +93,14 @@ class Sent:
     places: tuple[str, ...]
 
 
-def send(svc: Services, *, notice_id: int, actor: str) -> Sent:
-    """Approve and send: claim the draft, deliver by e-mail and to the audience's channel, record who approved."""
+def send(svc: Services, *, notice_id: int, actor: str, seen: str | None = None) -> Sent:
+    """Approve and send: claim the draft, deliver by e-mail and to the audience's channel, record who approved.
+
+    `seen` is the version the approver was shown; when the draft changed since, nothing is sent.
+    """
     with _draft_tx(svc, notice_id) as (tx, notice):
+        if seen is not None and version_of(notice.subject, notice.body) != seen:
+            raise ChangedSinceSeen(_card(svc, notice))
         audience = svc.config.escalation.audiences[notice.audience]
         if audience.email and not svc.mail.enabled and not audience.channel:
             raise Conflict("E-mail is off (SMTP_URL is not set) and the audience has no channel: nothing can send it.")
@@ -143,7 +149,21 @@ def _card(svc: Services, notice: Notice) -> NoticeDraft:
         body=notice.body,
         state=notice.status,
         approved_by=notice.approved_by,
+        version=version_of(notice.subject, notice.body),
     )
+
+
+def version_of(subject: str, body: str) -> str:
+    """A short fingerprint of a notice's words."""
+    return hashlib.sha256(f"{subject}\0{body}".encode()).hexdigest()[:16]
+
+
+class ChangedSinceSeen(Conflict):
+    """Send was pressed on a card showing words the draft no longer has."""
+
+    def __init__(self, card: NoticeDraft):
+        self.card = card
+        super().__init__("This notice was edited after you saw it; read the new words and press Send again.")
 
 
 def _html(body: str) -> str:

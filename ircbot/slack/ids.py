@@ -101,6 +101,17 @@ def carried(payload: dict[str, object]) -> str:
     return str(payload.get("private_metadata") or "")
 
 
+def notice_value(notice_id: int, version: str) -> str:
+    """What a notice's buttons carry: the notice and the version of its words on the card."""
+    return f"{notice_id}:{version}"
+
+
+def parse_notice(value: str) -> tuple[int, str | None]:
+    """(notice id, version shown); cards from before versions carry the id alone."""
+    number, _, version = value.partition(":")
+    return parse_number(number), version or None
+
+
 def number_value(number: int) -> str:
     """A row id carried by a button or a form (incident, notice)."""
     return str(number)

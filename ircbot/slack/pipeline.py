@@ -24,7 +24,7 @@ from ircbot.errors import IrcbotError
 from ircbot.slack import modals
 from ircbot.slack.interactions.base import Answer, Interaction, InteractionSpec, OpenView, PublishHome, Replace
 from ircbot.slack.markup import neutral
-from ircbot.slack.render import render_message
+from ircbot.slack.render import render_message, with_note
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
@@ -119,7 +119,9 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
             answer = Reply(Text(fallback))
     if isinstance(answer, Replace):
         text, blocks = render_message(answer.message)
-        args.respond(text=f"{text} — {answer.note}" if answer.note else text, blocks=blocks, replace_original=True)
+        if answer.note:
+            text, blocks = f"{text} — {answer.note}", with_note(blocks, answer.note)
+        args.respond(text=text, blocks=blocks, replace_original=True)
         return
     if _has_response_url(body):
         text, blocks = render_message(answer.message)

@@ -71,6 +71,12 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
     raise TypeError(f"no rendering for {type(message).__name__}")
 
 
+def with_note(blocks: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
+    """The blocks with a line under them saying what just happened to the message."""
+    line = ContextBlock(elements=[MarkdownTextObject(text=note[:MAX_SECTION])]).to_dict()
+    return [*blocks[: MAX_BLOCKS - 1], line]
+
+
 def slack_time(when: datetime) -> str:
     """A time each reader's Slack client shows in their own zone (UTC in the fallback)."""
     return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
@@ -239,7 +245,9 @@ def _notice(draft: NoticeDraft) -> list[dict[str, Any]]:
             (ids.NOTICE_CANCEL, "Cancel", "danger"),
         )
         buttons = [
-            ButtonElement(text=label, action_id=action, value=ids.number_value(draft.notice_id), style=style)
+            ButtonElement(
+                text=label, action_id=action, value=ids.notice_value(draft.notice_id, draft.version), style=style
+            )
             for action, label, style in choices
         ]
         blocks.append(ActionsBlock(elements=buttons))
