@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlmodel import select
 
 from ircbot.app import template_environment
 from ircbot.config import load_config
+from ircbot.domain.escalation import acknowledge
 from ircbot.domain.incidents import view
 from ircbot.domain.kinds import OutboxKind, ReminderKind, TimerStatus
 from ircbot.domain.messages import Message, PageCard
@@ -25,7 +27,7 @@ from ircbot.scheduling.runner import EscalationRunner, Module, new_alarm
 from ircbot.store import queries
 from ircbot.store.db import Database
 from ircbot.store.models import Reminder, TimelineEvent
-from tests.factories import escalation_config, tier, write_config
+from tests.factories import BOB, escalation_config, tier, write_config
 from tests.test_domain import FakeChat, FakeClock, declare_one
 
 EVERY_HOUR = escalation_config(
@@ -133,3 +135,25 @@ def test_a_page_survives_a_long_slack_outage_and_says_it_is_failing(reminding: S
     drain_outbox(reminding)
     assert [m for _, m in chat.posts if isinstance(m, PageCard)], "the page went out once Slack was back"
     assert incident_view_of(reminding, declared.incident.id).undelivered == 0
+
+
+def test_no_database_lock_is_held_while_slack_is_called(reminding: Services, clock: FakeClock) -> None:
+    chat = reminding.chat
+    assert isinstance(chat, FlakyChat)
+    declared = declare_one(reminding)
+    clock.advance(hours=1)
+    assert fire_due(reminding) == 1
+    acked = threading.Event()
+
+    def slow_slack_post(channel_id: str, message: Message) -> str:
+        # While a page is on its way (Slack slow, or waiting out a Retry-After), an ack must get through.
+        worker = threading.Thread(
+            target=lambda: (acknowledge(reminding, incident_id=declared.incident.id, actor=BOB), acked.set())
+        )
+        worker.start()
+        worker.join(timeout=10)
+        return FakeChat.post(chat, channel_id, message)
+
+    chat.post = slow_slack_post  # type: ignore[method-assign]  # the fake port stalls like a slow Slack
+    drain_outbox(reminding)
+    assert acked.is_set(), "the ack waited behind a lock held across the Slack call"
