@@ -8,6 +8,7 @@ Slack; a message that is refused is retried with growing pauses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -30,6 +31,7 @@ STILL_FAILING = 5  # a page refused this many times is said to be failing in the
 
 Send = Callable[[], object]
 Prepare = Callable[[IncidentTx, OutboxMessage], Send]
+DELIVERY_WORKERS = 8  # incidents delivered at once; the WebClient's connection pool and Slack's limits bound it
 LEASE = timedelta(minutes=2)  # a claimed message waits this long for its sender before another may try
 
 
@@ -84,13 +86,17 @@ DELIVER: dict[OutboxKind, Prepare] = {
 
 
 def drain_outbox(svc: Services, *, limit: int = 500) -> int:
-    """Deliver pending outbox messages, incident by incident; returns how many were sent."""
+    """Deliver pending outbox messages, several incidents at once (each in order); returns how many were sent."""
     with svc.db.transaction() as session:
         ready = queries.deliverable_outbox(session=session, now=svc.clock(), limit=limit)
     by_incident: dict[int, list[int]] = {}
     for message_id, incident_id in ready:
         by_incident.setdefault(incident_id, []).append(message_id)
-    return sum(deliver(svc, incident_id=i, message_ids=ids) for i, ids in by_incident.items())
+    if len(by_incident) <= 1:
+        return sum(deliver(svc, incident_id=i, message_ids=ids) for i, ids in by_incident.items())
+    # Slack calls are made outside any lock, so one slow incident's pages need not hold up another's.
+    with ThreadPoolExecutor(max_workers=DELIVERY_WORKERS, thread_name_prefix="ircbot-deliver") as pool:
+        return sum(pool.map(lambda item: deliver(svc, incident_id=item[0], message_ids=item[1]), by_incident.items()))
 
 
 def deliver(svc: Services, *, incident_id: int, message_ids: list[int]) -> int:
