@@ -299,7 +299,8 @@ def post_json(url: str, payload: dict[str, Any]) -> int:
         with urllib.request.urlopen(req) as resp:
             return int(resp.status)
     except urllib.error.HTTPError as err:
-        return err.code
+        with err:
+            return err.code
 
 
 def test_response_url_replace_original_and_limits(emu: SlackEmulator, client: WebClient) -> None:

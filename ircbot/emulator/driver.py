@@ -114,7 +114,8 @@ class SlackDriver:
             with urllib.request.urlopen(request, timeout=timeout) as resp:
                 return RawResponse(resp.status, resp.read().decode(), dict(resp.headers), time.monotonic() - started)
         except urllib.error.HTTPError as err:
-            return RawResponse(err.code, err.read().decode(), dict(err.headers), time.monotonic() - started)
+            with err:  # an error response holds the connection open until closed
+                return RawResponse(err.code, err.read().decode(), dict(err.headers), time.monotonic() - started)
 
     def _send(
         self, body: bytes, content_type: str, *, retry_num: int | None, timestamp: int | None, timeout: float
