@@ -36,6 +36,25 @@ if PG_USER is None and os.environ.get("CI"):
     raise RuntimeError("CI must run the PostgreSQL pass, but no server answers on 127.0.0.1:5432")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start mypy at once when its test will run: it takes seconds and can use the other core meanwhile."""
+    from tests import test_tooling
+
+    if any(item.name == "test_mypy_is_clean" for item in session.items):
+        session.config.stash[test_tooling.EARLY_MYPY] = test_tooling.start(*test_tooling.MYPY)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Reap an early mypy whose test never ran (an interrupted session)."""
+    from tests import test_tooling
+
+    process = config.stash.get(test_tooling.EARLY_MYPY, None)
+    if process is not None and process.poll() is None:
+        process.kill()
+    if process is not None:
+        process.communicate()
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts without the caller's Slack, database, SMTP or ircbot settings."""
