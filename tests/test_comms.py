@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -152,3 +153,24 @@ def test_notice_is_previewed_then_sent_with_its_approver_recorded(
     time.sleep(0.2)
     assert not smtp.inbox.to("claims@insurer.example.com")
     assert incident(h).status == "open"
+
+
+def test_an_update_reminder_due_while_the_bot_was_down_fires_once_after_the_restart(
+    make_harness: Callable[..., Harness],
+) -> None:
+    probe = make_harness()
+    stakeholders = probe.emulator.add_channel("sec-updates", bot_member=True)
+    h = make_harness(escalation=comms_config(stakeholders, every="1h"))
+    _, channel = h.declare("Suspicious admin logins sev2")
+    h.run_timers()
+    h.clock.advance_to(h.clock.peek() + timedelta(minutes=90))  # down while the reminder falls due
+    assert "No status update" not in channel_text(h.emulator, channel)
+    restarted = make_harness(escalation=comms_config(stakeholders, every="1h"))
+    restarted.run_timers()
+    restarted.run_timers()
+    reminders = [m for m in h.emulator.messages(channel) if "No status update" in h.emulator.message_text(m)]
+    assert len(reminders) == 1
+    restarted.advance(minutes=59)
+    assert len([m for m in h.emulator.messages(channel) if "No status update" in h.emulator.message_text(m)]) == 1
+    restarted.advance(minutes=1)
+    assert len([m for m in h.emulator.messages(channel) if "No status update" in h.emulator.message_text(m)]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from tests.conftest import Harness
 from tests.factories import ALICE, BOB, CAROL, DAVE, ERIN, MALLORY, ONCALL_GROUP, escalation_config, tier
@@ -182,3 +183,21 @@ def test_drills_do_not_page(make_harness: Callable[..., Harness]) -> None:
     h.declare("Tabletop ransomware sev1 --drill")
     h.advance(hours=2)
     assert not dms(h, BOB) and not events(h, kind="paged")
+
+
+def test_steps_due_while_the_bot_was_down_fire_once_in_due_order_marked_late_by_exactly_the_downtime(
+    make_harness: Callable[..., Harness],
+) -> None:
+    h = make_harness(escalation=POLICY)
+    h.declare("Ransomware on FS01 sev1")
+    h.run_timers()
+    h.clock.advance_to(h.clock.peek() + timedelta(minutes=25))  # down: nothing runs while tiers 2 and 3 fall due
+    assert not dms(h, ERIN) and not dms(h, DAVE)
+    restarted = make_harness(escalation=POLICY)  # a new process on the same database
+    restarted.run_timers()
+    restarted.run_timers()
+    assert len(dms(h, ERIN)) == 1 and len(dms(h, DAVE)) == 1, "each overdue step fires once"
+    paged = events(h, kind="paged")
+    assert [e.data["tier"] for e in paged] == [1, 2, 3], "overdue steps fire in due order"
+    assert [e.data["late_seconds"] for e in paged] == [0, 15 * 60, 5 * 60]
+    assert "(15m 00s late)" in paged[1].text and "(5m 00s late)" in paged[2].text
