@@ -96,6 +96,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         postgres.drop(name)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, for the processes that must migrate it themselves on first start."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ircbot.db'}"
+        return
+    if PG_USER is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI runs this pass)")
+    postgres: PostgresTemplate = request.getfixturevalue("postgres_template")
+    name = postgres.create_empty()
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop(name)
+
+
 @pytest.fixture(scope="session")
 def running_emulator() -> Iterator[SlackEmulator]:
     """One emulator server for the whole session; tests get it reset."""

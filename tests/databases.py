@@ -127,6 +127,12 @@ class PostgresTemplate:
             raise RuntimeError(f"could not clone {self.name}") from made
         return made
 
+    def create_empty(self) -> str:
+        """A new database without any schema; the caller drops it."""
+        name = f"ircbot_test_{os.getpid()}_{secrets.token_hex(6)}"
+        self.admin.execute(f'CREATE DATABASE "{name}"')
+        return name
+
     def drop(self, name: str) -> None:
         self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
