@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # starts real subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 MYPY = ("mypy", "ircbot")
 # conftest starts mypy when the session's tests are collected, so it checks on a spare core meanwhile.
