@@ -40,7 +40,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Start mypy at once when its test will run: it takes seconds and can use the other core meanwhile."""
     from tests import test_tooling
 
-    if any(item.name == "test_mypy_is_clean" for item in session.items):
+    if not session.config.option.collectonly and any(item.name == "test_mypy_is_clean" for item in session.items):
         session.config.stash[test_tooling.EARLY_MYPY] = test_tooling.start(*test_tooling.MYPY)
 
 
@@ -49,9 +49,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from tests import test_tooling
 
     process = config.stash.get(test_tooling.EARLY_MYPY, None)
-    if process is not None and process.poll() is None:
+    if process is not None and process.returncode is None:
         process.kill()
-    if process is not None:
         process.communicate()
 
 
