@@ -44,6 +44,7 @@ def test_tier_one_pages_at_once_by_dm_with_ack_button_invite_channel_line_and_em
     assert BOB in h.emulator.channel(channel)["members"]
     assert "Paged tier 1: <@U0ALICE>, <@U0BOB>" in channel_text(h.emulator, channel)
     assert [e.data["late_seconds"] for e in events(h, kind="paged")] == [0]
+    assert smtp.inbox.to("bob@example.com"), "the page's e-mail went out in the same round"
     mail = smtp.inbox.to("bob@example.com")[0]
     assert "[SEV1] INC-1 paged: Ransomware on FS01" in mail["Subject"]
     assert mail.get_body(("plain",)) is not None and mail.get_body(("html",)) is not None
@@ -73,6 +74,7 @@ def test_acknowledge_button_stops_every_pending_tier(make_harness: Callable[...,
     h = make_harness(escalation=POLICY)
     _, channel = h.declare("Ransomware on FS01 sev1")
     h.run_timers()
+    assert dms(h, ALICE)
     page = dms(h, ALICE)[0]
     im = h.emulator.im_channel(ALICE)
     assert im is not None
