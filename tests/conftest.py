@@ -5,67 +5,128 @@ from __future__ import annotations
 import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
+from sqlmodel import col, select
 
 from ircbot.app import IrcBot, build_app
+from ircbot.domain.declare import discard_unfinished
 from ircbot.emulator import CommandResult, SlackDriver, SlackEmulator
 from ircbot.settings import Settings
+from ircbot.store.models import OutboxMessage, PageStep, Reminder
 from ircbot.web import HttpServer
+from tests.clock import ScenarioClock
+from tests.databases import PG_USER, PostgresTemplate, copy_sqlite, migrated_sqlite
 from tests.factories import ALICE, populate, write_config
 from tests.processes import ServeProcess
 from tests.smtp import SmtpServer, running_smtp
 
 CHANNEL_LINK = re.compile(r"<#(C[A-Z0-9]+)(?:\|[^>]*)?>")
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-PG_HOST = os.environ.get("IRCBOT_TEST_PG_HOST", "127.0.0.1")
+# What a deployed bot reads from the environment; no test may see the caller's values.
+ENVIRONMENT_PREFIXES = ("SLACK_", "IRCBOT_")
+ENVIRONMENT_NAMES = ("DATABASE_URL", "SMTP_URL")
 
-
-def _postgres_user() -> str | None:
-    for user in ("postgres", "root"):
-        try:
-            with psycopg.connect(host=PG_HOST, user=user, dbname="test", connect_timeout=3):
-                return user
-        except psycopg.OperationalError:
-            continue
-    return None
-
-
-PG_USER = _postgres_user()
 if PG_USER is None and os.environ.get("CI"):
     raise RuntimeError("CI must run the PostgreSQL pass, but no server answers on 127.0.0.1:5432")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start mypy at once when its test will run: it takes seconds and can use the other core meanwhile."""
+    from tests import test_tooling
+
+    if not session.config.option.collectonly and any(item.name == "test_mypy_is_clean" for item in session.items):
+        session.config.stash[test_tooling.EARLY_MYPY] = test_tooling.start(*test_tooling.MYPY)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Reap an early mypy whose test never ran (an interrupted session)."""
+    from tests import test_tooling
+
+    process = config.stash.get(test_tooling.EARLY_MYPY, None)
+    if process is not None and process.returncode is None:
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without the caller's Slack, database, SMTP or ircbot settings."""
+    for name in list(os.environ):
+        if name.startswith(ENVIRONMENT_PREFIXES) or name in ENVIRONMENT_NAMES:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session; tests get copies."""
+    return migrated_sqlite(tmp_path_factory.mktemp("template") / "ircbot.db")
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate]:
+    """A PostgreSQL database migrated to head once per session; tests get clones, dropped afterwards."""
+    template = PostgresTemplate.create()
+    try:
+        yield template
+    finally:
+        template.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    """A fresh database at the newest schema: a copied SQLite file, or a PostgreSQL clone dropped afterwards."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        yield f"sqlite:///{copy_sqlite(template, tmp_path / 'ircbot.db')}"
+        return
+    if PG_USER is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI runs this pass)")
+    postgres: PostgresTemplate = request.getfixturevalue("postgres_template")
+    name = postgres.clone()
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, for the processes that must migrate it themselves on first start."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ircbot.db'}"
         return
     if PG_USER is None:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI runs this pass)")
-    name = f"ircbot_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}/{name}"
-    with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    postgres: PostgresTemplate = request.getfixturevalue("postgres_template")
+    name = postgres.create_empty()
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop(name)
+
+
+@pytest.fixture(scope="session")
+def running_emulator() -> Iterator[SlackEmulator]:
+    """One emulator server for the whole session; tests get it reset."""
+    emu = SlackEmulator()
+    emu.start()
+    yield emu
+    emu.stop()
 
 
 @pytest.fixture
-def emulator() -> Iterator[SlackEmulator]:
-    """A running Slack emulator with the test workspace's people; fails the test on any bad API call."""
-    emu = SlackEmulator()
-    emu.start()
+def emulator(running_emulator: SlackEmulator) -> Iterator[SlackEmulator]:
+    """The emulator reset to the test workspace's people; fails the test on any bad API call."""
+    emu = running_emulator
+    emu.reset()
     populate(emu)
     yield emu
-    emu.stop()
     assert emu.violations == [], "the bot called the Web API wrongly:\n" + "\n".join(emu.violations)
 
 
@@ -91,12 +152,17 @@ def bot_settings(emulator: SlackEmulator, database_url: str, config_dir: Path, s
 
 @dataclass
 class Harness:
-    """The bot served over HTTP, the emulator, and a driver that acts as Slack."""
+    """The bot served over HTTP, the emulator, a driver that acts as Slack, and the clock they share.
+
+    The escalation runner's scheduler is not started: timers fire only when the test lets time
+    pass with `advance()` or asks for what is due now with `run_timers()`.
+    """
 
     bot: IrcBot
     server: HttpServer
     emulator: SlackEmulator
     driver: SlackDriver
+    clock: ScenarioClock
 
     def slash(self, text: str, *, user: str = ALICE, channel: str | None = None, **kwargs: Any) -> CommandResult:
         """Type `/incident <text>` as `user` in `channel` (default #general)."""
@@ -118,20 +184,66 @@ class Harness:
         return result, links[0]
 
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
-        """Poll until predicate() is truthy (work after the ack runs in the background)."""
+        """Poll until predicate() is truthy (work after the ack runs in the background; timers do not)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = predicate()
             if value:
                 return value
-            time.sleep(0.02)
+            time.sleep(0.005)
         raise AssertionError("condition not met in time")
+
+    def run_timers(self) -> None:
+        """One tick of the runner: fire the steps and reminders due now, then deliver the outbox."""
+        self.bot.runner.run_once()
+
+    def advance(self, **delta: float) -> None:
+        """Let time pass (`minutes=10`), stopping at each due time on the way to fire there, as the runner wakes."""
+        target = self.clock.peek() + timedelta(**delta)
+        self.run_timers()
+        previous: datetime | None = None
+        while (due := self.next_due()) is not None and due <= target:
+            if due == previous:
+                raise AssertionError(f"a timer due at {due} did not fire when its time came")
+            previous = due
+            self.clock.advance_to(due)
+            self.run_timers()
+        self.clock.advance_to(target)
+        self.run_timers()
+
+    def next_due(self) -> datetime | None:
+        """The earliest pending step, reminder or outbox retry, read from the database."""
+        queries = [
+            select(PageStep.due_at).where(PageStep.status == "pending").order_by(col(PageStep.due_at)),
+            select(Reminder.due_at).where(Reminder.status == "pending").order_by(col(Reminder.due_at)),
+            select(OutboxMessage.next_attempt_at)
+            .where(OutboxMessage.status == "pending")
+            .order_by(col(OutboxMessage.next_attempt_at)),
+        ]
+        with self.bot.db.transaction() as session:
+            found = [when for query in queries if (when := session.exec(query.limit(1)).first()) is not None]
+        return min(found, default=None)
+
+
+# How often the test server's waitress loop wakes from select(). Its default of 1 s is how long
+# HttpServer.stop() can wait for the loop to notice its closed sockets: up to a second per test.
+# waitress reads the setting when the loop starts; select() takes fractions of a second.
+SERVER_LOOP_SECONDS = 0.02
 
 
 @pytest.fixture
-def make_harness(emulator: SlackEmulator, database_url: str, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
-    """Build the real bot (Bolt over waitress, escalation runner running) with config overrides."""
+def scenario_clock() -> ScenarioClock:
+    """The clock of a test's bots and emulator, starting now."""
+    return ScenarioClock()
+
+
+@pytest.fixture
+def make_harness(
+    emulator: SlackEmulator, database_url: str, tmp_path: Path, scenario_clock: ScenarioClock
+) -> Iterator[Callable[..., Harness]]:
+    """Build the real bot (Bolt over waitress) on the scenario clock with config overrides."""
     built: list[Harness] = []
+    emulator.clock = scenario_clock.epoch
 
     def make(
         roles: dict[str, object] | None = None,
@@ -139,18 +251,34 @@ def make_harness(emulator: SlackEmulator, database_url: str, tmp_path: Path) -> 
         smtp_url: str | None = None,
     ) -> Harness:
         folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
-        bot = build_app(bot_settings(emulator, database_url, folder, smtp_url), tick_seconds=0.5)
-        bot.start()
+        bot = build_app(bot_settings(emulator, database_url, folder, smtp_url), clock=scenario_clock)
+        discard_unfinished(bot.services)  # what IrcBot.start() does before it starts the runner's scheduler
         server = HttpServer(bot, port=0, threads=8)
+        server.server.adj.asyncore_loop_timeout = SERVER_LOOP_SECONDS  # type: ignore[assignment]
         url = server.start()
         driver = SlackDriver(f"{url}/slack/events", SIGNING_SECRET, emulator)
-        built.append(Harness(bot=bot, server=server, emulator=emulator, driver=driver))
+        built.append(Harness(bot=bot, server=server, emulator=emulator, driver=driver, clock=scenario_clock))
         return built[-1]
 
     yield make
     for harness in built:
-        harness.server.stop()
+        _stop_serving(harness.server)
+        # Work after the acks (Bolt's lazy listeners) finishes before the database and emulator move on.
+        harness.bot.bolt.listener_runner.listener_executor.shutdown(wait=True)
         harness.bot.close()
+
+
+def _stop_serving(server: HttpServer) -> None:
+    """Stop the server once it has closed every connection it accepted.
+
+    HttpServer.stop() closes the listening socket but leaves the connections to the loop, which
+    may notice its closed sockets and end first; a connection whose client hung up a moment ago
+    would then stay open until garbage collection (a ResourceWarning) instead of being closed.
+    """
+    deadline = time.monotonic() + 5
+    while server.server.active_channels and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.005)
+    server.stop()
 
 
 @pytest.fixture

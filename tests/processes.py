@@ -44,9 +44,13 @@ class ServeProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
+        """Terminate (kill after 10 s), reap the process and close its output pipe."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()

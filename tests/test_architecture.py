@@ -243,6 +243,7 @@ sys.exit(1 if connections or built else 0)
 """
 
 
+@pytest.mark.slow
 def test_importing_the_entry_points_connects_to_nothing_and_builds_no_engine(tmp_path: Path) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "SMTP_"))},

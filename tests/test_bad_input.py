@@ -1,21 +1,57 @@
-"""Bad input gets an ephemeral answer naming the problem and the usage; forged requests get 401."""
+"""Bad input gets an ephemeral answer naming the problem and the usage; forged requests get 401.
+
+The answers are checked at the dispatcher; one signed-HTTP test per path (slash command, click, form,
+event) shows they reach the person the same way.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import Harness
+from ircbot.commands.base import Invocation
+from ircbot.commands.dispatch import dispatch
+from ircbot.domain.messages import Reply, Text
+from ircbot.domain.services import Services
+from ircbot.store import queries
+from tests.conftest import CHANNEL_LINK, Harness
 from tests.factories import ALICE
 from tests.scenario import incident_count
+from tests.test_domain import FakeChat, FakeClock, make_services
 
 
 def ephemeral(result_text: str, responses: list[dict[str, object]]) -> str:
     assert all(r.get("response_type", "ephemeral") == "ephemeral" for r in responses), responses
     return result_text
+
+
+GENERAL = "C0GENERAL"
+
+
+def answer(svc: Services, text: str, channel: str = GENERAL) -> str:
+    """What the dispatcher answers `/incident <text>` typed by Alice: an ephemeral text, never a crash."""
+    outcome = dispatch(svc, Invocation(user_id=ALICE, channel_id=channel, text=text))
+    assert isinstance(outcome, Reply) and outcome.visibility == "ephemeral", outcome
+    assert isinstance(outcome.message, Text), outcome
+    return outcome.message.text
+
+
+def declared_channel(svc: Services) -> str:
+    """Declare the harness's default incident through the dispatcher; its channel id."""
+    found = CHANNEL_LINK.findall(answer(svc, "declare Ransomware on FS01 sev1"))
+    assert found, "declare did not answer with a channel link"
+    return str(found[0])
+
+
+@pytest.fixture
+def svc(tmp_path: Path, sqlite_template: Path) -> Iterator[Services]:
+    """The domain behind the commands: real config and SQLite, a recording chat port."""
+    yield from make_services(tmp_path, FakeChat(), FakeClock(), template=sqlite_template)
 
 
 @pytest.mark.parametrize(
@@ -38,11 +74,10 @@ def ephemeral(result_text: str, responses: list[dict[str, object]]) -> str:
     ],
 )
 def test_bad_commands_inside_an_incident_are_answered_ephemerally(
-    harness: Harness, command: str, expected: list[str]
+    svc: Services, command: str, expected: list[str]
 ) -> None:
-    _, channel = harness.declare()
-    result = harness.slash(command, channel=channel)
-    text = ephemeral(result.text, result.responses)
+    channel = declared_channel(svc)
+    text = answer(svc, command, channel)
     for fragment in expected:
         assert fragment in text, (fragment, text)
     assert "Traceback" not in text
@@ -62,13 +97,49 @@ def test_bad_commands_inside_an_incident_are_answered_ephemerally(
         ('note "unbalanced quote', ["not an incident channel"]),
     ],
 )
-def test_bad_commands_outside_an_incident_make_nothing(harness: Harness, command: str, expected: list[str]) -> None:
-    result = harness.slash(command)
-    text = ephemeral(result.text, result.responses)
+def test_bad_commands_outside_an_incident_make_nothing(svc: Services, command: str, expected: list[str]) -> None:
+    text = answer(svc, command)
     for fragment in expected:
         assert fragment in text, (fragment, text)
+    with svc.db.transaction() as session:
+        assert queries.next_incident_number(session=session) == 1, "no incident was recorded"
+    assert isinstance(svc.chat, FakeChat) and svc.chat.create_attempts == [], "no channel was even attempted"
+
+
+# --- the same answers end to end: a signed slash command, a click, a form and an event over HTTP ----------------
+
+
+def test_bad_slash_commands_over_signed_http_are_answered_ephemerally_and_make_nothing(harness: Harness) -> None:
+    result = harness.slash("declare Outage sev7")
+    text = ephemeral(result.text, result.responses)
+    assert "`sev7` is not a severity" in text and "sev1, sev2, sev3, sev4" in text
     assert incident_count(harness) == 0
     assert not [c for c in harness.emulator.channels() if c["name"].startswith("inc-")]
+    _, channel = harness.declare()
+    result = harness.slash("frobnicate", channel=channel)
+    text = ephemeral(result.text, result.responses)
+    assert "no subcommand `frobnicate`" in text and "/incident declare" in text
+    assert "Traceback" not in text
+
+
+def test_a_bad_form_over_signed_http_names_the_field_and_posts_nothing(harness: Harness) -> None:
+    _, channel = harness.declare("Credential stuffing sev4")
+    before = len(harness.emulator.messages(channel))
+    harness.slash("update", channel=channel, wait=False)
+    view_id = harness.wait_for(
+        lambda: next((k for k, v in harness.emulator.views.items() if v["callback_id"] == "update_modal"), None)
+    )
+    values = {
+        "status": {"value": {"type": "plain_text_input", "value": "Blocking the botnet"}},
+        "next_update": {"value": {"type": "plain_text_input", "value": "soonish"}},
+    }
+    submitted = harness.driver.submit_view(ALICE, view_id, values)
+    assert submitted.status == 200
+    assert submitted.json() == {
+        "response_action": "errors",
+        "errors": {"next_update": "Write a duration such as 30m or 2h."},
+    }
+    assert len(harness.emulator.messages(channel)) == before
 
 
 def _slash_body(text: str) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -90,12 +91,15 @@ def test_update_form_and_restricted_senders(make_harness: Callable[..., Harness]
 def test_overdue_update_reminds_channel_and_comms_and_can_be_snoozed(make_harness: Callable[..., Harness]) -> None:
     probe = make_harness()
     stakeholders = probe.emulator.add_channel("sec-updates", bot_member=True)
-    h = make_harness(escalation=comms_config(stakeholders, every="2s", checklist_every="1s"))
+    h = make_harness(escalation=comms_config(stakeholders, every="1h", checklist_every="30m"))
     _, channel = h.declare("Suspicious admin logins sev2")
     h.slash(f"assign comms <@{DAVE}|dave>", channel=channel)
-    h.wait_for(lambda: "No status update" in channel_text(h.emulator, channel), timeout=10)
-    h.wait_for(lambda: dms(h, DAVE) and "No status update" in h.emulator.message_text(dms(h, DAVE)[-1]))
-    h.wait_for(lambda: any("required items open" in h.emulator.message_text(m) for m in dms(h, ALICE)))
+    h.advance(minutes=30)
+    assert any("required items open" in h.emulator.message_text(m) for m in dms(h, ALICE))
+    assert "No status update" not in channel_text(h.emulator, channel), "the update is not overdue before an hour"
+    h.advance(minutes=30)
+    assert "No status update" in channel_text(h.emulator, channel)
+    assert dms(h, DAVE) and "No status update" in h.emulator.message_text(dms(h, DAVE)[-1])
 
     reminder = next(
         m for m in reversed(h.emulator.messages(channel)) if "No status update" in h.emulator.message_text(m)
@@ -149,3 +153,24 @@ def test_notice_is_previewed_then_sent_with_its_approver_recorded(
     time.sleep(0.2)
     assert not smtp.inbox.to("claims@insurer.example.com")
     assert incident(h).status == "open"
+
+
+def test_an_update_reminder_due_while_the_bot_was_down_fires_once_after_the_restart(
+    make_harness: Callable[..., Harness],
+) -> None:
+    probe = make_harness()
+    stakeholders = probe.emulator.add_channel("sec-updates", bot_member=True)
+    h = make_harness(escalation=comms_config(stakeholders, every="1h"))
+    _, channel = h.declare("Suspicious admin logins sev2")
+    h.run_timers()
+    h.clock.advance_to(h.clock.peek() + timedelta(minutes=90))  # down while the reminder falls due
+    assert "No status update" not in channel_text(h.emulator, channel)
+    restarted = make_harness(escalation=comms_config(stakeholders, every="1h"))
+    restarted.run_timers()
+    restarted.run_timers()
+    reminders = [m for m in h.emulator.messages(channel) if "No status update" in h.emulator.message_text(m)]
+    assert len(reminders) == 1
+    restarted.advance(minutes=59)
+    assert len([m for m in h.emulator.messages(channel) if "No status update" in h.emulator.message_text(m)]) == 1
+    restarted.advance(minutes=1)
+    assert len([m for m in h.emulator.messages(channel) if "No status update" in h.emulator.message_text(m)]) == 2

@@ -253,12 +253,14 @@ def ircbot(*args: str, tmp_path: Path, config_dir: Path, **env: str) -> subproce
         raise AssertionError(f"`ircbot {' '.join(args)}` did not exit: {exc.stderr!r}") from exc
 
 
+@pytest.mark.slow
 def test_check_config_accepts_the_shipped_files(tmp_path: Path) -> None:
     done = ircbot("check-config", tmp_path=tmp_path, config_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stdout and "data-breach" in done.stdout
 
 
+@pytest.mark.slow
 def test_check_config_exits_2_naming_file_and_line(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, **{"escalation.yaml": GOOD_ESCALATION.replace("after: 5m", "after: 5 minutes")})
     done = ircbot("check-config", tmp_path=tmp_path, config_dir=folder)
@@ -267,6 +269,7 @@ def test_check_config_exits_2_naming_file_and_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_serve_refuses_to_start_on_bad_config(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, **{"roles.yaml": GOOD_ROLES.replace("oncall: [U0ALICE]", "oncall: [alice]")})
     done = ircbot(
@@ -286,6 +289,7 @@ def test_serve_refuses_to_start_on_bad_config(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_serve_without_a_bot_token_names_the_variable(tmp_path: Path) -> None:
     done = ircbot("serve", "--port", "0", tmp_path=tmp_path, config_dir=tmp_path, SLACK_SIGNING_SECRET="x")
     assert done.returncode == 2, (done.stdout, done.stderr)

@@ -35,6 +35,7 @@ from ircbot.store.models import (
     StageEntry,
     TimelineEvent,
 )
+from tests.databases import copy_sqlite
 from tests.factories import ALICE, BOB, CAROL, DAVE, ERIN, MALLORY, ONCALL_GROUP, roles_config, write_config
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -121,11 +122,18 @@ class FakeChat:
 
 
 def make_services(
-    folder: Path, chat: FakeChat, clock: FakeClock, roles: dict[str, object] | None = None
+    folder: Path,
+    chat: FakeChat,
+    clock: FakeClock,
+    roles: dict[str, object] | None = None,
+    template: Path | None = None,
 ) -> Iterator[Services]:
-    """Real config, database and templates around the fake chat port and clock."""
+    """Real config, database and templates around the fake chat port and clock (the database copied from template)."""
     config = load_config(write_config(folder / "config", roles=roles))
-    db = Database(f"sqlite:///{folder / 'ircbot.db'}")
+    path = folder / "ircbot.db"
+    if template is not None:
+        copy_sqlite(template, path)
+    db = Database(f"sqlite:///{path}")
     db.migrate()
     try:
         yield Services(db=db, chat=chat, config=config, templates=template_environment(config), clock=clock)
@@ -144,8 +152,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def svc(tmp_path: Path, chat: FakeChat, clock: FakeClock) -> Iterator[Services]:
-    yield from make_services(tmp_path, chat, clock)
+def svc(tmp_path: Path, chat: FakeChat, clock: FakeClock, sqlite_template: Path) -> Iterator[Services]:
+    yield from make_services(tmp_path, chat, clock, template=sqlite_template)
 
 
 def declare_one(
@@ -410,10 +418,10 @@ def test_resolved_incidents_leave_the_open_list(svc: Services) -> None:
 
 
 @pytest.fixture
-def restricted_svc(tmp_path: Path, chat: FakeChat, clock: FakeClock) -> Iterator[Services]:
+def restricted_svc(tmp_path: Path, chat: FakeChat, clock: FakeClock, sqlite_template: Path) -> Iterator[Services]:
     roles: dict[str, Any] = roles_config()
     roles["roles"]["manager"]["may"] = ["resolve", "severity"]
-    yield from make_services(tmp_path, chat, clock, roles=roles)
+    yield from make_services(tmp_path, chat, clock, roles=roles, template=sqlite_template)
 
 
 def test_may_lists_in_roles_yaml_are_enforced_by_the_dispatcher(restricted_svc: Services) -> None:

@@ -21,13 +21,13 @@ SECRET = "test-signing-secret"
 
 
 @pytest.fixture
-def emu() -> Iterator[SlackEmulator]:
-    emulator = SlackEmulator(seed=7)
-    emulator.start()
+def emu(running_emulator: SlackEmulator) -> SlackEmulator:
+    """The session's emulator reset to a seeded empty workspace with two people (these tests provoke violations)."""
+    emulator = running_emulator
+    emulator.reset(seed=7)
     emulator.add_user("U0ALICE", "alice", real_name="Alice Example", email="alice@example.com", tz="Europe/Berlin")
     emulator.add_user("U0BOB", "bob", real_name="Bob Example", email="Bob@Example.com")
-    yield emulator
-    emulator.stop()
+    return emulator
 
 
 @pytest.fixture
@@ -288,6 +288,40 @@ def test_injected_faults(emu: SlackEmulator, client: WebClient) -> None:
     assert time.monotonic() - started >= 0.05
 
 
+def test_reset_empties_the_workspace_while_the_server_keeps_serving(emu: SlackEmulator, client: WebClient) -> None:
+    channel = client.conversations_create(name="inc-1-before")["channel"]["id"]
+    client.chat_postMessage(channel=channel, text="before the reset")
+    emu.add_usergroup("S0GROUP", "oncall", ["U0BOB"])
+    emu.new_response_url("U0ALICE", channel)
+    emu.issue_trigger_id("U0ALICE")
+    upload = client.files_getUploadURLExternal(filename="a.md", length=3)
+    assert error_of(lambda: client.api_call("chat.unknownMethod")) == "unknown_method"
+    emu.fail_next("auth.test", "fatal_error")
+    emu.latency, emu.trigger_ttl, emu.clock = 0.5, 0.1, lambda: 1.0
+    base_url, old_token = emu.base_url, emu.bot_token
+    assert emu.violations and emu.calls
+
+    emu.reset(seed=7)
+    assert emu.base_url == base_url and emu.bot_token != old_token
+    assert list(emu.users) == [emu.bot_user_id] and emu.usergroups == {} and emu.channels() == []
+    assert (emu.calls, emu.violations, emu.files, emu.views, emu.home_tabs) == ([], [], {}, {}, {})
+    assert (emu.response_urls, emu.triggers, emu.view_owners, emu.canvases) == ({}, {}, {}, {})
+    assert (emu.latency, emu.trigger_ttl, emu.clock) == (0.0, 3.0, time.time)
+    assert emu.im_channel("U0ALICE") is None and emu.seen_by("U0BOB") == []
+
+    fresh = WebClient(token=emu.bot_token, base_url=emu.base_url)
+    assert fresh.auth_test()["ok"], "the fault injected before the reset is gone"
+    assert fresh.conversations_create(name="inc-1-before")["ok"], "the old channel's name is free again"
+    assert error_of(lambda: client.auth_test()) == "invalid_auth", "a client from before the reset is turned away"
+    request = urllib.request.Request(str(upload["upload_url"]), data=b"abc", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as late_upload:
+        urllib.request.urlopen(request)
+    with late_upload.value:
+        assert late_upload.value.code == 404
+    assert [c.method for c in emu.calls] == ["auth.test", "conversations.create"] and emu.violations == []
+    assert emu.stale_requests >= 2
+
+
 # ---- response_url and what people saw -----------------------------------------------------------
 
 
@@ -299,7 +333,8 @@ def post_json(url: str, payload: dict[str, Any]) -> int:
         with urllib.request.urlopen(req) as resp:
             return int(resp.status)
     except urllib.error.HTTPError as err:
-        return err.code
+        with err:
+            return err.code
 
 
 def test_response_url_replace_original_and_limits(emu: SlackEmulator, client: WebClient) -> None:

@@ -48,6 +48,16 @@ def paged_events(database_url: str) -> list[tuple[int, int, str]]:
         db.dispose()
 
 
+def outbox_delivered(database_url: str) -> bool:
+    """True once every page decided so far has been delivered (none is left pending)."""
+    db = Database(database_url)
+    try:
+        with db.transaction() as session:
+            return not session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
+    finally:
+        db.dispose()
+
+
 def declare(emu: SlackEmulator, server: ServeProcess) -> float:
     general = emu.add_channel(f"soc-{time.monotonic_ns()}", members=[ALICE])
     declared_at = time.time()
@@ -64,9 +74,9 @@ def test_steps_due_while_down_fire_once_in_order_marked_late_and_later_steps_on_
             "name": "Critical",
             "tiers": [
                 tier("0s", f"user:{ALICE}"),
-                tier("3s", f"user:{BOB}"),
-                tier("5s", f"user:{CAROL}"),
-                tier("14s", f"user:{DAVE}"),
+                tier("2s", f"user:{BOB}"),
+                tier("3s", f"user:{CAROL}"),
+                tier("10s", f"user:{DAVE}"),
             ],
         }
     )
@@ -76,9 +86,11 @@ def test_steps_due_while_down_fire_once_in_order_marked_late_and_later_steps_on_
     first.wait_healthy()
     declared_at = declare(emulator, first)
     wait_until(lambda: page_times(emulator, ALICE), timeout=10)
+    # Killed between the DM and marking it sent, tier 1 would rightly be delivered again after the restart.
+    wait_until(lambda: outbox_delivered(database_url), timeout=10)
     first.kill_hard()
 
-    time.sleep(max(0.0, declared_at + 7 - time.time()))  # tiers 2 and 3 fall due while nothing runs
+    time.sleep(max(0.0, declared_at + 5 - time.time()))  # tiers 2 and 3 fall due (2 s or more ago) while nothing runs
     assert not page_times(emulator, BOB)
     second = ServeProcess(env)
     serving.append(second)
@@ -96,11 +108,17 @@ def test_steps_due_while_down_fire_once_in_order_marked_late_and_later_steps_on_
 
 
 def test_two_replicas_fire_every_step_exactly_once(
-    emulator: SlackEmulator, database_url: str, tmp_path: Path, serving: list[ServeProcess]
+    emulator: SlackEmulator, empty_database_url: str, tmp_path: Path, serving: list[ServeProcess]
 ) -> None:
+    database_url = empty_database_url  # both replicas migrate it as they start, taking turns
     people = [ALICE, BOB, CAROL, DAVE, ERIN]
+    afters = ["0s", "0s", "1s", "1s", "1s"]  # steps due at the same instant make the replicas race harder
     policy = escalation_config(
-        sev1={"name": "Critical", "tiers": [tier(f"{i}s", f"user:{u}") for i, u in enumerate(people)], "repeat": 1}
+        sev1={
+            "name": "Critical",
+            "tiers": [tier(a, f"user:{u}") for a, u in zip(afters, people, strict=True)],
+            "repeat": 1,
+        }
     )
     env = serve_environment(emulator, database_url, write_config(tmp_path / "config", escalation=policy))
     replicas = [ServeProcess(env), ServeProcess(env)]
@@ -108,7 +126,7 @@ def test_two_replicas_fire_every_step_exactly_once(
     for replica in replicas:
         replica.wait_healthy()
     declare(emulator, replicas[0])
-    # round 1 at 0..4s, round 2 one cycle (5s) later
+    # round 1 at 0 and 1 s, round 2 one cycle (the last tier's 1 s plus the 0 s gap before it) later
     wait_until(lambda: all(len(page_times(emulator, u)) >= 2 for u in people), timeout=30)
     time.sleep(1.5)
     assert [len(page_times(emulator, u)) for u in people] == [2, 2, 2, 2, 2]
@@ -133,9 +151,9 @@ def test_an_update_reminder_due_while_down_fires_once_after_restart(
     first = ServeProcess(env)
     serving.append(first)
     first.wait_healthy()
-    declare(emulator, first)
+    declared_at = declare(emulator, first)
     first.kill_hard()
-    time.sleep(4)  # the reminder falls due while nothing runs
+    time.sleep(max(0.0, declared_at + 3.5 - time.time()))  # the reminder (due at 3 s) falls due while nothing runs
 
     def reminders() -> list[str]:
         return [

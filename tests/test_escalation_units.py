@@ -86,19 +86,17 @@ def test_the_policy_is_snapshotted_so_later_edits_do_not_change_it(tmp_path: Pat
     assert taken["tiers"][0] == {"after_seconds": 0, "notify": ["role:manager", "role:analyst"]}
 
 
-def test_no_page_leaves_after_an_acknowledgement_is_committed(database_url: str, tmp_path: Path) -> None:
-    emulator = SlackEmulator()
-    emulator.start()
+def test_no_page_leaves_after_an_acknowledgement_is_committed(
+    emulator: SlackEmulator, database_url: str, tmp_path: Path
+) -> None:
+    for user in (ALICE, BOB, CAROL):
+        emulator.add_user(user, user.lower())
+    config = write_config(
+        tmp_path / "config",
+        escalation=escalation_config(sev1={"name": "Critical", "tiers": [tier("0s", f"user:{BOB}", f"user:{CAROL}")]}),
+    )
+    bot = build_app(bot_settings(emulator, database_url, config))  # runner not started: the test drives it
     try:
-        for user in (ALICE, BOB, CAROL):
-            emulator.add_user(user, user.lower())
-        config = write_config(
-            tmp_path / "config",
-            escalation=escalation_config(
-                sev1={"name": "Critical", "tiers": [tier("0s", f"user:{BOB}", f"user:{CAROL}")]}
-            ),
-        )
-        bot = build_app(bot_settings(emulator, database_url, config))  # runner not started: the test drives it
         svc = bot.services
         for attempt in range(12):
             declared = declare(svc, Declaration(title=f"Race {attempt}", severity="sev1", declared_by=ALICE))
@@ -114,7 +112,6 @@ def test_no_page_leaves_after_an_acknowledgement_is_committed(database_url: str,
         sent = [m for m in messages if m.status == "sent"]
         assert all(m.sent_at is not None and m.sent_at <= acked[m.incident_id] for m in sent)
         assert {m.status for m in messages} <= {"sent", "suppressed"}
-        bot.close()
     finally:
-        emulator.stop()
+        bot.close()
     assert emulator.violations == []

@@ -330,34 +330,48 @@ def test_ircbot_stats_prints_json_csv_and_writes_the_chart(
     emulator: SlackEmulator, database_url: str, config_dir: Path, db: Database, tmp_path: Path
 ) -> None:
     env = serve_environment(emulator, database_url, config_dir)
-
-    def ircbot(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "ircbot.cli", "stats", "--since", "2026-01-01", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    shape = json.loads(ircbot("--json"))
-    summary = shape["summary"]
-    assert shape["since"] == "2026-01-01T00:00:00+00:00" and shape["severity"] is None
-    assert (summary["incidents"], summary["resolved"], summary["false_positive_rate"]) == (6, 5, 0.2)
-    assert summary["mttr"] == {"n": 5, "mean_s": 14880, "median_s": 14400, "p90_s": 27360}  # private INC-7 in
-    assert [m["period"] for m in shape["months"]] == ["2026-01", "2026-02", "2026-03", "2026-04"]
-    assert [r["incident"] for r in shape["repeats"]] == ["INC-1", "INC-3", "INC-5"]
-
     chart = tmp_path / "chart.png"
-    rows = list(csv.DictReader(io.StringIO(ircbot("--csv", "--severity", "SEV1", "--chart", str(chart)))))
-    assert [(r["period"], r["incidents"], r["mttr_median_s"]) for r in rows] == [
-        ("2026-01", "1", "2400"),
-        ("2026-02", "0", ""),
-        ("2026-03", "1", "7200"),
-        ("total", "2", "4800"),
-    ]
-    assert chart.read_bytes().startswith(PNG_MAGIC)
-    table = ircbot()
-    assert "MTTR" in table and "Private incidents included" in table
+
+    started: list[subprocess.Popen[str]] = []
+
+    def ircbot(*args: str) -> subprocess.Popen[str]:
+        command = [sys.executable, "-m", "ircbot.cli", "stats", "--since", "2026-01-01", *args]
+        started.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        return started[-1]
+
+    def output(process: subprocess.Popen[str]) -> str:
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        return stdout
+
+    try:
+        # Three independent runs of the command, side by side.
+        as_json, as_csv, as_table = (
+            ircbot("--json"),
+            ircbot("--csv", "--severity", "SEV1", "--chart", str(chart)),
+            ircbot(),
+        )
+
+        shape = json.loads(output(as_json))
+        summary = shape["summary"]
+        assert shape["since"] == "2026-01-01T00:00:00+00:00" and shape["severity"] is None
+        assert (summary["incidents"], summary["resolved"], summary["false_positive_rate"]) == (6, 5, 0.2)
+        assert summary["mttr"] == {"n": 5, "mean_s": 14880, "median_s": 14400, "p90_s": 27360}  # private INC-7 in
+        assert [m["period"] for m in shape["months"]] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+        assert [r["incident"] for r in shape["repeats"]] == ["INC-1", "INC-3", "INC-5"]
+
+        rows = list(csv.DictReader(io.StringIO(output(as_csv))))
+        assert [(r["period"], r["incidents"], r["mttr_median_s"]) for r in rows] == [
+            ("2026-01", "1", "2400"),
+            ("2026-02", "0", ""),
+            ("2026-03", "1", "7200"),
+            ("total", "2", "4800"),
+        ]
+        assert chart.read_bytes().startswith(PNG_MAGIC)
+        table = output(as_table)
+        assert "MTTR" in table and "Private incidents included" in table
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -299,9 +300,9 @@ class FuzzBot:
 
 
 @pytest.fixture(scope="module")
-def fuzz_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzBot]:
+def fuzz_bot(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[FuzzBot]:
     """One database for every example: incidents pile up, which only widens what the commands meet."""
-    for svc in make_services(tmp_path_factory.mktemp("fuzz"), FakeChat(), FakeClock()):
+    for svc in make_services(tmp_path_factory.mktemp("fuzz"), FakeChat(), FakeClock(), template=sqlite_template):
         yield FuzzBot(svc)
 
 

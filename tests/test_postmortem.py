@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Harness, serve_environment
 from tests.factories import ALICE, BOB, CAROL, MALLORY
 from tests.scenario import events
@@ -152,6 +154,7 @@ def test_private_postmortems_stay_private(harness: Harness) -> None:
     assert upload["channels"] == [channel]
 
 
+@pytest.mark.slow
 def test_template_override_and_the_cli_writes_the_same_file(harness: Harness, tmp_path: Path) -> None:
     _, channel = harness.declare("Lost laptop sev4")
     folder = Path(harness.bot.settings.config_dir)

@@ -48,8 +48,10 @@ def snapshot(database_url: str) -> dict[str, object]:
 
 
 def test_everything_survives_kill_9_and_the_restarted_bot_carries_on(
-    emulator: SlackEmulator, serve_env: dict[str, str], serving: list[ServeProcess], database_url: str
+    emulator: SlackEmulator, config_dir: Path, serving: list[ServeProcess], empty_database_url: str
 ) -> None:
+    database_url = empty_database_url  # the first start migrates it, as on a first deployment
+    serve_env = serve_environment(emulator, database_url, config_dir)
     first = ServeProcess(serve_env)
     serving.append(first)
     first.wait_healthy()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -131,10 +130,10 @@ def decode_cursor(cursor: str) -> Decimal:
         raise SlackError("invalid_cursor") from None
 
 
-def _window(messages: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+def _window(state: State, messages: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
     """Messages inside the oldest/latest bounds (exclusive unless inclusive=true)."""
     oldest = _ts(args.get("oldest"), "invalid_ts_oldest") or Decimal(0)
-    latest = _ts(args.get("latest"), "invalid_ts_latest") or Decimal(str(time.time() + 86400))
+    latest = _ts(args.get("latest"), "invalid_ts_latest") or Decimal(str(state.clock() + 86400))
     inclusive = bool(args.get("inclusive", False))
 
     def inside(ts: Decimal) -> bool:
@@ -166,7 +165,7 @@ def conversations_history(state: State, args: dict[str, Any]) -> dict[str, Any]:
     state.require_member(channel, private_only=False)
     with state.lock:
         top = [m for m in state._messages[channel["id"]] if m["thread_ts"] in (None, m["ts"])]
-        selected = list(reversed(_window(top, args)))
+        selected = list(reversed(_window(state, top, args)))
         if args.get("cursor"):
             start = decode_cursor(args["cursor"])
             selected = [m for m in selected if Decimal(m["ts"]) <= start]
@@ -186,7 +185,7 @@ def conversations_replies(state: State, args: dict[str, Any]) -> dict[str, Any]:
             raise SlackError("thread_not_found") from None
         parent_ts = msg["thread_ts"] or msg["ts"]
         thread = [m for m in state._messages[channel["id"]] if m["ts"] == parent_ts or m["thread_ts"] == parent_ts]
-        selected = _window(thread, args) if ("oldest" in args or "latest" in args) else thread
+        selected = _window(state, thread, args) if ("oldest" in args or "latest" in args) else thread
         if args.get("cursor"):
             start = decode_cursor(args["cursor"])
             selected = [m for m in selected if Decimal(m["ts"]) >= start]

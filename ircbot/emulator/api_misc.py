@@ -160,7 +160,7 @@ def files_get_upload_url_external(state: State, args: dict[str, Any]) -> dict[st
             "length": int(args["length"]),
             "content": None,
             "channels": [],
-            "created": int(time.time()),
+            "created": int(state.clock()),
         }
     return {"upload_url": f"{state.url}/upload/{file_id}", "file_id": file_id}
 
@@ -250,7 +250,7 @@ def bookmarks_add(state: State, args: dict[str, Any]) -> dict[str, Any]:
     link = str(args.get("link", ""))
     if not link.startswith(("http://", "https://")):
         raise SlackError("invalid_link")
-    now = int(time.time())
+    now = int(state.clock())
     with state.lock:
         bookmark = {
             "id": state.new_id("Bk"),

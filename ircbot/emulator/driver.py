@@ -114,7 +114,8 @@ class SlackDriver:
             with urllib.request.urlopen(request, timeout=timeout) as resp:
                 return RawResponse(resp.status, resp.read().decode(), dict(resp.headers), time.monotonic() - started)
         except urllib.error.HTTPError as err:
-            return RawResponse(err.code, err.read().decode(), dict(err.headers), time.monotonic() - started)
+            with err:  # an error response holds the connection open until closed
+                return RawResponse(err.code, err.read().decode(), dict(err.headers), time.monotonic() - started)
 
     def _send(
         self, body: bytes, content_type: str, *, retry_num: int | None, timestamp: int | None, timeout: float
@@ -254,7 +255,7 @@ class SlackDriver:
             "block_id": block_id,
             "type": element.get("type", "button"),
             "value": value if value is not None else element.get("value"),
-            "action_ts": f"{time.time():.6f}",
+            "action_ts": f"{self.emulator.clock():.6f}",
         }
         if "text" in element:
             action["text"] = element["text"]
@@ -303,7 +304,7 @@ class SlackDriver:
             "action_id": action_id,
             "block_id": block_id,
             "type": element.get("type", "button"),
-            "action_ts": f"{time.time():.6f}",
+            "action_ts": f"{self.emulator.clock():.6f}",
         }
         chosen = value if value is not None else element.get("value")
         if chosen is not None:
@@ -370,7 +371,7 @@ class SlackDriver:
             "event": event,
             "type": "event_callback",
             "event_id": event_id or "Ev" + secrets.token_hex(5).upper(),
-            "event_time": int(time.time()),
+            "event_time": int(self.emulator.clock()),
             "authorizations": [
                 {
                     "enterprise_id": None,

@@ -67,6 +67,26 @@ class SlackEmulator(State):
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to an empty workspace while the server keeps serving (one emulator can serve many tests).
+
+        Users, channels, messages, views, files, response URLs, triggers, faults, latency, the call
+        log, violations and the clock all return to a fresh emulator's state. The bot token changes:
+        a client still holding the old one (a bot closed while work was in flight) gets invalid_auth,
+        and its calls, like uploads to files from before the reset, are counted in `stale_requests`
+        instead of landing in the new workspace's log.
+        """
+        with self.lock:
+            self._retired_tokens.add(self.bot_token)
+            self._retired_files.update(self.files)
+            self.generation += 1
+            self._clear(seed)
+            self.latency = 0.0
+            self._faults = {}
 
     # workspace setup ----------------------------------------------------------------------------
 
@@ -253,13 +273,17 @@ class SlackEmulator(State):
 
     def handle_api(self, method: str, headers: Mapping[str, str], body: bytes, query: str = "") -> ApiResult:
         """Answer one Web API call: (HTTP status, extra headers, JSON payload)."""
+        if self._token(headers, query, body) in self._retired_tokens:
+            with self.lock:
+                self.stale_requests += 1
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
         if self.latency:
             time.sleep(self.latency)
         status, extra, payload, args = self._answer(method, headers, body, query)
         with self.lock:
             ok = bool(payload and payload.get("ok"))
             error = None if ok else (payload or {}).get("error", f"http_{status}")
-            self.calls.append(CallRecord(method, args, ok, error, time.time()))
+            self.calls.append(CallRecord(method, args, ok, error, self.clock()))
         return status, extra, payload
 
     def _answer(
@@ -306,18 +330,20 @@ class SlackEmulator(State):
             return 200, {}, payload, raw
         return 200, {}, {"ok": True, **result}, raw
 
-    def _check_auth(self, headers: Mapping[str, str], query: str, body: bytes) -> None:
-        """not_authed without a token, invalid_auth with the wrong one."""
+    def _token(self, headers: Mapping[str, str], query: str, body: bytes) -> str | None:
+        """The token a call carries: the Authorization header, else a `token` argument."""
         lowered = {k.lower(): v for k, v in headers.items()}
         auth = lowered.get("authorization", "")
-        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
-        if token is None:
-            form = dict(parse_qsl(query)) | (
-                dict(parse_qsl(body.decode("utf-8", "replace")))
-                if "json" not in lowered.get("content-type", "")
-                else {}
-            )
-            token = form.get("token")
+        if auth.startswith("Bearer "):
+            return auth[len("Bearer ") :]
+        form = dict(parse_qsl(query)) | (
+            dict(parse_qsl(body.decode("utf-8", "replace"))) if "json" not in lowered.get("content-type", "") else {}
+        )
+        return form.get("token")
+
+    def _check_auth(self, headers: Mapping[str, str], query: str, body: bytes) -> None:
+        """not_authed without a token, invalid_auth with the wrong one."""
+        token = self._token(headers, query, body)
         if not token:
             raise SlackError("not_authed")
         if token != self.bot_token:
@@ -327,6 +353,9 @@ class SlackEmulator(State):
         """Store the bytes POSTed to an upload_url (slack_sdk sends them raw)."""
         with self.lock:
             f = self.files.get(file_id)
+            if f is None and file_id in self._retired_files:
+                self.stale_requests += 1
+                return 404, "file_not_found"
             if f is None:
                 self.violations.append(f"upload to unknown file id {file_id}")
                 return 404, "file_not_found"

@@ -7,6 +7,7 @@ import random
 import string
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,11 +62,22 @@ class State:
 
     def __init__(self, seed: int | None = None) -> None:
         self.lock = threading.RLock()
+        self.url = ""
+        self.generation = 0
+        self._retired_tokens: set[str] = set()
+        self._retired_files: set[str] = set()
+        self.stale_requests = 0
+        self._clear(seed)
+
+    def _clear(self, seed: int | None) -> None:
+        """An empty workspace: only the bot user; every record, log and setting back to its default."""
+        self._seed = seed
         self._rng = random.Random(seed)
+        self.clock: Callable[[], float] = time.time
         self.team_id = "T0EMULATOR"
         self.team_domain = "emulator"
         self.team_name = "Emulator Workspace"
-        self.bot_token = "xoxb-emulator-token"
+        self.bot_token = "xoxb-emulator-token" + (f"-{self.generation}" if self.generation else "")
         self.bot_user_id = "U0EMUBOT00"
         self.bot_id = "B0EMUBOT00"
         self.app_id = "A0EMULATOR"
@@ -81,7 +93,6 @@ class State:
         self.canvases: dict[str, dict[str, Any]] = {}
         self.triggers: dict[str, dict[str, Any]] = {}
         self.view_owners: dict[str, str] = {}
-        self.url = ""
         self.trigger_ttl = 3.0
         self.response_urls: dict[str, ResponseUrl] = {}
         self.calls: list[CallRecord] = []
@@ -105,7 +116,7 @@ class State:
     def next_ts(self) -> str:
         """A message ts "<seconds>.<6 digits>", strictly increasing across the workspace."""
         with self.lock:
-            now_us = max(int(time.time() * 1_000_000), self._last_ts_us + 1)
+            now_us = max(int(self.clock() * 1_000_000), self._last_ts_us + 1)
             self._last_ts_us = now_us
             return f"{now_us // 1_000_000}.{now_us % 1_000_000:06d}"
 
@@ -135,7 +146,7 @@ class State:
             "is_bot": is_bot,
             "is_admin": False,
             "is_app_user": False,
-            "updated": int(time.time()),
+            "updated": int(self.clock()),
         }
 
     def is_human(self, user_id: str) -> bool:
@@ -158,7 +169,7 @@ class State:
                 "topic": "",
                 "purpose": "",
                 "members": list(dict.fromkeys([creator, *members])),
-                "created": int(time.time()),
+                "created": int(self.clock()),
                 "creator": creator,
                 "bookmarks": [],
                 "user": None,
@@ -182,7 +193,7 @@ class State:
                 "topic": "",
                 "purpose": "",
                 "members": [self.bot_user_id, user_id],
-                "created": int(time.time()),
+                "created": int(self.clock()),
                 "creator": self.bot_user_id,
                 "bookmarks": [],
                 "user": user_id,
@@ -306,7 +317,7 @@ class State:
         """Record that a human saw something (bots' views are not interesting)."""
         if self.is_human(user_id):
             with self.lock:
-                self._seen.setdefault(user_id, []).append(Seen(time.time(), where, kind, text))
+                self._seen.setdefault(user_id, []).append(Seen(self.clock(), where, kind, text))
 
     def api_message(self, msg: dict[str, Any]) -> dict[str, Any]:
         """A stored message as the Web API returns it (no empty fields; pins show as pinned_to)."""
