@@ -12,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 from ircbot.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+# libyaml's parser when PyYAML was built with it (several times faster), else the pure-Python one.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -48,13 +50,17 @@ def read_yaml(path: Path) -> YamlSource:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+    loader = _Loader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # One parse gives both the node tree (for line numbers) and the data built from it.
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 1
         raise ConfigError([f"{path}:{line}: YAML syntax error: {exc.problem}"]) from exc
+    finally:
+        loader.dispose()
     return YamlSource(path=path, data=data, root=root)
 
 
