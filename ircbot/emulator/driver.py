@@ -259,26 +259,15 @@ class SlackDriver:
         }
         if "text" in element:
             action["text"] = element["text"]
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": user,
-            "api_app_id": self.emulator.app_id,
-            "token": VERIFICATION_TOKEN,
-            "container": {
-                "type": "message",
-                "message_ts": message_ts,
-                "channel_id": channel_id,
-                "is_ephemeral": ephemeral is not None,
-            },
-            "trigger_id": trigger_id,
-            "team": {"id": self.emulator.team_id, "domain": self.emulator.team_domain},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {"id": channel_id, "name": self._channel_name(channel_id)},
-            "state": {"values": {}},
-            "response_url": response_url,
-            "actions": [action],
+        container = {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": ephemeral is not None,
         }
+        payload = self._block_actions(user, container, trigger_id, action)
+        payload["channel"] = {"id": channel_id, "name": self._channel_name(channel_id)}
+        payload["response_url"] = response_url
         if message is not None:
             payload["message"] = message
         body = urlencode({"payload": json.dumps(payload)}).encode()
@@ -287,6 +276,24 @@ class SlackDriver:
         if wait:
             self._wait(result, timeout, f"click {action_id}")
         return result
+
+    def _block_actions(
+        self, user: dict[str, Any], container: dict[str, Any], trigger_id: str, action: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The body of a block_actions interaction, as Slack sends one for a click."""
+        return {
+            "type": "block_actions",
+            "user": user,
+            "api_app_id": self.emulator.app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": container,
+            "trigger_id": trigger_id,
+            "team": {"id": self.emulator.team_id, "domain": self.emulator.team_domain},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "state": {"values": {}},
+            "actions": [action],
+        }
 
     def click_in_view(
         self, user_id: str, view_id: str, action_id: str, value: str | None = None, timeout: float = 10
@@ -311,20 +318,9 @@ class SlackDriver:
             action["value"] = chosen
         if "text" in element:
             action["text"] = element["text"]
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": user,
-            "api_app_id": self.emulator.app_id,
-            "token": VERIFICATION_TOKEN,
-            "container": {"type": "view", "view_id": view_id},
-            "trigger_id": self.emulator.issue_trigger_id(user_id),
-            "team": {"id": self.emulator.team_id, "domain": self.emulator.team_domain},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "view": view,
-            "state": {"values": {}},
-            "actions": [action],
-        }
+        container = {"type": "view", "view_id": view_id}
+        payload = self._block_actions(user, container, self.emulator.issue_trigger_id(user_id), action)
+        payload["view"] = view
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self._send(body, "application/x-www-form-urlencoded", retry_num=None, timestamp=None, timeout=timeout)
 

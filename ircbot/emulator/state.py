@@ -159,49 +159,38 @@ class State:
     def make_channel(self, name: str, *, is_private: bool, creator: str, members: list[str]) -> dict[str, Any]:
         """Create a channel record (no validation; callers check names)."""
         with self.lock:
-            channel_id = self.new_id("C")
-            channel = {
-                "id": channel_id,
-                "name": name,
-                "is_private": is_private,
-                "is_im": False,
-                "is_archived": False,
-                "topic": "",
-                "purpose": "",
-                "members": list(dict.fromkeys([creator, *members])),
-                "created": int(self.clock()),
-                "creator": creator,
-                "bookmarks": [],
-                "user": None,
-            }
-            self._channels[channel_id] = channel
-            self._messages[channel_id] = []
-            return channel
+            return self._add_channel(self.new_id("C"), name, is_private, creator, [creator, *members], None)
 
     def im_for(self, user_id: str) -> dict[str, Any]:
         """The bot's DM channel with a user, created on first use."""
         with self.lock:
             if user_id in self._ims:
                 return self._channels[self._ims[user_id]]
-            channel_id = self.new_id("D")
-            channel = {
-                "id": channel_id,
-                "name": user_id,
-                "is_private": True,
-                "is_im": True,
-                "is_archived": False,
-                "topic": "",
-                "purpose": "",
-                "members": [self.bot_user_id, user_id],
-                "created": int(self.clock()),
-                "creator": self.bot_user_id,
-                "bookmarks": [],
-                "user": user_id,
-            }
-            self._channels[channel_id] = channel
-            self._messages[channel_id] = []
-            self._ims[user_id] = channel_id
+            channel = self._add_channel(self.new_id("D"), user_id, True, self.bot_user_id, [self.bot_user_id], user_id)
+            self._ims[user_id] = channel["id"]
             return channel
+
+    def _add_channel(
+        self, channel_id: str, name: str, is_private: bool, creator: str, members: list[str], im_user: str | None
+    ) -> dict[str, Any]:
+        """Store a channel record (a DM when `im_user` is set) with an empty history; the caller holds the lock."""
+        channel = {
+            "id": channel_id,
+            "name": name,
+            "is_private": is_private,
+            "is_im": im_user is not None,
+            "is_archived": False,
+            "topic": "",
+            "purpose": "",
+            "members": list(dict.fromkeys([*members, *([im_user] if im_user else [])])),
+            "created": int(self.clock()),
+            "creator": creator,
+            "bookmarks": [],
+            "user": im_user,
+        }
+        self._channels[channel_id] = channel
+        self._messages[channel_id] = []
+        return channel
 
     def find_channel(self, ref: str, *, loose: bool) -> dict[str, Any]:
         """Resolve a channel id; with loose (chat.* only) also `#name` or a user id (the bot's DM)."""
