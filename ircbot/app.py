@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from slack_sdk import WebClient
 from ircbot.adapters.smtp import mail_from_url
 from ircbot.config import load_config
 from ircbot.domain.declare import discard_unfinished
+from ircbot.domain.identities import remember_oncall
 from ircbot.domain.metrics import Metrics
 from ircbot.domain.policy import Config
 from ircbot.domain.ports import Clock, system_clock
@@ -48,9 +50,11 @@ class IrcBot:
         return True
 
     def start(self) -> None:
-        """Clear up declares a crash cut short, then start firing escalation steps."""
+        """Clear up declares a crash cut short, start firing escalation steps, and look up the on-call."""
         discard_unfinished(self.services)
         self.runner.start()
+        # Ahead of any page, so that a Slack outage later still finds the on-call remembered.
+        threading.Thread(target=remember_oncall, args=(self.services,), name="ircbot-oncall", daemon=True).start()
 
     def close(self) -> None:
         """Stop the escalation runner and release pooled database connections."""

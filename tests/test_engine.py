@@ -14,11 +14,13 @@ from sqlmodel import select
 from ircbot.app import template_environment
 from ircbot.config import load_config
 from ircbot.domain.escalation import acknowledge
+from ircbot.domain.identities import remember_oncall
 from ircbot.domain.incidents import view
 from ircbot.domain.kinds import OutboxKind, ReminderKind, TimerStatus
 from ircbot.domain.messages import Message, PageCard
 from ircbot.domain.outbox import DELIVER, drain_outbox
 from ircbot.domain.paging import fire_due
+from ircbot.domain.ports import Email
 from ircbot.domain.reminders import fire_due_reminders
 from ircbot.domain.services import Services
 from ircbot.domain.views import IncidentView
@@ -40,6 +42,12 @@ class FlakyChat(FakeChat):
     """The fake chat port, with an outage switch: while `down`, Slack refuses every post and invite."""
 
     down: bool = False
+    lookups_down: bool = False
+
+    def user_by_email(self, email: str) -> str | None:
+        if self.lookups_down:
+            raise GatewayError("users.lookupByEmail", "connection_error: Slack unreachable")
+        return super().user_by_email(email)
 
     def post(self, channel_id: str, message: Message) -> str:
         if self.down:
@@ -157,3 +165,48 @@ def test_no_database_lock_is_held_while_slack_is_called(reminding: Services, clo
     chat.post = slow_slack_post  # type: ignore[method-assign]  # the fake port stalls like a slow Slack
     drain_outbox(reminding)
     assert acked.is_set(), "the ack waited behind a lock held across the Slack call"
+
+
+@dataclasses.dataclass
+class RecordingMail:
+    """The mail port as a fake that keeps what it was asked to send."""
+
+    sent: list[Email] = dataclasses.field(default_factory=list)
+    enabled: bool = True
+
+    def send(self, email: Email) -> None:
+        self.sent.append(email)
+
+
+def test_an_oncall_looked_up_before_an_outage_is_paged_during_it(reminding: Services, clock: FakeClock) -> None:
+    chat = reminding.chat
+    assert isinstance(chat, FlakyChat)
+    declared = declare_one(reminding)
+    assert remember_oncall(reminding) == 1  # the analyst's on-call is bob@example.com (ALICE is an id)
+    chat.lookups_down = True
+    clock.advance(hours=13)  # older than FRESH: Slack would be asked again, and cannot be
+
+    assert fire_due(reminding) == 1
+    drain_outbox(reminding)
+
+    assert BOB in chat.members[declared.incident.channel_id or ""]
+    assert any(channel == BOB and isinstance(m, PageCard) for channel, m in chat.posts)
+
+
+def test_an_oncall_slack_cannot_name_is_paged_by_e_mail_and_roles_yaml_is_not_blamed(
+    reminding: Services, clock: FakeClock
+) -> None:
+    chat = reminding.chat
+    assert isinstance(chat, FlakyChat)
+    mail = RecordingMail()
+    svc = dataclasses.replace(reminding, mail=mail)
+    declared = declare_one(svc)
+    chat.lookups_down = True
+    clock.advance(hours=1)
+
+    assert fire_due(svc) == 1
+    drain_outbox(svc)
+
+    assert [e.to for e in mail.sent] == [("bob@example.com",)]
+    paged = [e.text for e in timeline_of(svc, declared.incident.id) if e.kind == "paged"]
+    assert paged == ["Paged tier 1: bob@example.com (e-mail)"]

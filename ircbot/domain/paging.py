@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from ircbot.domain.kinds import IncidentStatus, OutboxKind, TimelineKind, TimerStatus
-from ircbot.domain.roles import oncall_for
+from ircbot.domain.roles import OncallUnreachable, oncall_for
 from ircbot.domain.services import Services
 from ircbot.domain.unit import IncidentTx
 from ircbot.durations import format_duration
@@ -39,6 +39,7 @@ class TargetCache:
 
     def __init__(self) -> None:
         self.users: dict[str, list[str]] = {}
+        self.fallback: dict[str, list[str]] = {}  # e-mails to page when Slack could not say who they are
         self.profiles: dict[str, Recipient | None] = {}
 
 
@@ -53,8 +54,9 @@ def resolve_targets(svc: Services, targets: list[str], cache: TargetCache | None
             emails.append(value)
             continue
         if target not in cache.users:
-            cache.users[target] = _users_behind(svc, kind, value, target)
+            cache.users[target], cache.fallback[target] = _users_behind(svc, kind, value, target)
         user_ids.extend(cache.users[target])
+        emails.extend(cache.fallback[target])
     recipients = []
     for user_id in dict.fromkeys(user_ids):
         if user_id not in cache.profiles:
@@ -67,17 +69,21 @@ def resolve_targets(svc: Services, targets: list[str], cache: TargetCache | None
     return recipients
 
 
-def _users_behind(svc: Services, kind: str, value: str, target: str) -> list[str]:
+def _users_behind(svc: Services, kind: str, value: str, target: str) -> tuple[list[str], list[str]]:
+    """(Slack users, e-mails to page instead) behind one target."""
     try:
         if kind == "role" and value in svc.config.roles.roles:
-            return [oncall_for(svc, value)]
+            return [oncall_for(svc, value)], []
         if kind == "user":
-            return [value]
+            return [value], []
         if kind == "group":
-            return svc.chat.group_members(value)
+            return svc.chat.group_members(value), []
+    except OncallUnreachable as exc:
+        svc.log.warning("target %s: Slack could not be asked who it is; paging %s by e-mail", target, exc.emails)
+        return [], exc.emails
     except (DomainError, GatewayError) as exc:
         svc.log.warning("target %s resolved to nobody: %s", target, exc)
-    return []
+    return [], []
 
 
 def _recipient(svc: Services, user_id: str) -> Recipient | None:

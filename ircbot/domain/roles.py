@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ircbot.domain.effects import attempt
+from ircbot.domain.identities import user_for_email
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.messages import RoleAnnouncement, Topic
 from ircbot.domain.services import Services
@@ -34,22 +35,39 @@ def check_role(svc: Services, role: str) -> str:
     return key
 
 
+class OncallUnreachable(NotFound):
+    """The role's on-call could not be looked up because Slack could not be asked (not a roles.yaml problem)."""
+
+    def __init__(self, role: str, emails: list[str], error: str):
+        self.emails = emails
+        super().__init__(
+            f"Slack could not be asked who `{role}`'s on-call is ({error}); try again in a moment, "
+            f"or name someone: `/incident assign {role} @person`."
+        )
+
+
 def oncall_for(svc: Services, role: str) -> str:
-    """The role's primary on-call person from roles.yaml, resolving e-mails and user groups."""
+    """The role's primary on-call person from roles.yaml, resolving e-mails (remembered) and user groups."""
     config = svc.config.roles.roles[role]
+    unreachable: list[str] = []
+    error = ""
     for entry in config.oncall:
         if "@" not in entry:
             return entry
         try:
-            user = svc.chat.user_by_email(entry)
-        except GatewayError:
-            user = None
+            user = user_for_email(svc, entry)
+        except GatewayError as exc:
+            unreachable.append(entry)
+            error = exc.error
+            continue
         if user:
             return user
     if config.oncall_group:
         members = svc.chat.group_members(config.oncall_group)
         if members:
             return members[0]
+    if unreachable:
+        raise OncallUnreachable(role, unreachable, error)
     raise NotFound(
         f"roles.yaml names no on-call person for `{role}` that Slack knows. "
         f"Name someone: `/incident assign {role} @person`."

@@ -128,6 +128,14 @@ class Counter(SQLModel, table=True):
     value: int = 0
 
 
+class Identity(SQLModel, table=True):
+    """The Slack user an on-call e-mail address belonged to when Slack was last asked."""
+
+    email: str = Field(primary_key=True)
+    user_id: str
+    resolved_at: datetime = _at()
+
+
 class HandledRequest(SQLModel, table=True):
     """A Slack delivery already taken (event id or trigger id), so a retry is not handled twice."""
 
