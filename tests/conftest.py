@@ -37,9 +37,15 @@ if PG_USER is None and os.environ.get("CI"):
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start mypy at once when its test will run: it takes seconds and can use the other core meanwhile."""
+    """Start mypy at once when its test will run: it takes seconds and can use the other core meanwhile.
+
+    Not on pytest-xdist's workers: each collects every test, so each would start one, and the two
+    workers already keep both cores busy.
+    """
     from tests import test_tooling
 
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
     if not session.config.option.collectonly and any(item.name == "test_mypy_is_clean" for item in session.items):
         session.config.stash[test_tooling.EARLY_MYPY] = test_tooling.start(*test_tooling.MYPY)
 

@@ -210,3 +210,32 @@ def test_an_oncall_slack_cannot_name_is_paged_by_e_mail_and_roles_yaml_is_not_bl
     assert [e.to for e in mail.sent] == [("bob@example.com",)]
     paged = [e.text for e in timeline_of(svc, declared.incident.id) if e.kind == "paged"]
     assert paged == ["Paged tier 1: bob@example.com (e-mail)"]
+
+
+@dataclasses.dataclass
+class InviteRefusingChat(FlakyChat):
+    """Slack refuses to invite (a private channel the bot lost access to) but would still deliver DMs."""
+
+    refuse_invites: bool = True
+
+    def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        if self.refuse_invites:
+            raise GatewayError("conversations.invite", "channel_not_found")
+        super().invite(channel_id, user_ids)
+
+
+def test_a_page_dm_goes_only_with_its_invitation(reminding: Services, clock: FakeClock) -> None:
+    chat = InviteRefusingChat()
+    svc = dataclasses.replace(reminding, chat=chat)
+    declared = declare_one(svc)
+    clock.advance(hours=1)
+    assert fire_due(svc) == 1
+
+    drain_outbox(svc)
+    assert not any(channel == BOB for channel, _ in chat.posts), "no DM links a channel Bob cannot open"
+
+    chat.refuse_invites = False
+    clock.advance(minutes=1)
+    drain_outbox(svc)
+    assert BOB in chat.members[declared.incident.channel_id or ""]
+    assert [m for channel, m in chat.posts if channel == BOB and isinstance(m, PageCard)]

@@ -16,7 +16,8 @@ from tests.conftest import SIGNING_SECRET, serve_environment
 from tests.factories import ALICE, BOB
 from tests.processes import ServeProcess, free_port
 
-pytestmark = pytest.mark.slow
+# Real processes with real-time deadlines share one worker, so they never compete with each other for CPU.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("subprocesses")]
 
 
 @pytest.fixture

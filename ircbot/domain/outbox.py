@@ -36,6 +36,7 @@ LEASE = timedelta(minutes=2)  # a claimed message waits this long for its sender
 
 
 def _invite(tx: IncidentTx, message: OutboxMessage) -> Send:
+    """Pages queued before the DM carried its own invitation had it as a message of its own."""
     channel, user = tx.incident.channel_id, message.recipient
     return lambda: tx.svc.chat.invite(channel, [user]) if channel else None
 
@@ -53,10 +54,18 @@ def _channel_line(tx: IncidentTx, message: OutboxMessage) -> Send:
 
 
 def _dm(tx: IncidentTx, message: OutboxMessage) -> Send:
+    """A page: into the channel first, then the DM linking it, so no one gets a link they cannot open."""
     view = tx.view()
     when = local_time(view.declared_at, message.payload.get("tz"))
     card = PageCard(incident=view, reason=str(message.payload["reason"]), declared_local=when)
-    return partial(tx.svc.chat.post, message.recipient, card)
+    chat, user, channel = tx.svc.chat, message.recipient, view.channel_id
+
+    def page() -> None:
+        if channel:
+            chat.invite(channel, [user])
+        chat.post(user, card)
+
+    return page
 
 
 def _reminder(tx: IncidentTx, message: OutboxMessage) -> Send:

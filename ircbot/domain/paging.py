@@ -185,7 +185,7 @@ def _decide_pages(
             if (tx.id, r.user_id) not in participants:  # the incident row is locked: no one else adds them
                 participants.add((tx.id, r.user_id))
                 tx.session.add(Participant(incident_id=tx.id, user_id=r.user_id, reason="paged", added_at=now))
-            _queue(tx, step, OutboxKind.INVITE, r.user_id, {})
+            # One message: the invitation and the DM that links the channel go (or are retried) together.
             _queue(tx, step, OutboxKind.DM, r.user_id, {"reason": reason, "tz": r.tz})
         if r.email and tx.svc.mail.enabled:
             _queue(tx, step, OutboxKind.EMAIL, r.email, {"reason": reason, "tier": tier})
