@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("subprocesses")]  # starts real subprocesses
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("linters")]  # starts real subprocesses, one after another
 
 ROOT = Path(__file__).resolve().parents[1]
 MYPY = ("mypy", "ircbot")
