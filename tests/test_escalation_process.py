@@ -16,8 +16,7 @@ from tests.conftest import SIGNING_SECRET, serve_environment
 from tests.factories import ALICE, BOB, CAROL, DAVE, ERIN, escalation_config, tier, write_config
 from tests.processes import ServeProcess
 
-# Real processes with real-time deadlines share one worker, so they never compete with each other for CPU.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("subprocesses")]
+pytestmark = pytest.mark.slow
 
 
 def page_times(emu: SlackEmulator, user: str) -> list[float]:

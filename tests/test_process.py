@@ -16,8 +16,7 @@ from tests.conftest import SIGNING_SECRET, serve_environment
 from tests.factories import ALICE, BOB
 from tests.processes import ServeProcess, free_port
 
-# Real processes with real-time deadlines share one worker, so they never compete with each other for CPU.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("subprocesses")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

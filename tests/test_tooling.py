@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("linters")]  # starts real subprocesses, one after another
+pytestmark = pytest.mark.slow  # starts real subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
 MYPY = ("mypy", "ircbot")
