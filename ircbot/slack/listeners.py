@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -21,9 +23,9 @@ def ack_now(ack: Ack) -> None:
 
 def register(app: App, svc: Services) -> None:
     """Attach the slash command and every interaction in INTERACTIONS."""
-    app.command("/incident")(ack=ack_now, lazy=[guarded(svc, "command", lambda args: run_command(svc, args))])
+    app.command("/incident")(ack=ack_now, lazy=[guarded(svc, "command", partial(run_command, svc))])
     for spec in INTERACTIONS:
-        work = guarded(svc, spec.func.__name__, lambda args, spec=spec: run_interaction(svc, spec, args))
+        work = guarded(svc, spec.func.__name__, partial(run_interaction, svc, spec))
         listen = {"action": app.action, "view": app.view, "event": app.event}[spec.kind]
         listen(spec.id)(ack=_ack_for(spec), lazy=[work])
     # A link button: Slack opens the channel itself, but still sends the click, which must be acknowledged.
@@ -32,7 +34,7 @@ def register(app: App, svc: Services) -> None:
     app.event(re.compile(".*"))(ack_now)
 
 
-def _ack_for(spec: InteractionSpec) -> Any:
+def _ack_for(spec: InteractionSpec) -> Callable[..., None]:
     validate = spec.validate
     if validate is None:
         return ack_now

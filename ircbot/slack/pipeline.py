@@ -8,6 +8,7 @@ and deliver the answer — to the response_url, as a form, or to the person's DM
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.kwargs_injection import Args
@@ -132,7 +133,7 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
         svc.chat.post(user_of(body), answer.message)
 
 
-def guarded(svc: Services, name: str, work: Any) -> Any:
+def guarded(svc: Services, name: str, work: Callable[[Args], None]) -> Callable[[Args], None]:
     """A lazy listener running `work(args)`; a failure of the pipeline itself still gets an answer."""
 
     def run(args: Args) -> None:
