@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import func
+from sqlmodel import col, select
+
 from ircbot.emulator import SlackEmulator
 from ircbot.store import queries
 from ircbot.store.models import Incident, RoleAssignment, TimelineEvent
@@ -22,7 +25,7 @@ def incident(h: Harness, number: int = 1) -> Incident:
 def incident_count(h: Harness) -> int:
     """How many incidents are stored."""
     with h.bot.db.transaction() as session:
-        return queries.next_incident_number(session=session) - 1
+        return int(session.exec(select(func.count(col(Incident.id)))).one())
 
 
 def events(h: Harness, number: int = 1, kind: str | None = None) -> Sequence[TimelineEvent]:

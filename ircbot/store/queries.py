@@ -29,12 +29,6 @@ from ircbot.store.models import (
 )
 
 
-def next_incident_number(*, session: Session) -> int:
-    """One more than the highest incident number so far (a reading; `allocate_incident_number` takes one)."""
-    highest = session.exec(select(func.max(Incident.number))).one()
-    return (highest or 0) + 1
-
-
 def allocate_incident_number(*, session: Session) -> int:
     """Take the next incident number: the counter row stays locked until this transaction ends, so concurrent
     declares (on any replica) queue for it instead of colliding on the same number."""
