@@ -84,37 +84,34 @@ def postgres_template() -> Iterator[PostgresTemplate]:
         template.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database at the newest schema: a copied SQLite file, or a PostgreSQL clone dropped afterwards."""
+def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool) -> Iterator[str]:
+    """A SQLite file or a PostgreSQL database for one test, migrated (from the templates) or empty."""
     if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        yield f"sqlite:///{copy_sqlite(template, tmp_path / 'ircbot.db')}"
+        path = tmp_path / "ircbot.db"
+        if migrated:
+            copy_sqlite(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     if PG_USER is None:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI runs this pass)")
     postgres: PostgresTemplate = request.getfixturevalue("postgres_template")
-    name = postgres.clone()
+    name = postgres.clone() if migrated else postgres.create_empty()
     try:
         yield postgres.url(name)
     finally:
         postgres.drop(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest schema: a copied SQLite file, or a PostgreSQL clone dropped afterwards."""
+    yield from _database(request, tmp_path, migrated=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database with no schema at all, for the processes that must migrate it themselves on first start."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ircbot.db'}"
-        return
-    if PG_USER is None:
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI runs this pass)")
-    postgres: PostgresTemplate = request.getfixturevalue("postgres_template")
-    name = postgres.create_empty()
-    try:
-        yield postgres.url(name)
-    finally:
-        postgres.drop(name)
+    yield from _database(request, tmp_path, migrated=False)
 
 
 @pytest.fixture(scope="session")
