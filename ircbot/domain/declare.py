@@ -138,6 +138,8 @@ def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
     queries.add_participant(
         session=session, incident_id=incident.id, user_id=request.declared_by, reason="declared", at=now
     )
+    # The incident row is new and not yet visible to anyone, so there is nothing to lock; nothing here
+    # wakes the timers (escalation starts once the channel exists, in declare()).
     tx, by = IncidentTx(svc=svc, session=session, incident=incident, now=now), request.declared_by
     tx.record(
         TimelineKind.DECLARED,
