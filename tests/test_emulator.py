@@ -531,3 +531,78 @@ def test_driver_with_real_bolt_app(emu: SlackEmulator, bolt_bot: str) -> None:
     bob = [s.text for s in emu.seen_by("U0BOB")]
     assert "declared db down by U0ALICE" in bob and "ok alice" not in bob
     assert emu.violations == []
+
+
+def dm_of(emu: SlackEmulator, user_id: str) -> list[dict[str, Any]]:
+    return emu.messages(emu.im_for(user_id)["id"])
+
+
+# ---- faults a bot must survive: lost answers, late answers, an unreachable Slack ---------------
+
+
+def test_a_lost_answer_means_the_work_was_done(emu: SlackEmulator, client: WebClient) -> None:
+    emu.lose_answer_next("chat.postMessage", status=500)
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="U0ALICE", text="posted, though the bot hears 500")
+    assert [emu.message_text(m) for m in dm_of(emu, "U0ALICE")] == ["posted, though the bot hears 500"]
+
+
+def test_a_late_answer_times_the_client_out_after_the_work(emu: SlackEmulator) -> None:
+    impatient = WebClient(token=emu.bot_token, base_url=emu.base_url, timeout=1)
+    emu.answer_late_next("chat.postMessage", seconds=1.5)
+    with pytest.raises(TimeoutError):
+        impatient.chat_postMessage(channel="U0ALICE", text="posted late")
+    assert len(dm_of(emu, "U0ALICE")) == 1
+
+
+def test_while_down_nothing_is_done_and_every_call_fails_to_connect(emu: SlackEmulator, client: WebClient) -> None:
+    emu.go_down()
+    try:
+        with pytest.raises(OSError):
+            client.chat_postMessage(channel="U0ALICE", text="never arrives")
+    finally:
+        emu.come_back()
+    assert dm_of(emu, "U0ALICE") == []
+    assert client.chat_postMessage(channel="U0ALICE", text="after the outage")["ok"]
+
+
+# ---- message metadata, DMs and the channel list -----------------------------------------------
+
+
+def test_metadata_is_kept_and_shown_only_when_asked_for(emu: SlackEmulator, client: WebClient) -> None:
+    tag = {"event_type": "ircbot_delivery", "event_payload": {"key": "outbox-7"}}
+    posted = client.chat_postMessage(channel="U0ALICE", text="page", metadata=tag)
+    dm = client.conversations_open(users="U0ALICE")["channel"]["id"]
+    assert dm == posted["channel"]
+    plain = client.conversations_history(channel=dm)["messages"]
+    assert "metadata" not in plain[0]
+    tagged = client.conversations_history(channel=dm, include_all_metadata=True)["messages"]
+    assert tagged[0]["metadata"] == tag
+    bad = {"event_type": "has spaces", "event_payload": {}}
+    assert error_of(lambda: client.chat_postMessage(channel=dm, text="x", metadata=bad)) == "invalid_metadata_schema"
+
+
+def test_conversations_open_finds_or_makes_the_dm(emu: SlackEmulator, client: WebClient) -> None:
+    assert error_of(lambda: client.conversations_open(users="U0ALICE", prevent_creation=True)) == "channel_not_found"
+    first = client.conversations_open(users="U0ALICE")
+    again = client.conversations_open(users="U0ALICE", return_im=True)
+    assert again["channel"]["id"] == first["channel"]["id"] and again["already_open"]
+    assert again["channel"]["is_im"]
+    assert error_of(lambda: client.conversations_open(users="U0NOBODY")) == "user_not_found"
+    assert error_of(lambda: client.conversations_open(users="")) == "users_list_not_supplied"
+
+
+def test_conversations_list_shows_what_the_bot_may_see_page_by_page(emu: SlackEmulator, client: WebClient) -> None:
+    ours = [client.conversations_create(name=f"inc-{n}", is_private=True)["channel"]["id"] for n in range(3)]
+    public = emu.add_channel("general", members=["U0ALICE"])
+    hidden = emu.add_channel("secret", is_private=True, members=["U0ALICE"])
+    seen, cursor = [], None
+    while True:
+        page = client.conversations_list(types="public_channel,private_channel", limit=2, cursor=cursor)
+        seen += [c["id"] for c in page["channels"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted([*ours, public]) and hidden not in seen
+    assert [c["id"] for c in client.conversations_list()["channels"]] == [public]
+    assert error_of(lambda: client.conversations_list(cursor="bogus")) == "invalid_cursor"

@@ -10,6 +10,7 @@ from ircbot.emulator.blocks import block_problems
 from ircbot.emulator.state import SlackError, State
 
 EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")
+EVENT_TYPE = re.compile(r"^[a-zA-Z0-9_]+$")  # Slack's metadata event types: letters, digits, underscores
 
 
 def check_content(args: dict[str, Any]) -> None:
@@ -39,11 +40,23 @@ def _thread_parent(state: State, channel_id: str, thread_ts: str | None) -> str 
     return str(msg["thread_ts"] or msg["ts"])
 
 
+def check_metadata(metadata: Any) -> dict[str, Any] | None:
+    """Message metadata as Slack stores it: an event_type name and an event_payload object."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("event_payload"), dict):
+        raise SlackError("invalid_metadata_format")
+    if not EVENT_TYPE.match(str(metadata.get("event_type", ""))):
+        raise SlackError("invalid_metadata_schema")
+    return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
+
+
 def chat_post_message(state: State, args: dict[str, Any]) -> dict[str, Any]:
     """Post a message; a user id as channel posts into the bot's DM with that user."""
     channel = state.find_channel(str(args["channel"]), loose=True)
     state.require_member(channel, private_only=True)
     check_content(args)
+    metadata = check_metadata(args.get("metadata"))
     with state.lock:
         parent = _thread_parent(state, channel["id"], args.get("thread_ts"))
         msg = state.post(
@@ -53,6 +66,7 @@ def chat_post_message(state: State, args: dict[str, Any]) -> dict[str, Any]:
             blocks=args.get("blocks"),
             thread_ts=parent,
             attachments=args.get("attachments"),
+            metadata=metadata,
         )
         return {"channel": channel["id"], "ts": msg["ts"], "message": state.api_message(msg)}
 

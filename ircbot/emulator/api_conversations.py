@@ -1,4 +1,4 @@
-"""conversations.* handlers: create, invite, setTopic, history, replies."""
+"""conversations.* handlers: create, invite, setTopic, history, replies, open, list."""
 
 from __future__ import annotations
 
@@ -148,12 +148,19 @@ def _limit(args: dict[str, Any], default: int, maximum: int) -> int:
     return min(max(limit, 1), maximum)
 
 
-def _page(state: State, selected: list[dict[str, Any]], limit: int) -> dict[str, Any]:
-    """One page of messages plus has_more/next_cursor pointing at the first message of the next page."""
+def _page(state: State, selected: list[dict[str, Any]], limit: int, *, metadata: bool = False) -> dict[str, Any]:
+    """One page of messages plus has_more/next_cursor pointing at the first message of the next page.
+
+    Message metadata is returned only when asked for (include_all_metadata), as Slack does.
+    """
     page = selected[:limit]
     has_more = len(selected) > limit
+    shown = [state.api_message(m) for m in page]
+    if not metadata:
+        for message in shown:
+            message.pop("metadata", None)
     return {
-        "messages": [state.api_message(m) for m in page],
+        "messages": shown,
         "has_more": has_more,
         "response_metadata": {"next_cursor": encode_cursor(selected[limit]["ts"]) if has_more else ""},
     }
@@ -169,7 +176,7 @@ def conversations_history(state: State, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("cursor"):
             start = decode_cursor(args["cursor"])
             selected = [m for m in selected if Decimal(m["ts"]) <= start]
-        result = _page(state, selected, _limit(args, 100, 999))
+        result = _page(state, selected, _limit(args, 100, 999), metadata=bool(args.get("include_all_metadata")))
         result["pin_count"] = sum(1 for m in state._messages[channel["id"]] if m["pinned"])
         return result
 
@@ -189,10 +196,77 @@ def conversations_replies(state: State, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("cursor"):
             start = decode_cursor(args["cursor"])
             selected = [m for m in selected if Decimal(m["ts"]) >= start]
-        return _page(state, selected, _limit(args, 1000, 1000))
+        return _page(state, selected, _limit(args, 1000, 1000), metadata=bool(args.get("include_all_metadata")))
+
+
+def conversations_open(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Open (or find) the bot's DM with one user; group DMs are not emulated."""
+    if args.get("channel"):
+        channel = state.find_channel(str(args["channel"]), loose=False)
+        if not channel["is_im"]:
+            raise SlackError("method_not_supported_for_channel_type")
+        return {"channel": {"id": channel["id"]}, "no_op": True, "already_open": True}
+    users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+    if not users:
+        raise SlackError("users_list_not_supplied")
+    if len(users) > 1:
+        raise SlackError("invalid_user_combination", ["[ERROR] the emulator opens DMs with one user only"])
+    if users[0] not in state.users:
+        raise SlackError("user_not_found")
+    with state.lock:
+        existed = users[0] in state._ims
+        if not existed and args.get("prevent_creation"):
+            raise SlackError("channel_not_found")
+        channel = state.im_for(users[0])
+        shown = api_channel(state, channel) if args.get("return_im") else {"id": channel["id"]}
+        return {"channel": shown, **({"no_op": True, "already_open": True} if existed else {})}
+
+
+CHANNEL_TYPES = {"public_channel", "private_channel", "im", "mpim"}
+
+
+def conversations_list(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Channels the bot can see (public ones, private ones it is in, its DMs), cursor-paginated by id."""
+    types = {t.strip() for t in str(args.get("types") or "public_channel").split(",") if t.strip()}
+    if not types <= CHANNEL_TYPES:
+        raise SlackError("invalid_types")
+    exclude_archived = bool(args.get("exclude_archived", False))
+
+    def shown(channel: dict[str, Any]) -> bool:
+        if channel["is_im"]:
+            kind = "im"
+        elif channel["is_private"]:
+            kind = "private_channel"
+            if state.bot_user_id not in channel["members"]:
+                return False
+        else:
+            kind = "public_channel"
+        return kind in types and not (exclude_archived and channel["is_archived"])
+
+    with state.lock:
+        channels = sorted((c for c in state._channels.values() if shown(c)), key=lambda c: str(c["id"]))
+        if args.get("cursor"):
+            start = _channel_cursor(str(args["cursor"]))
+            channels = [c for c in channels if str(c["id"]) >= start]
+        limit = _limit(args, 100, 1000)
+        page, rest = channels[:limit], channels[limit:]
+        cursor = base64.b64encode(f"id:{rest[0]['id']}".encode()).decode() if rest else ""
+        return {"channels": [api_channel(state, c) for c in page], "response_metadata": {"next_cursor": cursor}}
+
+
+def _channel_cursor(cursor: str) -> str:
+    try:
+        prefix, _, channel_id = base64.b64decode(cursor.encode(), validate=True).decode().partition(":")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise SlackError("invalid_cursor") from None
+    if prefix != "id" or not channel_id:
+        raise SlackError("invalid_cursor")
+    return channel_id
 
 
 HANDLERS: dict[str, Handler] = {
+    "conversations.open": conversations_open,
+    "conversations.list": conversations_list,
     "conversations.create": conversations_create,
     "conversations.invite": conversations_invite,
     "conversations.setTopic": conversations_set_topic,

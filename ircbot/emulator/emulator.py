@@ -38,6 +38,7 @@ class SlackEmulator(State):
         if undocumented:
             raise RuntimeError(f"handlers for methods methods.json does not document: {sorted(undocumented)}")
         self.latency = 0.0
+        self.down = False
         self._faults: dict[str, list[dict[str, Any]]] = {}
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
@@ -87,6 +88,7 @@ class SlackEmulator(State):
             self.generation += 1
             self._clear(seed)
             self.latency = 0.0
+            self.down = False
             self._faults = {}
 
     # workspace setup ----------------------------------------------------------------------------
@@ -233,6 +235,22 @@ class SlackEmulator(State):
         """Make the next `times` calls to method answer with an HTTP 5xx."""
         self._add_fault(method, {"kind": "server", "status": status, "left": times})
 
+    def lose_answer_next(self, method: str, status: int = 500, times: int = 1) -> None:
+        """Do the next `times` calls' work, then answer HTTP `status` as if it failed (the answer is lost)."""
+        self._add_fault(method, {"kind": "lost", "status": status, "left": times})
+
+    def answer_late_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Do the next `times` calls' work, then hold the answer for `seconds` (past a client's timeout)."""
+        self._add_fault(method, {"kind": "late", "seconds": seconds, "left": times})
+
+    def go_down(self) -> None:
+        """Slack unreachable: every request is dropped unanswered, before any work, until come_back()."""
+        self.down = True
+
+    def come_back(self) -> None:
+        """End an outage started by go_down()."""
+        self.down = False
+
     def _add_fault(self, method: str, fault: dict[str, Any]) -> None:
         with self.lock:
             self._faults.setdefault(method, []).append(fault)
@@ -316,6 +334,10 @@ class SlackEmulator(State):
                 self.violations.append(f"call to unknown/unsupported method {method}")  # documented, not emulated yet
                 raise SlackError("unknown_method")
             result = handler(self, args)
+            if fault and fault["kind"] == "lost":
+                return int(fault["status"]), {}, None, args
+            if fault and fault["kind"] == "late":
+                time.sleep(float(fault["seconds"]))
         except ArgumentError as exc:
             self.violations.extend(f"{method}: {m}" for m in exc.messages)
             messages = [f"[ERROR] {m}" for m in exc.messages]

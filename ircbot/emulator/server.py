@@ -45,6 +45,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def _route(self) -> None:
         emulator = self.server.emulator
+        if emulator.down:
+            self.close_connection = True  # hang up without a word, as an unreachable Slack does
+            return
         path, _, query = self.path.partition("?")
         body = self._body()
         if path.startswith("/api/"):

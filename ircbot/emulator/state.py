@@ -240,6 +240,7 @@ class State:
         thread_ts: str | None = None,
         files: list[dict[str, Any]] | None = None,
         attachments: list[Any] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Store a message, update its thread parent, and note who saw it."""
         with self.lock:
@@ -257,6 +258,8 @@ class State:
             }
             if attachments:
                 msg["attachments"] = attachments
+            if metadata:
+                msg["metadata"] = metadata
             if user == self.bot_user_id:
                 msg["bot_id"] = self.bot_id
                 msg["app_id"] = self.app_id
