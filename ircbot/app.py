@@ -14,7 +14,6 @@ from slack_sdk import WebClient
 
 from ircbot.adapters.smtp import mail_from_url
 from ircbot.config import load_config
-from ircbot.domain.declare import discard_unfinished
 from ircbot.domain.identities import remember_oncall
 from ircbot.domain.metrics import Metrics
 from ircbot.domain.policy import Config
@@ -50,8 +49,7 @@ class IrcBot:
         return True
 
     def start(self) -> None:
-        """Clear up declares a crash cut short, start firing escalation steps, and look up the on-call."""
-        discard_unfinished(self.services)
+        """Start the timer engine (which also resumes declares a crash cut short) and look up the on-call."""
         self.runner.start()
         # Ahead of any page, so that a Slack outage later still finds the on-call remembered.
         threading.Thread(target=remember_oncall, args=(self.services,), name="ircbot-oncall", daemon=True).start()
@@ -90,7 +88,9 @@ def build_app(
         )
     db = Database(settings.database_url)
     db.migrate()
-    client = build_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = build_web_client(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=settings.slack_timeout
+    )
     alarm = new_alarm(clock)
     services = Services(
         db=db,

@@ -59,9 +59,16 @@ class Conflict(DomainError):
 
 
 class GatewayError(IrcbotError):
-    """An outbound call failed; `method` and `error` say which and why."""
+    """An outbound call failed; `method` and `error` say which and why.
 
-    def __init__(self, method: str, error: str):
+    `uncertain` means the far side may have done the work anyway (the answer was lost: a timeout, a
+    dropped connection, a 5xx), so repeating a call that is not idempotent needs a check first.
+    `retry_after` is how long the far side asked us to wait (a rate limit), when it said.
+    """
+
+    def __init__(self, method: str, error: str, *, uncertain: bool = False, retry_after: float | None = None):
         self.method = method
         self.error = error
+        self.uncertain = uncertain
+        self.retry_after = retry_after
         super().__init__(f"{method} failed: {error}")

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, validation_alias="SMTP_URL")
     timeline_emoji: str = Field(default="pushpin", validation_alias="IRCBOT_TIMELINE_EMOJI")
     timezone: str = Field(default="UTC", validation_alias="IRCBOT_TIMEZONE")
+    slack_timeout: int = Field(default=15, ge=1, le=120, validation_alias="IRCBOT_SLACK_TIMEOUT")
 
     def problems_for_serving(self, *, socket_mode: bool) -> list[str]:
         """What is missing before `serve` may start, as messages naming the variable."""

@@ -15,7 +15,6 @@ import pytest
 from sqlmodel import col, select
 
 from ircbot.app import IrcBot, build_app
-from ircbot.domain.declare import discard_unfinished
 from ircbot.emulator import CommandResult, SlackDriver, SlackEmulator
 from ircbot.settings import Settings
 from ircbot.store.models import OutboxMessage, PageStep, Reminder
@@ -139,10 +138,13 @@ def config_dir(tmp_path: Path) -> Path:
     return write_config(tmp_path / "config")
 
 
-def bot_settings(emulator: SlackEmulator, database_url: str, config_dir: Path, smtp_url: str | None = None) -> Settings:
+def bot_settings(
+    emulator: SlackEmulator, database_url: str, config_dir: Path, smtp_url: str | None = None, slack_timeout: int = 15
+) -> Settings:
     """The environment a deployed bot would have, pointing at the emulator (and a test SMTP server)."""
     return Settings.model_validate(
         {
+            "IRCBOT_SLACK_TIMEOUT": slack_timeout,
             "SLACK_BOT_TOKEN": emulator.bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": emulator.base_url,
@@ -252,10 +254,11 @@ def make_harness(
         roles: dict[str, object] | None = None,
         escalation: dict[str, object] | None = None,
         smtp_url: str | None = None,
+        slack_timeout: int = 15,
     ) -> Harness:
         folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
-        bot = build_app(bot_settings(emulator, database_url, folder, smtp_url), clock=scenario_clock)
-        discard_unfinished(bot.services)  # what IrcBot.start() does before it starts the runner's scheduler
+        settings = bot_settings(emulator, database_url, folder, smtp_url, slack_timeout)
+        bot = build_app(settings, clock=scenario_clock)
         server = HttpServer(bot, port=0, threads=8)
         server.server.adj.asyncore_loop_timeout = SERVER_LOOP_SECONDS  # type: ignore[assignment]
         url = server.start()

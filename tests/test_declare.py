@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.conftest import Harness
 from tests.factories import ALICE, BOB
 from tests.scenario import bot_messages, buttons, channel_text, events, incident, incident_count, welcome
@@ -82,12 +84,55 @@ def test_channel_creation_failure_leaves_no_incident(harness: Harness) -> None:
     assert "No open incidents" in harness.slash("list").text
 
 
-def test_rate_limited_and_failing_slack_calls_are_retried(harness: Harness) -> None:
-    harness.emulator.rate_limit_next("conversations.create", retry_after=1)
-    harness.emulator.server_error_next("chat.postMessage", status=503)
+def test_a_rate_limited_channel_creation_waits_and_is_retried(harness: Harness) -> None:
+    harness.emulator.rate_limit_next("conversations.create", retry_after=0)
     _, channel_id = harness.declare("Credential stuffing sev2")
     assert len(harness.emulator.calls_to("conversations.create")) == 2
-    assert bot_messages(harness.emulator, channel_id), "the welcome was posted after a 503 retry"
+    assert bot_messages(harness.emulator, channel_id)
+
+
+def test_a_welcome_card_slack_failed_to_post_is_posted_once_when_the_declare_resumes(harness: Harness) -> None:
+    harness.emulator.server_error_next("chat.postMessage", status=503)  # a 503 may come after the work: no blind retry
+    result, channel_id = harness.declare("Credential stuffing sev2")
+    assert "post the welcome message" in result.text
+    assert not cards(harness, channel_id)
+    harness.advance(seconds=31)  # the declare's lease runs out; the runner resumes it
+    assert len(cards(harness, channel_id)) == 1
+    told = [harness.emulator.message_text(m) for m in dm_messages(harness, ALICE)]
+    assert len(told) == 1 and "was interrupted and has now finished" in told[0] and channel_id in told[0]
+
+
+def test_a_welcome_card_whose_answer_was_lost_is_not_posted_twice(harness: Harness) -> None:
+    harness.emulator.lose_answer_next("chat.postMessage", status=500)
+    _, channel_id = harness.declare("Credential stuffing sev2")
+    assert len(cards(harness, channel_id)) == 1
+    harness.advance(seconds=31)
+    assert len(cards(harness, channel_id)) == 1, "the resumed declare found its tagged card"
+    assert cards(harness, channel_id)[0].get("pinned_to")
+
+
+def test_a_channel_created_while_its_answer_was_lost_is_found_not_made_again(harness: Harness) -> None:
+    harness.emulator.lose_answer_next("conversations.create", status=500)
+    result = harness.slash("declare Credential stuffing sev2")
+    assert "Slack did not answer" in result.text and "tell you by DM" in result.text
+    made = [c for c in harness.emulator.channels() if c["name"].startswith("inc-1-")]
+    assert len(made) == 1
+    harness.advance(seconds=31)
+    assert [c["id"] for c in harness.emulator.channels() if c["name"].startswith("inc-")] == [made[0]["id"]]
+    assert len(cards(harness, made[0]["id"])) == 1
+    assert ALICE in harness.emulator.channel(made[0]["id"])["members"]
+    told = [harness.emulator.message_text(m) for m in dm_messages(harness, ALICE)]
+    assert len(told) == 1 and "INC-1" in told[0]
+    assert not harness.emulator.violations
+
+
+def cards(harness: Harness, channel: str) -> list[dict[str, Any]]:
+    return [m for m in bot_messages(harness.emulator, channel) if m["text"].startswith("INC-1: ")]
+
+
+def dm_messages(harness: Harness, user: str) -> list[dict[str, Any]]:
+    channel = harness.emulator.im_channel(user)
+    return harness.emulator.messages(channel) if channel else []
 
 
 def test_slack_retry_of_the_same_command_declares_once(harness: Harness) -> None:

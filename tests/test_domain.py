@@ -16,9 +16,10 @@ from ircbot.commands.base import Invocation
 from ircbot.commands.dispatch import dispatch
 from ircbot.config import load_config
 from ircbot.domain.checklist import move, set_item
-from ircbot.domain.declare import Declaration, Declared, declare, discard_unfinished
+from ircbot.domain.declare import Declaration, Declared, declare, resume_declares
 from ircbot.domain.incidents import resolve, visible_open
-from ircbot.domain.messages import Message, Reply, Text, Topic
+from ircbot.domain.messages import DeclareOutcome, Message, Reply, Text, Topic
+from ircbot.domain.outbox import drain_outbox
 from ircbot.domain.ports import ChatMessage, Profile
 from ircbot.domain.roles import assign
 from ircbot.domain.services import Services
@@ -71,18 +72,28 @@ class FakeChat:
     uploads: list[dict[str, str]] = field(default_factory=list)
     channel_messages: dict[str, list[ChatMessage]] = field(default_factory=dict)
     create_attempts: list[str] = field(default_factory=list)
+    keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    lose_create_answers: int = 0  # create the channel, then answer as if it failed
 
     def create_channel(self, name: str, *, private: bool) -> str:
         self.create_attempts.append(name)
         if self.create_error:
-            raise GatewayError("conversations.create", self.create_error)
+            raise GatewayError(
+                "conversations.create", self.create_error, uncertain=self.create_error.startswith("http")
+            )
         if name in self.taken or name in self.channels.values():
             raise GatewayError("conversations.create", "name_taken")
         channel_id = f"C{len(self.channels) + 1:08d}"
         self.channels[channel_id] = name
         self.private[channel_id] = private
         self.members[channel_id] = set()
+        if self.lose_create_answers:
+            self.lose_create_answers -= 1
+            raise GatewayError("conversations.create", "http_500", uncertain=True)
         return channel_id
+
+    def find_channel(self, name: str) -> str | None:
+        return next((channel_id for channel_id, known in self.channels.items() if known == name), None)
 
     def invite(self, channel_id: str, user_ids: list[str]) -> None:
         self.members.setdefault(channel_id, set()).update(user_ids)
@@ -90,9 +101,15 @@ class FakeChat:
     def set_topic(self, channel_id: str, topic: Topic) -> None:
         self.topics[channel_id] = topic_text(topic)  # as Slack would show it
 
-    def post(self, channel_id: str, message: Message) -> str:
+    def post(self, channel_id: str, message: Message, *, key: str | None = None) -> str:
         self.posts.append((channel_id, message))
-        return f"1700000000.{len(self.posts):06d}"
+        ts = f"1700000000.{len(self.posts):06d}"
+        if key is not None:
+            self.keys[(channel_id, key)] = ts
+        return ts
+
+    def find_posted(self, channel_id: str, key: str, *, since: datetime) -> str | None:
+        return self.keys.get((channel_id, key))
 
     def pin(self, channel_id: str, ts: str) -> None:
         self.pins.append((channel_id, ts))
@@ -443,15 +460,52 @@ def test_unrestricted_actions_stay_open_to_every_responder(restricted_svc: Servi
     assert [e.text for e in events(restricted_svc, view.id, "note")] == ["saw beaconing to 203.0.113.9"]
 
 
-def test_a_declare_cut_short_before_its_channel_opened_is_discarded_on_start(svc: Services, clock: FakeClock) -> None:
-    with svc.db.transaction() as session:
-        now = clock()
-        session.add(
-            Incident(number=1, title="Half made", severity="sev1", declared_by=ALICE, detected_at=now, declared_at=now)
-        )
-    assert discard_unfinished(svc) == []  # a declare still in flight is left alone
-    assert visible_open(svc, ALICE) == ()  # never listed without its channel
-    clock.advance(minutes=3)
-    assert discard_unfinished(svc) == ["INC-1"]
+def test_a_declare_whose_channel_answer_was_lost_is_finished_later_in_that_channel(
+    svc: Services, chat: FakeChat, clock: FakeClock
+) -> None:
+    chat.lose_create_answers = 1
+    with pytest.raises(Conflict, match="INC-1 is recorded: I will finish opening it"):
+        declare_one(svc)
+    assert len(chat.channels) == 1, "Slack made the channel; only its answer was lost"
+    assert resume_declares(svc) == 0, "a declare is not resumed while its lease runs"
+    assert visible_open(svc, ALICE) == ()  # not listed before its channel is known
+    clock.advance(seconds=31)
+    assert resume_declares(svc) == 1
+    assert resume_declares(svc) == 0, "finished once"
+    channel = next(iter(chat.channels))
+    assert stored(svc, 1).channel_id == channel and len(chat.channels) == 1, "the channel was found, not made again"
+    cards = [m for c, m in chat.posts if c == channel]
+    assert len(cards) == 1 and ALICE in chat.members[channel]
+    drain_outbox(svc)
+    told = [m for c, m in chat.posts if c == ALICE]
+    assert len(told) == 1 and isinstance(told[0], DeclareOutcome) and told[0].incident is not None
+    assert [v.key for v in visible_open(svc, ALICE)] == ["INC-1"]
+
+
+def test_a_declare_slack_refuses_on_resume_is_undone_and_the_declarer_told(
+    svc: Services, chat: FakeChat, clock: FakeClock
+) -> None:
+    chat.create_error = "http_503"
+    with pytest.raises(Conflict, match="Slack did not answer"):
+        declare_one(svc)
+    chat.create_error = "restricted_action"
+    clock.advance(minutes=1)
+    assert resume_declares(svc) == 0
     assert rows(svc, Incident) == []
-    assert declare_one(svc).incident.key == "INC-1"
+    told = [m for c, m in chat.posts if c == ALICE]
+    assert len(told) == 1 and isinstance(told[0], DeclareOutcome) and told[0].problem == "restricted_action"
+    chat.create_error = None
+    assert declare_one(svc).incident.key == "INC-1", "the number was given back"
+
+
+def test_a_declare_cut_short_after_its_channel_opened_posts_its_card_once(
+    svc: Services, chat: FakeChat, clock: FakeClock
+) -> None:
+    view = declare_one(svc).incident
+    with svc.db.transaction() as session:  # as if the process died after posting the card, before recording it
+        incident = session.get(Incident, view.id)
+        assert incident is not None
+        incident.ready_at, incident.card_ts, incident.declare_lease_until = None, None, clock()
+    clock.advance(seconds=1)
+    assert resume_declares(svc) == 1
+    assert len([m for c, m in chat.posts if c == view.channel_id]) == 1, "the tagged card was found in the channel"

@@ -49,10 +49,10 @@ class FlakyChat(FakeChat):
             raise GatewayError("users.lookupByEmail", "connection_error: Slack unreachable")
         return super().user_by_email(email)
 
-    def post(self, channel_id: str, message: Message) -> str:
+    def post(self, channel_id: str, message: Message, *, key: str | None = None) -> str:
         if self.down:
             raise GatewayError("chat.postMessage", "service_unavailable")
-        return super().post(channel_id, message)
+        return super().post(channel_id, message, key=key)
 
     def invite(self, channel_id: str, user_ids: list[str]) -> None:
         if self.down:
@@ -153,14 +153,14 @@ def test_no_database_lock_is_held_while_slack_is_called(reminding: Services, clo
     assert fire_due(reminding) == 1
     acked = threading.Event()
 
-    def slow_slack_post(channel_id: str, message: Message) -> str:
+    def slow_slack_post(channel_id: str, message: Message, *, key: str | None = None) -> str:
         # While a page is on its way (Slack slow, or waiting out a Retry-After), an ack must get through.
         worker = threading.Thread(
             target=lambda: (acknowledge(reminding, incident_id=declared.incident.id, actor=BOB), acked.set())
         )
         worker.start()
         worker.join(timeout=10)
-        return FakeChat.post(chat, channel_id, message)
+        return FakeChat.post(chat, channel_id, message, key=key)
 
     chat.post = slow_slack_post  # type: ignore[method-assign]  # the fake port stalls like a slow Slack
     drain_outbox(reminding)

@@ -203,3 +203,61 @@ def test_steps_due_while_the_bot_was_down_fire_once_in_due_order_marked_late_by_
     assert [e.data["tier"] for e in paged] == [1, 2, 3], "overdue steps fire in due order"
     assert [e.data["late_seconds"] for e in paged] == [0, 15 * 60, 5 * 60]
     assert "(15m 00s late)" in paged[1].text and "(5m 00s late)" in paged[2].text
+
+
+def test_a_page_whose_answer_was_lost_is_not_sent_twice(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(escalation=POLICY)
+    _, channel = h.declare("Ransomware on FS01 sev1")
+    # Slack posts every tier-1 message (two DMs and the channel line) but each answer is a 500.
+    h.emulator.lose_answer_next("chat.postMessage", status=500, times=3)
+    h.run_timers()
+    assert len(dms(h, BOB)) == 1, "Slack had the DM already"
+    h.advance(seconds=10)  # the retries: each looks for its tag in the conversation before posting
+    assert len(dms(h, BOB)) == 1 and len(dms(h, ALICE)) == 1
+    assert channel_text(h.emulator, channel).count("Paged tier 1") == 1
+    assert h.emulator.calls_to("conversations.open"), "the DM's history was looked at"
+    assert not h.emulator.violations
+
+
+def test_a_page_answered_too_late_is_not_sent_twice(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(escalation=POLICY, slack_timeout=1)
+    h.declare("Ransomware on FS01 sev1")
+    h.emulator.answer_late_next("chat.postMessage", seconds=1.5)
+    h.run_timers()
+    h.advance(seconds=10)
+    assert len(dms(h, BOB)) + len(dms(h, ALICE)) == 2, "one page each, though one answer timed out"
+    assert not h.emulator.violations
+
+
+def test_pages_wait_out_a_slack_outage_and_go_once_when_it_ends(make_harness: Callable[..., Harness]) -> None:
+    """Bob's on-call entry is an e-mail nobody looked up yet: his page looks him up once Slack answers."""
+    h = make_harness(escalation=POLICY)
+    _, channel = h.declare("Ransomware on FS01 sev1")
+    h.emulator.go_down()
+    try:
+        h.run_timers()
+        h.clock.advance_to(h.clock.peek() + timedelta(minutes=5))
+        h.run_timers()
+        assert not dms(h, BOB)
+    finally:
+        h.emulator.come_back()
+    h.advance(minutes=1)  # the backoff is at most a minute
+    assert len(dms(h, BOB)) == 1 and BOB in h.emulator.channel(channel)["members"]
+    assert len(dms(h, ALICE)) == 1
+    assert channel_text(h.emulator, channel).count("Paged tier 1") == 1
+
+
+def test_a_rate_limited_page_waits_as_long_as_slack_asks(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(escalation=POLICY)
+    _, channel = h.declare("Ransomware on FS01 sev1")
+    # slack_sdk waits out three 429s itself; the fourth comes back to the outbox, which must honour it.
+    h.emulator.rate_limit_next("chat.postMessage", retry_after=0, times=3)
+    h.emulator.rate_limit_next("chat.postMessage", retry_after=120)
+    h.run_timers()
+    pages = len(dms(h, ALICE)) + len(dms(h, BOB)) + channel_text(h.emulator, channel).count("Paged tier 1")
+    assert pages == 2, "one of the three tier-1 messages was refused"
+    h.advance(seconds=100)
+    assert len(dms(h, ALICE)) + len(dms(h, BOB)) + channel_text(h.emulator, channel).count("Paged tier 1") == 2
+    h.advance(seconds=25)
+    assert len(dms(h, ALICE)) == len(dms(h, BOB)) == 1
+    assert channel_text(h.emulator, channel).count("Paged tier 1") == 1

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from ircbot.domain import escalation, reminders
 from ircbot.domain.effects import attempt
-from ircbot.domain.kinds import TimelineKind
-from ircbot.domain.messages import IncidentCard, Topic
+from ircbot.domain.kinds import OutboxKind, TimelineKind
+from ircbot.domain.messages import DeclareOutcome, IncidentCard, Topic
 from ircbot.domain.naming import channel_name
 from ircbot.domain.roles import give_role
 from ircbot.domain.services import Services
@@ -47,10 +47,16 @@ class Declared:
     incident: IncidentView
     warnings: tuple[str, ...] = ()
     duplicate: bool = False
+    ready: bool = True  # False while the card is not up yet: the declare is resumed later
 
 
 def declare(svc: Services, request: Declaration) -> Declared:
-    """Record the incident, then open its channel; a channel failure undoes the record."""
+    """Record the incident, then open and furnish its channel, each step recorded as it is done.
+
+    Slack refusing the channel undoes the record. Slack not answering (the channel may exist) keeps
+    it: the declare is resumed once its lease runs out (`resume_declares`), finding the channel by
+    name, and the declarer is told by DM how it ended.
+    """
     if request.severity not in svc.config.escalation.severities:
         raise InvalidInput(f"There is no severity `{request.severity}`. Severities: {', '.join(SEVERITIES)}.")
     if not request.title.strip():
@@ -65,24 +71,55 @@ def declare(svc: Services, request: Declaration) -> Declared:
     incident = _record(svc, request)
     assert incident.id is not None
     try:
-        channel_id, name = _open_channel(svc, incident)
+        return finish_declare(svc, incident.id)
     except GatewayError as exc:
+        if exc.uncertain:
+            raise Conflict(
+                f"Slack did not answer while {incident.key}'s channel was being opened (`{exc.error}`). "
+                f"{incident.key} is recorded: I will finish opening it as soon as Slack answers and tell you by DM."
+            ) from exc
         with svc.db.transaction() as session:
             queries.delete_incident(session=session, incident_id=incident.id)
         raise Conflict(
             f"Could not create the incident channel (Slack said `{exc.error}`), so nothing was declared. "
             "Try again; if it keeps failing, check the app's channels:manage and groups:write scopes."
         ) from exc
-    with incident_tx(svc, incident.id, defer_wakeups=True) as tx:
-        tx.incident.channel_id, tx.incident.channel_name = channel_id, name
-        tx.record(TimelineKind.CHANNEL_CREATED, f"Channel #{name} opened")
-        escalation.start(tx)
-        reminders.start_reminders(tx)
-        view = tx.view()
-    warnings = tuple(_furnish_channel(svc, view))
-    # Wake the runner for tier 0 only now, so its Slack calls do not queue ahead of the declarer's channel.
-    tx.issue_wakeups()
-    return Declared(incident=view, warnings=warnings)
+
+
+def finish_declare(svc: Services, incident_id: int) -> Declared:
+    """The declare's remaining steps: open the channel (or find the one opened before), post the card, furnish.
+
+    Each step is recorded when done, so a declare resumed after a crash does only what is left.
+    Raises GatewayError when the channel cannot be opened; later failures become warnings.
+    """
+    with svc.db.transaction() as session:
+        incident = session.get(Incident, incident_id)
+        assert incident is not None
+        number, title, private, channel_id = incident.number, incident.title, incident.is_private, incident.channel_id
+    if channel_id is None:
+        channel_id, name = _open_channel(svc, number, title, private)
+        with incident_tx(svc, incident_id, defer_wakeups=True) as tx:
+            tx.incident.channel_id, tx.incident.channel_name = channel_id, name
+            tx.incident.declare_lease_until = tx.now + DECLARE_LEASE  # the card comes next, without a pause
+            tx.record(TimelineKind.CHANNEL_CREATED, f"Channel #{name} opened")
+            escalation.start(tx)
+            reminders.start_reminders(tx)
+            view = tx.view()
+        warnings, ready = _furnish_channel(svc, view, card_posted=None, resumed=False)
+        # Wake the runner for tier 0 only now, so its Slack calls do not queue ahead of the declarer's channel.
+        tx.issue_wakeups()
+    else:
+        with svc.db.transaction() as session:
+            row = session.get(Incident, incident_id)
+            assert row is not None
+            view = incident_view(session=session, incident=row, config=svc.config, now=svc.clock())
+            card_posted = row.card_ts
+        warnings, ready = _furnish_channel(svc, view, card_posted=card_posted, resumed=True)
+    return Declared(incident=view, warnings=tuple(warnings), ready=ready)
+
+
+DECLARE_LEASE = timedelta(seconds=30)
+"""How long a declare's next step may take before another process (or this one, restarted) resumes it."""
 
 
 def _by_request_key(svc: Services, key: str | None) -> IncidentView | None:
@@ -118,6 +155,7 @@ def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
         detected_at=now,
         declared_at=now,
         stage=STAGES[0],
+        declare_lease_until=now + DECLARE_LEASE,
     )
     session.add(incident)
     session.flush()
@@ -160,50 +198,122 @@ def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
     return incident
 
 
-def _open_channel(svc: Services, incident: Incident) -> tuple[str, str]:
+def _open_channel(svc: Services, number: int, title: str, private: bool) -> tuple[str, str]:
     for tries in range(_NAME_ATTEMPTS):
-        name = channel_name(incident.number, incident.title, tries)
+        name = channel_name(number, title, tries)
         try:
-            return svc.chat.create_channel(name, private=incident.is_private), name
+            return svc.chat.create_channel(name, private=private), name
         except GatewayError as exc:
             if exc.error != "name_taken":
                 raise
+        # Taken: perhaps by this declare's own earlier try, whose answer was lost before it was recorded.
+        found = svc.chat.find_channel(name)
+        if found is not None and not _belongs_to_an_incident(svc, found):
+            return found, name
     raise GatewayError("conversations.create", "name_taken")
 
 
-def _furnish_channel(svc: Services, view: IncidentView) -> list[str]:
-    """Invite, topic, welcome card, pin. The incident is usable already, so failures become warnings."""
+def _belongs_to_an_incident(svc: Services, channel_id: str) -> bool:
+    with svc.db.transaction() as session:
+        return session.exec(select(Incident.id).where(Incident.channel_id == channel_id)).first() is not None
+
+
+def _furnish_channel(
+    svc: Services, view: IncidentView, *, card_posted: str | None, resumed: bool
+) -> tuple[list[str], bool]:
+    """Card, invite, topic, pin; the declare is ready once the card is up. Failures become warnings.
+
+    Returns the warnings and whether the declare is ready.
+
+    The card goes first and is tagged, so a resumed declare finds it instead of posting a second one.
+    Invitation, topic and pin may be repeated harmlessly.
+    """
     assert view.channel_id is not None
-    channel = view.channel_id
-    posted: list[str] = []
+    channel, key = view.channel_id, f"card-{view.id}"
+    posted: list[str] = [card_posted] if card_posted else []
     card = IncidentCard(incident=view, heading=f"{view.label}: {view.title}")
-    warnings = attempt(
+
+    def post_card() -> None:
+        found = svc.chat.find_posted(channel, key, since=view.declared_at) if resumed else None
+        posted.append(found or svc.chat.post(channel, card, key=key))
+
+    steps = [] if posted else [("post the welcome message", post_card)]
+    steps += [
         ("invite you", lambda: svc.chat.invite(channel, [view.declared_by])),
         ("set the topic", lambda: svc.chat.set_topic(channel, Topic(view))),
-        ("post the welcome message", lambda: posted.append(svc.chat.post(channel, card))),
-    )
+    ]
+    warnings = attempt(*steps)
     if posted:
         warnings += attempt(("pin the welcome message", lambda: svc.chat.pin(channel, posted[0])))
-    if warnings:
-        with incident_tx(svc, view.id) as tx:
-            for warning in warnings:
-                tx.record(TimelineKind.WARNING, warning)
-                svc.log.warning("%s: %s", view.key, warning)
-    return warnings
+    with incident_tx(svc, view.id) as tx:
+        if posted:
+            tx.incident.card_ts, tx.incident.ready_at = posted[0], tx.now
+            tx.incident.declare_lease_until = None
+        for warning in warnings:
+            tx.record(TimelineKind.WARNING, warning)
+            svc.log.warning("%s: %s", view.key, warning)
+    return warnings, bool(posted)
 
 
-def discard_unfinished(svc: Services, *, older_than: timedelta = timedelta(minutes=2)) -> list[str]:
-    """Remove incidents whose declare died before their channel opened; returns their keys.
+def resume_declares(svc: Services, *, limit: int = 20) -> int:
+    """Finish the declares that stopped short (a crash, a Slack that did not answer); returns how many finished.
 
-    Such a record was never shown to anyone (lists skip incidents without a channel), so the
-    declarer saw an error or nothing and declares again; keeping it would leave a half-made incident.
+    Each is taken under its row lock once its lease has run out, so one process resumes it. A finished
+    declare is told to the declarer by DM (through the outbox); one Slack refuses is undone, and the
+    declarer told that nothing was declared; one Slack still does not answer waits for the next lease.
     """
     with svc.db.transaction() as session:
-        stale = queries.unfinished_declares(session=session, before=svc.clock() - older_than)
-        keys = [i.key for i in stale]
-        for incident in stale:
-            assert incident.id is not None
-            queries.delete_incident(session=session, incident_id=incident.id)
-    for key in keys:
-        svc.log.warning("discarded %s: its declare stopped before the channel was opened", key)
-    return keys
+        stalled = queries.stalled_declares(session=session, now=svc.clock(), limit=limit)
+    finished = 0
+    for incident_id in stalled:
+        if not _take_over(svc, incident_id):
+            continue
+        try:
+            result = finish_declare(svc, incident_id)
+        except GatewayError as exc:
+            if exc.uncertain:
+                svc.log.warning("declare of incident %s still waits for Slack: %s", incident_id, exc.error)
+            else:
+                _give_up(svc, incident_id, exc.error)
+            continue
+        if not result.ready:
+            continue  # the card could not be posted yet; tried again when the lease runs out
+        with incident_tx(svc, incident_id) as tx:
+            tx.record(TimelineKind.WARNING, "The declare was interrupted; it was finished later")
+            queries.queue_outbox(
+                session=tx.session,
+                incident_id=tx.id,
+                kind=OutboxKind.DECLARED,
+                recipient=tx.incident.declared_by,
+                payload={},
+                now=tx.now,
+            )
+        svc.log.warning("%s: finished a declare that was interrupted", result.incident.key)
+        finished += 1
+    return finished
+
+
+def _take_over(svc: Services, incident_id: int) -> bool:
+    with svc.db.transaction() as session:
+        incident = session.exec(select(Incident).where(Incident.id == incident_id).with_for_update()).first()
+        now = svc.clock()
+        if incident is None or incident.ready_at is not None:
+            return False
+        if incident.declare_lease_until is not None and incident.declare_lease_until > now:
+            return False
+        incident.declare_lease_until = now + DECLARE_LEASE
+        return True
+
+
+def _give_up(svc: Services, incident_id: int, error: str) -> None:
+    with svc.db.transaction() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            return
+        title, declarer, key = incident.title, incident.declared_by, incident.key
+        queries.delete_incident(session=session, incident_id=incident_id)
+    svc.log.warning("%s: gave up a declare Slack refused (%s); nothing was declared", key, error)
+    try:
+        svc.chat.post(declarer, DeclareOutcome(title, None, error))
+    except GatewayError as exc:  # the incident is gone, so there is no outbox row to retry from
+        svc.log.error("could not tell %s that the declare of %r was given up: %s", declarer, title, exc.error)

@@ -37,6 +37,7 @@ class OutboxKind(StrEnum):
     EMAIL = "email"
     CHANNEL_LINE = "channel_line"
     REMINDER = "reminder"
+    DECLARED = "declared"  # the declarer told that a declare cut short has finished
 
 
 PAGE_KINDS = frozenset({OutboxKind.INVITE, OutboxKind.DM, OutboxKind.EMAIL, OutboxKind.CHANNEL_LINE})

@@ -102,6 +102,15 @@ class JoinRequest:
 
 
 @dataclass(frozen=True)
+class DeclareOutcome:
+    """What became of a declare that was cut short and finished (or given up) later: told to the declarer."""
+
+    title: str
+    incident: IncidentView | None  # None: nothing was declared
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
 class AckNotice:
     """Someone acknowledged the page, so escalation stopped."""
 
@@ -176,6 +185,7 @@ Message = (
     | ResolvedNotice
     | PageLine
     | SentNotice
+    | DeclareOutcome
 )
 
 

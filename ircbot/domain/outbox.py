@@ -3,6 +3,12 @@
 Delivery decides under the incident's lock (withholding pages an acknowledgement came before) and
 calls Slack or SMTP only after that commit, so no database lock waits on a slow or rate-limited
 Slack; a message that is refused is retried with growing pauses.
+
+Each message is posted at most once in practice: it carries its outbox id in Slack's message
+metadata, and a try whose outcome is unknown (the process died mid-send, or the answer was lost to
+a timeout or a 5xx) is followed by a look at the conversation's history before posting again. What
+remains is an e-mail whose SMTP answer was lost, and a Slack that does not yet show a message it
+accepted when the look comes (the look comes at least seconds later: the backoff, or the lease).
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from functools import partial
 from dateutil import tz
 from sqlmodel import col, select
 
+from ircbot.domain.identities import user_for_email
 from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxKind, OutboxStatus, ReminderKind, TimelineKind
 from ircbot.domain.mailing import page_email
-from ircbot.domain.messages import Message, PageCard, PageLine, ReminderCard, Text
+from ircbot.domain.messages import DeclareOutcome, Message, PageCard, PageLine, ReminderCard, Text
 from ircbot.domain.paging import acked_since
 from ircbot.domain.services import Services
 from ircbot.domain.unit import IncidentTx, incident_tx
@@ -50,32 +57,69 @@ def _channel_line(tx: IncidentTx, message: OutboxMessage) -> Send:
         users = tuple(p["user"] for p in payload["paged"] if p.get("user"))
         emails = tuple(p["email"] for p in payload["paged"] if not p.get("user"))
         line = PageLine(int(payload["tier"]), int(payload["round"]), users, emails, payload.get("late"))
-    return partial(tx.svc.chat.post, message.recipient, line)
+    return _post_once(tx, message, message.recipient, line)
 
 
 def _dm(tx: IncidentTx, message: OutboxMessage) -> Send:
-    """A page: into the channel first, then the DM linking it, so no one gets a link they cannot open."""
+    """A page: into the channel first, then the DM linking it, so no one gets a link they cannot open.
+
+    A page addressed to an e-mail (Slack could not say who it was when the tier fired) looks the
+    person up first; while Slack cannot be asked, that fails like any delivery and is retried.
+    """
     view = tx.view()
     when = local_time(view.declared_at, message.payload.get("tz"))
     card = PageCard(incident=view, reason=str(message.payload["reason"]), declared_local=when)
-    chat, user, channel = tx.svc.chat, message.recipient, view.channel_id
+    svc, channel = tx.svc, view.channel_id
+    look_up = bool(message.payload.get("look_up"))
+    post = _post_once(tx, message, message.recipient, card)
 
     def page() -> None:
+        user = _slack_user(svc, message.recipient) if look_up else message.recipient
         if channel:
-            chat.invite(channel, [user])
-        chat.post(user, card)
+            svc.chat.invite(channel, [user])
+        post(user)
 
     return page
 
 
+def _slack_user(svc: Services, email: str) -> str:
+    user = user_for_email(svc, email)
+    if user is None:
+        raise GatewayError("users.lookupByEmail", f"users_not_found: no Slack member has the e-mail {email}")
+    return user
+
+
 def _reminder(tx: IncidentTx, message: OutboxMessage) -> Send:
     payload = message.payload
+    card: Message
     if "about" not in payload and not payload.get("snooze"):  # queued before reminders were kept as facts
-        return partial(tx.svc.chat.post, message.recipient, Text(str(payload.get("text", ""))))
-    items = tuple((int(p), str(t)) for p, t in payload.get("items", []))
-    about = payload.get("about", ReminderKind.UPDATE)  # an older snoozable reminder was about the update
-    card = ReminderCard(tx.id, tx.incident.key, about, str(payload.get("stage", "")), items)
-    return partial(tx.svc.chat.post, message.recipient, card)
+        card = Text(str(payload.get("text", "")))
+    else:
+        items = tuple((int(p), str(t)) for p, t in payload.get("items", []))
+        about = payload.get("about", ReminderKind.UPDATE)  # an older snoozable reminder was about the update
+        card = ReminderCard(tx.id, tx.incident.key, about, str(payload.get("stage", "")), items)
+    return _post_once(tx, message, message.recipient, card)
+
+
+def _post_once(tx: IncidentTx, message: OutboxMessage, channel: str, content: Message) -> Callable[..., None]:
+    """Post tagged with the outbox id; when an earlier try may have arrived, look for it before posting again.
+
+    Built while claiming, before the claim marks this try's outcome unknown in turn. The returned
+    function posts to `channel`, or to the conversation it is given.
+    """
+    chat, key, look_first = tx.svc.chat, f"outbox-{message.id}", message.outcome_unknown
+    since = message.first_tried_at or tx.now
+
+    def post(to: str = channel) -> None:
+        if look_first and chat.find_posted(to, key, since=since) is not None:
+            return
+        chat.post(to, content, key=key)
+
+    return post
+
+
+def _declared(tx: IncidentTx, message: OutboxMessage) -> Send:
+    return _post_once(tx, message, message.recipient, DeclareOutcome(tx.incident.title, tx.view()))
 
 
 def _email(tx: IncidentTx, message: OutboxMessage) -> Send:
@@ -90,6 +134,7 @@ DELIVER: dict[OutboxKind, Prepare] = {
     OutboxKind.DM: _dm,
     OutboxKind.REMINDER: _reminder,
     OutboxKind.EMAIL: _email,
+    OutboxKind.DECLARED: _declared,
 }
 """For each kind, what to send: decided under the incident's lock, sent after the commit."""
 
@@ -146,30 +191,36 @@ def _claim(tx: IncidentTx, message_ids: list[int]) -> list[tuple[int, Send]]:
             tx.record(TimelineKind.WARNING, f"Could not deliver a {message.kind} to {message.recipient}: unreadable")
             continue
         message.next_attempt_at = tx.now + LEASE
+        message.first_tried_at = message.first_tried_at or tx.now
+        message.outcome_unknown = True  # until Slack's answer says otherwise, even if this process dies
         claimed.append((message.id or 0, send))
     return claimed
 
 
 def _send(svc: Services, incident_id: int, message_id: int, send: Send) -> int:
-    """The one retry wrapper: a refused send waits 2, 4, 8 … seconds (at most MAX_BACKOFF) and is tried again.
+    """The one retry wrapper: a refused send waits 2, 4, 8 … seconds (at most MAX_BACKOFF, at least what a
+    rate limit's Retry-After asked) and is tried again.
 
     A page is never dropped while its incident is open and unacknowledged (an ack or resolve withholds
     it); anything else gives up loudly after MAX_ATTEMPTS.
     """
     try:
         send()
-        error = None
+        failure = None
     except GatewayError as exc:
-        error = exc.error
+        failure = exc
     with incident_tx(svc, incident_id) as tx:
         message = tx.session.get(OutboxMessage, message_id)
         assert message is not None
-        if error is None:
-            message.status, message.sent_at = OutboxStatus.SENT, tx.now
+        if failure is None:
+            message.status, message.sent_at, message.outcome_unknown = OutboxStatus.SENT, tx.now, False
             return 1
+        error = failure.error
         message.attempts += 1
         message.last_error = error[:500]
-        message.next_attempt_at = tx.now + min(timedelta(seconds=2 ** min(message.attempts, 16)), MAX_BACKOFF)
+        message.outcome_unknown = failure.uncertain
+        backoff = min(timedelta(seconds=2 ** min(message.attempts, 16)), MAX_BACKOFF)
+        message.next_attempt_at = tx.now + max(backoff, timedelta(seconds=failure.retry_after or 0))
         if message.kind in PAGE_KINDS:
             if message.attempts == STILL_FAILING:
                 tx.record(

@@ -32,6 +32,7 @@ class Recipient:
     user_id: str | None
     email: str | None
     tz: str | None = None
+    look_up: bool = False  # a Slack member whom Slack could not be asked about: DM them once it answers
 
 
 class TargetCache:
@@ -48,6 +49,7 @@ def resolve_targets(svc: Services, targets: list[str], cache: TargetCache | None
     cache = cache or TargetCache()
     user_ids: list[str] = []
     emails: list[str] = []
+    unknown: list[str] = []
     for target in targets:
         kind, _, value = target.partition(":")
         if kind == "email":
@@ -56,7 +58,7 @@ def resolve_targets(svc: Services, targets: list[str], cache: TargetCache | None
         if target not in cache.users:
             cache.users[target], cache.fallback[target] = _users_behind(svc, kind, value, target)
         user_ids.extend(cache.users[target])
-        emails.extend(cache.fallback[target])
+        unknown.extend(cache.fallback[target])
     recipients = []
     for user_id in dict.fromkeys(user_ids):
         if user_id not in cache.profiles:
@@ -65,6 +67,8 @@ def resolve_targets(svc: Services, targets: list[str], cache: TargetCache | None
         if found is not None:
             recipients.append(found)
     known = {r.email for r in recipients if r.email}
+    recipients += [Recipient(user_id=None, email=e, look_up=True) for e in dict.fromkeys(unknown) if e not in known]
+    known |= set(unknown)
     recipients += [Recipient(user_id=None, email=e) for e in dict.fromkeys(emails) if e not in known]
     return recipients
 
@@ -187,6 +191,9 @@ def _decide_pages(
                 tx.session.add(Participant(incident_id=tx.id, user_id=r.user_id, reason="paged", added_at=now))
             # One message: the invitation and the DM that links the channel go (or are retried) together.
             _queue(tx, step, OutboxKind.DM, r.user_id, {"reason": reason, "tz": r.tz})
+        elif r.look_up and r.email:
+            # Slack could not say who this on-call is: the DM looks them up when it is delivered.
+            _queue(tx, step, OutboxKind.DM, r.email, {"reason": reason, "look_up": True})
         if r.email and tx.svc.mail.enabled:
             _queue(tx, step, OutboxKind.EMAIL, r.email, {"reason": reason, "tier": tier})
     late_words = format_duration(late) if late > LATE_AFTER else None

@@ -59,6 +59,10 @@ class ChatPort(Protocol):
         """Create a channel and return its id; raise GatewayError('…', 'name_taken') if taken."""
         ...
 
+    def find_channel(self, name: str) -> str | None:
+        """The id of a channel with this name that the bot is in, or None (after a create whose answer was lost)."""
+        ...
+
     def invite(self, channel_id: str, user_ids: list[str]) -> None:
         """Bring users into a channel; users already in it are fine."""
         ...
@@ -67,8 +71,15 @@ class ChatPort(Protocol):
         """Show the incident at a glance in the channel's topic."""
         ...
 
-    def post(self, channel_id: str, message: Message) -> str:
-        """Post a message and return its timestamp id."""
+    def post(self, channel_id: str, message: Message, *, key: str | None = None) -> str:
+        """Post a message and return its timestamp id; `key` tags it so find_posted can find it again."""
+        ...
+
+    def find_posted(self, channel_id: str, key: str, *, since: datetime) -> str | None:
+        """The timestamp of a message this bot posted with `key` since `since`, or None.
+
+        Asked before sending again something whose first send may have arrived (the answer was lost).
+        """
         ...
 
     def pin(self, channel_id: str, ts: str) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from dateutil import tz
 
+from ircbot.domain.declare import resume_declares
 from ircbot.domain.outbox import drain_outbox
 from ircbot.domain.paging import fire_due
 from ircbot.domain.reminders import fire_due_reminders
@@ -33,8 +34,9 @@ class Module:
 
 FIRING: tuple[Module, ...] = (Module("escalation", fire_due), Module("reminders", fire_due_reminders))
 """Decide what is due: escalation steps and reminders, written to the outbox."""
-DELIVERY: tuple[Module, ...] = (Module("outbox", drain_outbox),)
-"""Deliver what was decided, on its own thread, so claiming due steps never waits behind Slack calls."""
+DELIVERY: tuple[Module, ...] = (Module("declares", resume_declares), Module("outbox", drain_outbox))
+"""Finish declares a crash or a silent Slack cut short, and deliver what was decided, on their own thread,
+so claiming due steps never waits behind Slack calls."""
 
 
 class Alarm:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.metadata import Metadata
 
 from ircbot.domain.messages import Message, Topic
 from ircbot.domain.ports import ChatMessage, Profile
 from ircbot.errors import GatewayError
+from ircbot.slack.client import never_reached
 from ircbot.slack.render import render_message
 from ircbot.slack.wording import topic_text
 
@@ -26,15 +29,38 @@ class SlackChat:
         try:
             return call()
         except SlackApiError as exc:
-            raise GatewayError(method, str(exc.response.get("error", "unknown_error"))) from exc
+            status = exc.response.status_code
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            raise GatewayError(
+                method,
+                str(error or f"http_{status}"),
+                uncertain=status >= 500,
+                retry_after=_retry_after(exc.response.headers) if status == 429 else None,
+            ) from exc
         except (SlackClientError, OSError) as exc:
-            raise GatewayError(method, f"connection_error: {exc}") from exc
+            raise GatewayError(method, f"connection_error: {exc}", uncertain=not never_reached(exc)) from exc
 
     def create_channel(self, name: str, *, private: bool) -> str:
         response = self._call(
             "conversations.create", lambda: self.client.conversations_create(name=name, is_private=private)
         )
         return str(response["channel"]["id"])
+
+    def find_channel(self, name: str) -> str | None:
+        cursor: str | None = None
+        while True:
+            page = self._call("conversations.list", partial(self._channel_page, cursor))
+            for channel in page.get("channels", []):
+                if channel.get("name") == name and channel.get("is_member"):
+                    return str(channel["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+
+    def _channel_page(self, cursor: str | None) -> Any:
+        return self.client.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+        )
 
     def invite(self, channel_id: str, user_ids: list[str]) -> None:
         try:
@@ -51,13 +77,34 @@ class SlackChat:
         text = topic_text(topic)
         self._call("conversations.setTopic", lambda: self.client.conversations_setTopic(channel=channel_id, topic=text))
 
-    def post(self, channel_id: str, message: Message) -> str:
+    def post(self, channel_id: str, message: Message, *, key: str | None = None) -> str:
         text, blocks = render_message(message)
+        tag = Metadata(event_type=DELIVERY_EVENT, event_payload={"key": key}) if key else None
         response = self._call(
             "chat.postMessage",
-            lambda: self.client.chat_postMessage(channel=channel_id, text=text, blocks=blocks, unfurl_links=False),
+            lambda: self.client.chat_postMessage(
+                channel=channel_id, text=text, blocks=blocks, unfurl_links=False, metadata=tag
+            ),
         )
         return str(response["ts"])
+
+    def find_posted(self, channel_id: str, key: str, *, since: datetime) -> str | None:
+        conversation = channel_id
+        if channel_id.startswith(("U", "W")):  # the bot's DM with that person
+            opened = self._call("conversations.open", lambda: self.client.conversations_open(users=channel_id))
+            conversation = str(opened["channel"]["id"])
+        oldest = f"{since.timestamp() - CLOCK_SKEW:.6f}"
+        for page in self._raw_pages(
+            "conversations.history",
+            lambda cursor: self.client.conversations_history(
+                **_page(conversation, cursor), oldest=oldest, include_all_metadata=True
+            ),
+        ):
+            for raw in page:
+                metadata = raw.get("metadata") or {}
+                if metadata.get("event_type") == DELIVERY_EVENT and metadata.get("event_payload", {}).get("key") == key:
+                    return str(raw["ts"])
+        return None
 
     def pin(self, channel_id: str, ts: str) -> None:
         try:
@@ -137,14 +184,23 @@ class SlackChat:
         return next((_chat_message(raw) for raw in thread.get("messages", []) if raw.get("ts") == ts), None)
 
     def _pages(self, method: str, fetch: Callable[[str | None], Any]) -> Iterator[list[ChatMessage]]:
+        for page in self._raw_pages(method, fetch):
+            yield [_chat_message(raw) for raw in page]
+
+    def _raw_pages(self, method: str, fetch: Callable[[str | None], Any]) -> Iterator[list[dict[str, Any]]]:
         cursor: str | None = None
         while True:
             response = self._call(method, partial(fetch, cursor))
-            yield [_chat_message(raw) for raw in response.get("messages", [])]
+            yield list(response.get("messages", []))
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 return
 
+
+DELIVERY_EVENT = "ircbot_delivery"
+"""The metadata event type that tags a delivered message with its outbox key."""
+CLOCK_SKEW = 60.0
+"""Seconds looked back before `since`: Slack's clock and ours may disagree a little."""
 
 # Slack's largest page: the fewest calls for a long incident channel.
 PAGE_SIZE = 999
@@ -155,6 +211,16 @@ def _page(channel_id: str, cursor: str | None) -> dict[str, Any]:
     if cursor:
         args["cursor"] = cursor
     return args
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float | None:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value[0] if isinstance(value, list) else value)
+            except (TypeError, ValueError, IndexError):
+                return None
+    return None
 
 
 def _chat_message(raw: dict[str, Any]) -> ChatMessage:

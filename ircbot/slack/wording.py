@@ -5,6 +5,7 @@ from __future__ import annotations
 from ircbot.domain.kinds import IncidentStatus
 from ircbot.domain.messages import (
     AckNotice,
+    DeclareOutcome,
     JoinRequest,
     PageLine,
     ReminderCard,
@@ -17,9 +18,11 @@ from ircbot.domain.stages import STAGE_TITLES
 from ircbot.durations import format_duration
 
 MAX_TOPIC = 250
-SHORT = (RoleAnnouncement, JoinRequest, AckNotice, ResolvedNotice, PageLine, SentNotice)
+SHORT = (RoleAnnouncement, JoinRequest, AckNotice, ResolvedNotice, PageLine, SentNotice, DeclareOutcome)
 """The messages that are a few lines of text and nothing else."""
-Announcement = RoleAnnouncement | JoinRequest | AckNotice | ResolvedNotice | PageLine | SentNotice | ReminderCard
+Announcement = (
+    RoleAnnouncement | JoinRequest | AckNotice | ResolvedNotice | PageLine | SentNotice | DeclareOutcome | ReminderCard
+)
 
 
 def topic_text(topic: Topic) -> str:
@@ -63,7 +66,22 @@ def announcement_text(message: Announcement) -> str:
         return f":rotating_light: Paged tier {message.tier}{repeat}: {', '.join(names)}{late}"
     if isinstance(message, SentNotice):
         return f"*{message.subject}*\n\n{message.body}"
+    if isinstance(message, DeclareOutcome):
+        return _declare_outcome(message)
     return _reminder(message)
+
+
+def _declare_outcome(outcome: DeclareOutcome) -> str:
+    view = outcome.incident
+    if view is None:
+        return (
+            f":x: Your declare of *{outcome.title}* could not be finished (Slack said `{outcome.problem}`), "
+            "so nothing was declared. Declare it again."
+        )
+    return (
+        f":rotating_light: Your declare of *{outcome.title}* was interrupted and has now finished: "
+        f"*{view.label}* ({view.severity.upper()}) is ready in <#{view.channel_id}>."
+    )
 
 
 def _resolved(notice: ResolvedNotice) -> str:

@@ -41,6 +41,11 @@ class Incident(SQLModel, table=True):
     policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     contained_at: datetime | None = _at(default=None, nullable=True)
     resolved_at: datetime | None = _at(default=None, nullable=True)
+    # The declare, step by step: a channel_id once the channel exists, card_ts once the card is posted,
+    # ready_at once the channel is furnished; a declare that stopped short is resumed after its lease.
+    card_ts: str | None = None
+    ready_at: datetime | None = _at(default=None, nullable=True)
+    declare_lease_until: datetime | None = _at(default=None, nullable=True)
 
     @property
     def key(self) -> str:
@@ -174,6 +179,10 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _at()
     next_attempt_at: datetime = _at()
     sent_at: datetime | None = _at(default=None, nullable=True)
+    first_tried_at: datetime | None = _at(default=None, nullable=True)
+    # True from the moment a send starts until Slack's answer says it did not happen: a process killed
+    # mid-send, or an answer lost to a timeout or a 5xx, leaves it set, and the next try looks first.
+    outcome_unknown: bool = False
 
 
 class Impact(SQLModel, table=True):

@@ -227,10 +227,19 @@ def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequen
     return [(int(message_id or 0), incident_id) for message_id, incident_id in session.exec(query).all()]
 
 
-def unfinished_declares(*, session: Session, before: datetime) -> Sequence[Incident]:
-    """Incidents recorded before `before` whose channel was never opened (a crash mid-declare)."""
-    query = select(Incident).where(col(Incident.channel_id).is_(None), col(Incident.declared_at) < before)
-    return session.exec(query).all()
+def stalled_declares(*, session: Session, now: datetime, limit: int) -> Sequence[int]:
+    """Incidents whose declare is not finished and whose lease has run out (a crash, a Slack that did not answer)."""
+    query = (
+        select(Incident.id)
+        .where(
+            col(Incident.ready_at).is_(None),
+            col(Incident.status) == IncidentStatus.OPEN,
+            or_(col(Incident.declare_lease_until).is_(None), col(Incident.declare_lease_until) <= now),
+        )
+        .order_by(col(Incident.id))
+        .limit(limit)
+    )
+    return [i for i in session.exec(query).all() if i is not None]
 
 
 def queue_outbox(
