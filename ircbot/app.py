@@ -24,6 +24,7 @@ from ircbot.scheduling.runner import EscalationRunner, new_alarm
 from ircbot.settings import Settings
 from ircbot.slack.client import build_web_client
 from ircbot.slack.gateway import SlackChat
+from ircbot.slack.identity import authorizer
 from ircbot.slack.listeners import register
 from ircbot.store.db import Database
 
@@ -106,10 +107,12 @@ def build_app(
         draw_chart=draw_monthly_chart,
     )
     bolt = App(
-        client=client,
+        # Bolt copies this client for each request and gives it the token `authorize` found; authorizing is
+        # ours, not Bolt's auth.test on the first request, which fails every request while Slack is unreachable.
+        client=build_web_client(token=None, base_url=settings.slack_api_url, timeout=settings.slack_timeout),
+        authorize=authorizer(client),
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not socket_mode,
-        token_verification_enabled=False,
         # Listeners ack synchronously and hand their work to lazy functions on Bolt's executor.
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="ircbot-work"),

@@ -88,3 +88,18 @@ def test_a_nul_character_in_typed_text_is_dropped_on_every_database(harness: Har
     assert "noted in INC-1" in reply.text and "internal error" not in reply.text
     assert [e.text for e in events(harness, kind="note")] == ["saw beaconing"]
     assert incident(harness).title == "Token leak"
+
+
+def test_commands_are_answered_while_slacks_api_is_unreachable_from_the_start(harness: Harness) -> None:
+    """Restarted during an outage: nothing has asked Slack who the bot is yet, and it cannot be asked."""
+    harness.emulator.go_down()
+    try:
+        result = harness.slash("help")
+    finally:
+        harness.emulator.come_back()
+    assert result.status == 200 and "declare" in result.text
+    assert not harness.emulator.calls_to("auth.test"), "the outage dropped the call; Slack never saw it"
+    assert harness.slash("help").status == 200
+    assert len(harness.emulator.calls_to("auth.test")) == 1, "asked once Slack answers, then remembered"
+    harness.slash("help")
+    assert len(harness.emulator.calls_to("auth.test")) == 1

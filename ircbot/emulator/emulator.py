@@ -244,7 +244,7 @@ class SlackEmulator(State):
         self._add_fault(method, {"kind": "late", "seconds": seconds, "left": times})
 
     def go_down(self) -> None:
-        """Slack unreachable: every request is dropped unanswered, before any work, until come_back()."""
+        """Web API unreachable until come_back(): calls are dropped unanswered (response URLs still work)."""
         self.down = True
 
     def come_back(self) -> None:

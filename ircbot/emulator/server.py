@@ -45,10 +45,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def _route(self) -> None:
         emulator = self.server.emulator
-        if emulator.down:
-            self.close_connection = True  # hang up without a word, as an unreachable Slack does
-            return
         path, _, query = self.path.partition("?")
+        if emulator.down and path.startswith("/api/"):
+            self.close_connection = True  # hang up without a word, as an unreachable Web API does
+            return
         body = self._body()
         if path.startswith("/api/"):
             status, headers, payload = emulator.handle_api(path[len("/api/") :], dict(self.headers), body, query)
