@@ -54,6 +54,7 @@ class CommandSpec:
     needs_incident: bool = True
     permission: str | None = None
     aliases: tuple[str, ...] = ()
+    before_ack: Callable[[Context], None] | None = None  # made durable before Slack hears the command arrived
 
 
 def command(
@@ -63,11 +64,16 @@ def command(
     needs_incident: bool = True,
     permission: str | None = None,
     aliases: tuple[str, ...] = (),
+    before_ack: Callable[[Context], None] | None = None,
 ) -> Callable[[CommandFunc], CommandSpec]:
-    """Tag a function as the subcommand `name`; the docstring's first line is its help."""
+    """Tag a function as the subcommand `name`; the docstring's first line is its help.
+
+    `before_ack` runs before Slack is acknowledged (so it must be quick): what must survive a crash
+    right after the acknowledgement, such as a declare's record.
+    """
 
     def tag(func: CommandFunc) -> CommandSpec:
         help_line = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
-        return CommandSpec(name, usage, help_line, func, needs_incident, permission, aliases)
+        return CommandSpec(name, usage, help_line, func, needs_incident, permission, aliases, before_ack)
 
     return tag

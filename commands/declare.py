@@ -8,7 +8,7 @@ from dateutil import parser as dateparser
 
 from ircbot.commands.base import Context, command
 from ircbot.commands.parsing import SEVERITY_LIKE, severity, split_flags
-from ircbot.domain.declare import Declaration, Declared, declare
+from ircbot.domain.declare import Declaration, Declared, declare, record_declaration
 from ircbot.domain.messages import OpenModal, Outcome, Reply, Text
 from ircbot.durations import parse_duration
 from ircbot.errors import UsageError
@@ -18,17 +18,32 @@ DEFAULT_SEVERITY = "sev3"
 MAX_TITLE = 150
 
 
-@command("declare", USAGE, needs_incident=False, aliases=("new", "open"))
+def record_early(ctx: Context) -> None:
+    """Record the incident as the command arrives, so a crash right after the acknowledgement cannot lose it."""
+    request = _request(ctx)
+    if request is not None:
+        record_declaration(ctx.svc, request)
+
+
+@command("declare", USAGE, needs_incident=False, aliases=("new", "open"), before_ack=record_early)
 def run(ctx: Context) -> Outcome:
     """Declare a new incident: opens its channel (private unless --public) and brings you in."""
-    if not ctx.args:
+    request = _request(ctx)
+    if request is None:
         return OpenModal("declare")
+    return declared_reply(declare(ctx.svc, request))
+
+
+def _request(ctx: Context) -> Declaration | None:
+    """The declaration typed, or None for the form (no arguments); a UsageError for a bad one."""
+    if not ctx.args:
+        return None
     flags = split_flags(ctx.args, switches={"public", "drill", "private"}, valued={"playbook", "started"}, usage=USAGE)
     severities = [w for w in flags.words if SEVERITY_LIKE.match(w)]
     if len(severities) > 1:
         raise UsageError(f"Give one severity, not {len(severities)} ({', '.join(severities)}).", USAGE)
     title = " ".join(w for w in flags.words if not SEVERITY_LIKE.match(w)).strip()
-    request = Declaration(
+    return Declaration(
         title=check_title(title),
         severity=severity(severities[0], USAGE) if severities else DEFAULT_SEVERITY,
         declared_by=ctx.user,
@@ -38,7 +53,6 @@ def run(ctx: Context) -> Outcome:
         started_at=parse_started(flags.values["started"], ctx.svc.clock()) if "started" in flags.values else None,
         request_key=ctx.invocation.request_key,
     )
-    return declared_reply(declare(ctx.svc, request))
 
 
 def check_title(title: str) -> str:

@@ -21,6 +21,24 @@ def lookup(name: str) -> CommandSpec | None:
     return next((s for s in COMMANDS if s.name == name or name in s.aliases), None)
 
 
+def prepare(svc: Services, invocation: Invocation) -> None:
+    """Before the acknowledgement: the `before_ack` work of the command typed, if it has any.
+
+    Anything wrong is left for `dispatch` to answer after the acknowledgement.
+    """
+    try:
+        words = split_words(without_nul(invocation.text))
+        if words and INCIDENT_KEY.match(words[0]):
+            words = words[1:]
+        spec = lookup(words[0]) if words else None
+        if spec is None or spec.before_ack is None:
+            return
+        context = Context(svc=svc, invocation=invocation, args=words[1:], rest="", commands=tuple(COMMANDS))
+        spec.before_ack(context)
+    except Exception:  # never delay or break the acknowledgement; dispatch answers the same problem
+        svc.log.debug("before-ack work of %r did not run", invocation.text, exc_info=True)
+
+
 def dispatch(svc: Services, invocation: Invocation) -> Outcome:
     """Run one `/incident` invocation; every failure becomes an ephemeral answer."""
     spec: CommandSpec | None = None

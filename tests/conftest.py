@@ -107,6 +107,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _database(request, tmp_path, migrated=True)
 
 
+@pytest.fixture(params=["postgresql"])
+def postgres_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL clone, for what only a shared server can do (several replicas on one database)."""
+    yield from _database(request, tmp_path, migrated=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database with no schema at all, for the processes that must migrate it themselves on first start."""

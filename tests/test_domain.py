@@ -16,7 +16,7 @@ from ircbot.commands.base import Invocation
 from ircbot.commands.dispatch import dispatch
 from ircbot.config import load_config
 from ircbot.domain.checklist import move, set_item
-from ircbot.domain.declare import Declaration, Declared, declare, resume_declares
+from ircbot.domain.declare import Declaration, Declared, declare, record_declaration, resume_declares
 from ircbot.domain.incidents import resolve, visible_open
 from ircbot.domain.messages import DeclareOutcome, Message, Reply, Text, Topic
 from ircbot.domain.outbox import drain_outbox
@@ -509,3 +509,27 @@ def test_a_declare_cut_short_after_its_channel_opened_posts_its_card_once(
     clock.advance(seconds=1)
     assert resume_declares(svc) == 1
     assert len([m for c, m in chat.posts if c == view.channel_id]) == 1, "the tagged card was found in the channel"
+
+
+def test_a_declare_recorded_as_it_arrived_is_finished_if_its_process_dies(
+    svc: Services, chat: FakeChat, clock: FakeClock
+) -> None:
+    request = Declaration(title="Wiper on DC01", severity="sev1", declared_by=ALICE, request_key="trigger-1")
+    record_declaration(svc, request)
+    record_declaration(svc, request)  # Slack's retry of the same request
+    assert len(rows(svc, Incident)) == 1 and chat.channels == {}
+    clock.advance(seconds=31)  # the acknowledgement went out; the declare after it never ran
+    assert resume_declares(svc) == 1
+    drain_outbox(svc)
+    told = [m for c, m in chat.posts if c == ALICE]
+    assert len(told) == 1 and isinstance(told[0], DeclareOutcome) and told[0].title == "Wiper on DC01"
+    again = declare(svc, request)  # the declare itself, arriving very late, answers with what exists
+    assert again.duplicate and again.incident.channel_id in chat.channels
+
+
+def test_the_declare_after_the_acknowledgement_finishes_what_was_recorded(svc: Services, chat: FakeChat) -> None:
+    request = Declaration(title="Wiper on DC01", severity="sev1", declared_by=ALICE, request_key="trigger-2")
+    record_declaration(svc, request)
+    result = declare(svc, request)
+    assert not result.duplicate and result.ready and len(chat.channels) == 1
+    assert resume_declares(svc) == 0

@@ -57,18 +57,16 @@ def declare(svc: Services, request: Declaration) -> Declared:
     it: the declare is resumed once its lease runs out (`resume_declares`), finding the channel by
     name, and the declarer is told by DM how it ended.
     """
-    if request.severity not in svc.config.escalation.severities:
-        raise InvalidInput(f"There is no severity `{request.severity}`. Severities: {', '.join(SEVERITIES)}.")
-    if not request.title.strip():
-        raise InvalidInput("An incident needs a title.")
-    if request.playbook not in svc.config.playbooks:
-        raise NotFound(
-            f"There is no playbook `{request.playbook}`. Playbooks: {', '.join(sorted(svc.config.playbooks))}."
-        )
-    existing = _by_request_key(svc, request.request_key)
-    if existing is not None:
-        return Declared(incident=existing, duplicate=True)
-    incident = _record(svc, request)
+    _check(svc, request)
+    found = _recorded(svc, request.request_key)
+    if found is None:
+        incident = _record(svc, request)
+    elif found.ready_at is not None:
+        return Declared(incident=_view(svc, found), duplicate=True)
+    elif found.declare_lease_until is not None and found.declare_lease_until <= svc.clock():
+        raise Conflict(f"{found.key} is being opened already; you will be told by DM when it is ready.")
+    else:
+        incident = found  # recorded as the request arrived (`record_declaration`); this is its declare
     assert incident.id is not None
     try:
         return finish_declare(svc, incident.id)
@@ -84,6 +82,32 @@ def declare(svc: Services, request: Declaration) -> Declared:
             f"Could not create the incident channel (Slack said `{exc.error}`), so nothing was declared. "
             "Try again; if it keeps failing, check the app's channels:manage and groups:write scopes."
         ) from exc
+
+
+def record_declaration(svc: Services, request: Declaration) -> None:
+    """Record the incident before Slack is told the request arrived, so a crash after that cannot lose it.
+
+    The declare itself (`declare`, run after the acknowledgement) then finds it by its request key;
+    if the process dies first, `resume_declares` finishes it and tells the declarer. Input the
+    declare would refuse is left for it to answer.
+    """
+    try:
+        _check(svc, request)
+        if _recorded(svc, request.request_key) is None:
+            _record(svc, request)
+    except (InvalidInput, NotFound, Conflict):
+        return
+
+
+def _check(svc: Services, request: Declaration) -> None:
+    if request.severity not in svc.config.escalation.severities:
+        raise InvalidInput(f"There is no severity `{request.severity}`. Severities: {', '.join(SEVERITIES)}.")
+    if not request.title.strip():
+        raise InvalidInput("An incident needs a title.")
+    if request.playbook not in svc.config.playbooks:
+        raise NotFound(
+            f"There is no playbook `{request.playbook}`. Playbooks: {', '.join(sorted(svc.config.playbooks))}."
+        )
 
 
 def finish_declare(svc: Services, incident_id: int) -> Declared:
@@ -122,13 +146,20 @@ DECLARE_LEASE = timedelta(seconds=30)
 """How long a declare's next step may take before another process (or this one, restarted) resumes it."""
 
 
-def _by_request_key(svc: Services, key: str | None) -> IncidentView | None:
+def _recorded(svc: Services, key: str | None) -> Incident | None:
     if key is None:
         return None
     with svc.db.transaction() as session:
         row = session.exec(select(Incident).where(Incident.request_key == key)).first()
-        if row is None or row.channel_id is None:
-            return None
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def _view(svc: Services, incident: Incident) -> IncidentView:
+    with svc.db.transaction() as session:
+        row = session.get(Incident, incident.id)
+        assert row is not None
         return incident_view(session=session, incident=row, config=svc.config, now=svc.clock())
 
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from ircbot.commands.dispatch import prepare
 from ircbot.domain.services import Services
 from ircbot.slack import ids
 from ircbot.slack.interactions import INTERACTIONS
 from ircbot.slack.interactions.base import InteractionSpec
-from ircbot.slack.pipeline import guarded, run_command, run_interaction
+from ircbot.slack.pipeline import guarded, invocation_of, run_command, run_interaction
 
 
 def ack_now(ack: Ack) -> None:
@@ -23,7 +24,7 @@ def ack_now(ack: Ack) -> None:
 
 def register(app: App, svc: Services) -> None:
     """Attach the slash command and every interaction in INTERACTIONS."""
-    app.command("/incident")(ack=ack_now, lazy=[guarded(svc, "command", partial(run_command, svc))])
+    app.command("/incident")(ack=_ack_command(svc), lazy=[guarded(svc, "command", partial(run_command, svc))])
     for spec in INTERACTIONS:
         work = guarded(svc, spec.func.__name__, partial(run_interaction, svc, spec))
         listen = {"action": app.action, "view": app.view, "event": app.event}[spec.kind]
@@ -32,6 +33,15 @@ def register(app: App, svc: Services) -> None:
     app.action(ids.HOME_OPEN_CHANNEL)(ack_now)
     # Acknowledge events ircbot does not act on, so Slack does not retry them.
     app.event(re.compile(".*"))(ack_now)
+
+
+def _ack_command(svc: Services) -> Callable[..., None]:
+    def ack_command(ack: Ack, body: dict[str, Any]) -> None:
+        """What a command must make durable first (a declare's record), then the acknowledgement."""
+        prepare(svc, invocation_of(body))
+        ack()
+
+    return ack_command
 
 
 def _ack_for(spec: InteractionSpec) -> Callable[..., None]:

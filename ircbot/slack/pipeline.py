@@ -63,14 +63,18 @@ def run_command(svc: Services, args: Args) -> None:
     body: dict[str, Any] = args.body
     if not first_delivery(svc, body):
         return
-    invocation = Invocation(
+    deliver(svc, dispatch(svc, invocation_of(body)), args)
+
+
+def invocation_of(body: dict[str, Any]) -> Invocation:
+    """The typed command of a slash-command request."""
+    return Invocation(
         user_id=body["user_id"],
         channel_id=body.get("channel_id", ""),
         text=neutral(body.get("text", "")),
         trigger_id=body.get("trigger_id"),
         request_key=body.get("trigger_id"),
     )
-    deliver(svc, dispatch(svc, invocation), args)
 
 
 def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> None:
