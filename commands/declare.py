@@ -8,8 +8,9 @@ from dateutil import parser as dateparser
 
 from ircbot.commands.base import Context, command
 from ircbot.commands.parsing import SEVERITY_LIKE, severity, split_flags
-from ircbot.domain.declare import Declaration, Declared, declare, record_declaration
+from ircbot.domain.declare import Declaration, Declared, declare
 from ircbot.domain.messages import OpenModal, Outcome, Reply, Text
+from ircbot.domain.resuming import remember_declaration
 from ircbot.durations import parse_duration
 from ircbot.errors import UsageError
 
@@ -18,14 +19,14 @@ DEFAULT_SEVERITY = "sev3"
 MAX_TITLE = 150
 
 
-def record_early(ctx: Context) -> None:
-    """Record the incident as the command arrives, so a crash right after the acknowledgement cannot lose it."""
+def keep_request(ctx: Context) -> None:
+    """Keep the declare as it arrives, so a crash right after the acknowledgement cannot lose it."""
     request = _request(ctx)
     if request is not None:
-        record_declaration(ctx.svc, request)
+        remember_declaration(ctx.svc, request)
 
 
-@command("declare", USAGE, needs_incident=False, aliases=("new", "open"), before_ack=record_early)
+@command("declare", USAGE, needs_incident=False, aliases=("new", "open"), before_ack=keep_request)
 def run(ctx: Context) -> Outcome:
     """Declare a new incident: opens its channel (private unless --public) and brings you in."""
     request = _request(ctx)
@@ -101,4 +102,6 @@ def declared_reply(result: Declared) -> Reply:
         f"Head to <#{view.channel_id}> ({privacy} channel)."
     ]
     lines += [f":warning: {w}" for w in result.warnings]
+    if not result.ready:
+        lines.append(":hourglass: I will post the welcome card when Slack takes it, and tell you by DM.")
     return Reply(Text("\n".join(lines)))

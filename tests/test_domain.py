@@ -16,11 +16,12 @@ from ircbot.commands.base import Invocation
 from ircbot.commands.dispatch import dispatch
 from ircbot.config import load_config
 from ircbot.domain.checklist import move, set_item
-from ircbot.domain.declare import Declaration, Declared, declare, record_declaration, resume_declares
+from ircbot.domain.declare import Declaration, Declared, declare
 from ircbot.domain.incidents import resolve, visible_open
 from ircbot.domain.messages import DeclareOutcome, Message, Reply, Text, Topic
 from ircbot.domain.outbox import drain_outbox
 from ircbot.domain.ports import ChatMessage, Profile
+from ircbot.domain.resuming import remember_declaration, resume_declares
 from ircbot.domain.roles import assign
 from ircbot.domain.services import Services
 from ircbot.errors import Conflict, GatewayError, InvalidInput
@@ -31,6 +32,7 @@ from ircbot.store.models import (
     ChecklistItem,
     Incident,
     Participant,
+    PendingDeclare,
     Postmortem,
     RoleAssignment,
     StageEntry,
@@ -493,7 +495,7 @@ def test_a_declare_slack_refuses_on_resume_is_undone_and_the_declarer_told(
     assert resume_declares(svc) == 0
     assert rows(svc, Incident) == []
     told = [m for c, m in chat.posts if c == ALICE]
-    assert len(told) == 1 and isinstance(told[0], DeclareOutcome) and told[0].problem == "restricted_action"
+    assert len(told) == 1 and isinstance(told[0], DeclareOutcome) and "`restricted_action`" in str(told[0].problem)
     chat.create_error = None
     assert declare_one(svc).incident.key == "INC-1", "the number was given back"
 
@@ -511,13 +513,14 @@ def test_a_declare_cut_short_after_its_channel_opened_posts_its_card_once(
     assert len([m for c, m in chat.posts if c == view.channel_id]) == 1, "the tagged card was found in the channel"
 
 
-def test_a_declare_recorded_as_it_arrived_is_finished_if_its_process_dies(
+def test_a_declare_kept_as_it_arrived_is_declared_if_its_process_dies(
     svc: Services, chat: FakeChat, clock: FakeClock
 ) -> None:
     request = Declaration(title="Wiper on DC01", severity="sev1", declared_by=ALICE, request_key="trigger-1")
-    record_declaration(svc, request)
-    record_declaration(svc, request)  # Slack's retry of the same request
-    assert len(rows(svc, Incident)) == 1 and chat.channels == {}
+    remember_declaration(svc, request)
+    remember_declaration(svc, request)  # Slack's retry of the same request
+    assert len(rows(svc, PendingDeclare)) == 1 and chat.channels == {}
+    assert resume_declares(svc) == 0, "not while the declare after the acknowledgement may still be running"
     clock.advance(seconds=31)  # the acknowledgement went out; the declare after it never ran
     assert resume_declares(svc) == 1
     drain_outbox(svc)
@@ -527,9 +530,25 @@ def test_a_declare_recorded_as_it_arrived_is_finished_if_its_process_dies(
     assert again.duplicate and again.incident.channel_id in chat.channels
 
 
-def test_the_declare_after_the_acknowledgement_finishes_what_was_recorded(svc: Services, chat: FakeChat) -> None:
+def test_the_declare_after_the_acknowledgement_takes_the_kept_request(
+    svc: Services, chat: FakeChat, clock: FakeClock
+) -> None:
     request = Declaration(title="Wiper on DC01", severity="sev1", declared_by=ALICE, request_key="trigger-2")
-    record_declaration(svc, request)
+    remember_declaration(svc, request)
     result = declare(svc, request)
     assert not result.duplicate and result.ready and len(chat.channels) == 1
+    assert rows(svc, PendingDeclare) == [], "recorded and no longer pending, in one commit"
+    clock.advance(minutes=1)
     assert resume_declares(svc) == 0
+
+
+def test_a_kept_declare_that_can_no_longer_be_declared_tells_the_declarer_why(
+    svc: Services, chat: FakeChat, clock: FakeClock
+) -> None:
+    remember_declaration(svc, Declaration(title="Wiper", severity="sev1", declared_by=ALICE, request_key="trigger-3"))
+    chat.create_error = "restricted_action"
+    clock.advance(seconds=31)
+    assert resume_declares(svc) == 0
+    assert rows(svc, PendingDeclare) == [] and rows(svc, Incident) == []
+    told = [m for c, m in chat.posts if c == ALICE]
+    assert len(told) == 1 and isinstance(told[0], DeclareOutcome) and "restricted_action" in str(told[0].problem)

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from ircbot.domain import escalation, reminders
 from ircbot.domain.effects import attempt
-from ircbot.domain.kinds import OutboxKind, TimelineKind
-from ircbot.domain.messages import DeclareOutcome, IncidentCard, Topic
+from ircbot.domain.kinds import TimelineKind
+from ircbot.domain.messages import IncidentCard, Topic
 from ircbot.domain.naming import channel_name
 from ircbot.domain.roles import give_role
 from ircbot.domain.services import Services
@@ -21,7 +21,7 @@ from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.domain.views import IncidentView
 from ircbot.errors import Conflict, GatewayError, InvalidInput, NotFound
 from ircbot.store import queries
-from ircbot.store.models import ChecklistItem, Incident, StageEntry
+from ircbot.store.models import ChecklistItem, Incident, PendingDeclare, StageEntry
 
 _NAME_ATTEMPTS = 20
 
@@ -57,49 +57,38 @@ def declare(svc: Services, request: Declaration) -> Declared:
     it: the declare is resumed once its lease runs out (`resume_declares`), finding the channel by
     name, and the declarer is told by DM how it ended.
     """
-    _check(svc, request)
+    check(svc, request)
     found = _recorded(svc, request.request_key)
-    if found is None:
-        incident = _record(svc, request)
-    elif found.ready_at is not None:
+    if found is not None and found.ready_at is not None:
         return Declared(incident=_view(svc, found), duplicate=True)
-    elif found.declare_lease_until is not None and found.declare_lease_until <= svc.clock():
+    if found is not None:
         raise Conflict(f"{found.key} is being opened already; you will be told by DM when it is ready.")
-    else:
-        incident = found  # recorded as the request arrived (`record_declaration`); this is its declare
+    incident = _record(svc, request)
     assert incident.id is not None
     try:
-        return finish_declare(svc, incident.id)
+        return finish_declare(svc, incident)
     except GatewayError as exc:
         if exc.uncertain:
             raise Conflict(
-                f"Slack did not answer while {incident.key}'s channel was being opened (`{exc.error}`). "
+                f"Slack did not answer while {incident.key}'s channel was being opened "
+                f"(`{exc.error.partition(':')[0]}`). "
                 f"{incident.key} is recorded: I will finish opening it as soon as Slack answers and tell you by DM."
             ) from exc
         with svc.db.transaction() as session:
             queries.delete_incident(session=session, incident_id=incident.id)
-        raise Conflict(
-            f"Could not create the incident channel (Slack said `{exc.error}`), so nothing was declared. "
-            "Try again; if it keeps failing, check the app's channels:manage and groups:write scopes."
-        ) from exc
+        raise Conflict(channel_refused(exc.error)) from exc
 
 
-def record_declaration(svc: Services, request: Declaration) -> None:
-    """Record the incident before Slack is told the request arrived, so a crash after that cannot lose it.
-
-    The declare itself (`declare`, run after the acknowledgement) then finds it by its request key;
-    if the process dies first, `resume_declares` finishes it and tells the declarer. Input the
-    declare would refuse is left for it to answer.
-    """
-    try:
-        _check(svc, request)
-        if _recorded(svc, request.request_key) is None:
-            _record(svc, request)
-    except (InvalidInput, NotFound, Conflict):
-        return
+def channel_refused(error: str) -> str:
+    """What the declarer is told when Slack refused the incident channel: nothing was declared."""
+    return (
+        f"Could not create the incident channel (Slack said `{error}`), so nothing was declared. "
+        "Try again; if it keeps failing, check the app's channels:manage and groups:write scopes."
+    )
 
 
-def _check(svc: Services, request: Declaration) -> None:
+def check(svc: Services, request: Declaration) -> None:
+    """Refuse a declaration naming a severity or playbook that does not exist, or without a title."""
     if request.severity not in svc.config.escalation.severities:
         raise InvalidInput(f"There is no severity `{request.severity}`. Severities: {', '.join(SEVERITIES)}.")
     if not request.title.strip():
@@ -110,40 +99,38 @@ def _check(svc: Services, request: Declaration) -> None:
         )
 
 
-def finish_declare(svc: Services, incident_id: int) -> Declared:
+def finish_declare(svc: Services, incident: Incident) -> Declared:
     """The declare's remaining steps: open the channel (or find the one opened before), post the card, furnish.
 
-    Each step is recorded when done, so a declare resumed after a crash does only what is left.
-    Raises GatewayError when the channel cannot be opened; later failures become warnings.
+    `incident` is the row as recorded (or as found when resuming). Each step is recorded when done,
+    so a declare resumed after a crash does only what is left. Raises GatewayError when the channel
+    cannot be opened; later failures become warnings.
     """
-    with svc.db.transaction() as session:
-        incident = session.get(Incident, incident_id)
-        assert incident is not None
-        number, title, private, channel_id = incident.number, incident.title, incident.is_private, incident.channel_id
-    if channel_id is None:
-        channel_id, name = _open_channel(svc, number, title, private)
+    assert incident.id is not None
+    incident_id = incident.id
+    if incident.channel_id is None:
+        channel_id, name = _open_channel(svc, incident.number, incident.title, incident.is_private)
         with incident_tx(svc, incident_id, defer_wakeups=True) as tx:
-            tx.incident.channel_id, tx.incident.channel_name = channel_id, name
+            if tx.incident.channel_id is None:  # else a resume that took over first has opened it
+                tx.incident.channel_id, tx.incident.channel_name = channel_id, name
+                tx.record(TimelineKind.CHANNEL_CREATED, f"Channel #{name} opened")
+                escalation.start(tx)
+                reminders.start_reminders(tx)
             tx.incident.declare_lease_until = tx.now + DECLARE_LEASE  # the card comes next, without a pause
-            tx.record(TimelineKind.CHANNEL_CREATED, f"Channel #{name} opened")
-            escalation.start(tx)
-            reminders.start_reminders(tx)
             view = tx.view()
         warnings, ready = _furnish_channel(svc, view, card_posted=None, resumed=False)
         # Wake the runner for tier 0 only now, so its Slack calls do not queue ahead of the declarer's channel.
         tx.issue_wakeups()
     else:
-        with svc.db.transaction() as session:
-            row = session.get(Incident, incident_id)
-            assert row is not None
-            view = incident_view(session=session, incident=row, config=svc.config, now=svc.clock())
-            card_posted = row.card_ts
-        warnings, ready = _furnish_channel(svc, view, card_posted=card_posted, resumed=True)
+        view = _view(svc, incident)
+        warnings, ready = _furnish_channel(svc, view, card_posted=incident.card_ts, resumed=True)
     return Declared(incident=view, warnings=tuple(warnings), ready=ready)
 
 
 DECLARE_LEASE = timedelta(seconds=30)
 """How long a declare's next step may take before another process (or this one, restarted) resumes it."""
+CARD_PATIENCE = timedelta(minutes=15)
+"""How long a resumed declare keeps trying to post its welcome card before it is ready without one."""
 
 
 def _recorded(svc: Services, key: str | None) -> Incident | None:
@@ -164,8 +151,13 @@ def _view(svc: Services, incident: Incident) -> IncidentView:
 
 
 def _record(svc: Services, request: Declaration) -> Incident:
+    """The incident, its checklist and first events; the request kept since it arrived goes in the same commit."""
     try:
         with svc.db.transaction() as session:
+            if request.request_key is not None:
+                pending = session.get(PendingDeclare, request.request_key)
+                if pending is not None:
+                    session.delete(pending)
             return _insert(svc, session, request)
     except IntegrityError as exc:  # numbers come from a locked counter; only the same request can collide
         raise Conflict("This incident is being declared already (Slack delivered the request twice).") from exc
@@ -238,7 +230,10 @@ def _open_channel(svc: Services, number: int, title: str, private: bool) -> tupl
             if exc.error != "name_taken":
                 raise
         # Taken: perhaps by this declare's own earlier try, whose answer was lost before it was recorded.
-        found = svc.chat.find_channel(name)
+        try:
+            found = svc.chat.find_channel(name)
+        except GatewayError as exc:  # the channel may be ours: not a refusal, whatever Slack said
+            raise GatewayError(exc.method, exc.error, uncertain=True) from exc
         if found is not None and not _belongs_to_an_incident(svc, found):
             return found, name
     raise GatewayError("conversations.create", "name_taken")
@@ -277,74 +272,14 @@ def _furnish_channel(
     if posted:
         warnings += attempt(("pin the welcome message", lambda: svc.chat.pin(channel, posted[0])))
     with incident_tx(svc, view.id) as tx:
-        if posted:
-            tx.incident.card_ts, tx.incident.ready_at = posted[0], tx.now
+        gave_up = not posted and resumed and tx.now - view.declared_at >= CARD_PATIENCE
+        if gave_up:
+            warnings.append("Gave up posting the welcome message; the incident works without it (see `status`)")
+        if posted or gave_up:
+            tx.incident.card_ts, tx.incident.ready_at = (posted[0] if posted else None), tx.now
             tx.incident.declare_lease_until = None
         for warning in warnings:
-            tx.record(TimelineKind.WARNING, warning)
             svc.log.warning("%s: %s", view.key, warning)
-    return warnings, bool(posted)
-
-
-def resume_declares(svc: Services, *, limit: int = 20) -> int:
-    """Finish the declares that stopped short (a crash, a Slack that did not answer); returns how many finished.
-
-    Each is taken under its row lock once its lease has run out, so one process resumes it. A finished
-    declare is told to the declarer by DM (through the outbox); one Slack refuses is undone, and the
-    declarer told that nothing was declared; one Slack still does not answer waits for the next lease.
-    """
-    with svc.db.transaction() as session:
-        stalled = queries.stalled_declares(session=session, now=svc.clock(), limit=limit)
-    finished = 0
-    for incident_id in stalled:
-        if not _take_over(svc, incident_id):
-            continue
-        try:
-            result = finish_declare(svc, incident_id)
-        except GatewayError as exc:
-            if exc.uncertain:
-                svc.log.warning("declare of incident %s still waits for Slack: %s", incident_id, exc.error)
-            else:
-                _give_up(svc, incident_id, exc.error)
-            continue
-        if not result.ready:
-            continue  # the card could not be posted yet; tried again when the lease runs out
-        with incident_tx(svc, incident_id) as tx:
-            tx.record(TimelineKind.WARNING, "The declare was interrupted; it was finished later")
-            queries.queue_outbox(
-                session=tx.session,
-                incident_id=tx.id,
-                kind=OutboxKind.DECLARED,
-                recipient=tx.incident.declared_by,
-                payload={},
-                now=tx.now,
-            )
-        svc.log.warning("%s: finished a declare that was interrupted", result.incident.key)
-        finished += 1
-    return finished
-
-
-def _take_over(svc: Services, incident_id: int) -> bool:
-    with svc.db.transaction() as session:
-        incident = session.exec(select(Incident).where(Incident.id == incident_id).with_for_update()).first()
-        now = svc.clock()
-        if incident is None or incident.ready_at is not None:
-            return False
-        if incident.declare_lease_until is not None and incident.declare_lease_until > now:
-            return False
-        incident.declare_lease_until = now + DECLARE_LEASE
-        return True
-
-
-def _give_up(svc: Services, incident_id: int, error: str) -> None:
-    with svc.db.transaction() as session:
-        incident = session.get(Incident, incident_id)
-        if incident is None:
-            return
-        title, declarer, key = incident.title, incident.declared_by, incident.key
-        queries.delete_incident(session=session, incident_id=incident_id)
-    svc.log.warning("%s: gave up a declare Slack refused (%s); nothing was declared", key, error)
-    try:
-        svc.chat.post(declarer, DeclareOutcome(title, None, error))
-    except GatewayError as exc:  # the incident is gone, so there is no outbox row to retry from
-        svc.log.error("could not tell %s that the declare of %r was given up: %s", declarer, title, exc.error)
+            if not resumed or posted or gave_up:  # a retry that changed nothing is not news for the timeline
+                tx.record(TimelineKind.WARNING, warning)
+    return warnings, bool(posted) or gave_up

@@ -107,7 +107,7 @@ class DeclareOutcome:
 
     title: str
     incident: IncidentView | None  # None: nothing was declared
-    problem: str | None = None
+    problem: str | None = None  # why not, and what to do, in a sentence or two
 
 
 @dataclass(frozen=True)

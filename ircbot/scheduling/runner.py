@@ -16,10 +16,10 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from dateutil import tz
 
-from ircbot.domain.declare import resume_declares
 from ircbot.domain.outbox import drain_outbox
 from ircbot.domain.paging import fire_due
 from ircbot.domain.reminders import fire_due_reminders
+from ircbot.domain.resuming import resume_declares
 from ircbot.domain.services import Services
 from ircbot.domain.timers import upcoming
 
@@ -34,9 +34,10 @@ class Module:
 
 FIRING: tuple[Module, ...] = (Module("escalation", fire_due), Module("reminders", fire_due_reminders))
 """Decide what is due: escalation steps and reminders, written to the outbox."""
-DELIVERY: tuple[Module, ...] = (Module("declares", resume_declares), Module("outbox", drain_outbox))
-"""Finish declares a crash or a silent Slack cut short, and deliver what was decided, on their own thread,
-so claiming due steps never waits behind Slack calls."""
+DELIVERY: tuple[Module, ...] = (Module("outbox", drain_outbox), Module("declares", resume_declares))
+"""Deliver what was decided, then finish declares a crash or a silent Slack cut short (pages first: a
+declare being resumed makes Slack calls too), on their own thread, so claiming due steps never waits
+behind Slack calls. A declarer told by DM is told on the next round."""
 
 
 class Alarm:

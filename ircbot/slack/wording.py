@@ -74,13 +74,10 @@ def announcement_text(message: Announcement) -> str:
 def _declare_outcome(outcome: DeclareOutcome) -> str:
     view = outcome.incident
     if view is None:
-        return (
-            f":x: Your declare of *{outcome.title}* could not be finished (Slack said `{outcome.problem}`), "
-            "so nothing was declared. Declare it again."
-        )
+        return f":x: Your declare of *{outcome.title}* was interrupted, and finishing it failed: {outcome.problem}"
     return (
-        f":rotating_light: Your declare of *{outcome.title}* was interrupted and has now finished: "
-        f"*{view.label}* ({view.severity.upper()}) is ready in <#{view.channel_id}>."
+        f":rotating_light: Your declare of *{outcome.title}* was held up (a restart, or Slack not answering) "
+        f"and has now finished: *{view.label}* ({view.severity.upper()}) is ready in <#{view.channel_id}>."
     )
 
 

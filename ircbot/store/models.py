@@ -141,6 +141,17 @@ class Identity(SQLModel, table=True):
     resolved_at: datetime = _at()
 
 
+class PendingDeclare(SQLModel, table=True):
+    """A typed declare acknowledged to Slack and not yet recorded as an incident: kept so a crash cannot lose it."""
+
+    __tablename__ = "pending_declare"
+
+    request_key: str = Field(primary_key=True)
+    declaration: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = _at()
+    lease_until: datetime | None = _at(default=None, nullable=True)
+
+
 class HandledRequest(SQLModel, table=True):
     """A Slack delivery already taken (event id or trigger id), so a retry is not handled twice."""
 

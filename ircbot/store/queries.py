@@ -21,6 +21,7 @@ from ircbot.store.models import (
     OutboxMessage,
     PageStep,
     Participant,
+    PendingDeclare,
     Reminder,
     RoleAssignment,
     StageEntry,
@@ -240,6 +241,20 @@ def stalled_declares(*, session: Session, now: datetime, limit: int) -> Sequence
         .limit(limit)
     )
     return [i for i in session.exec(query).all() if i is not None]
+
+
+def stalled_requests(*, session: Session, received_before: datetime, now: datetime, limit: int) -> Sequence[str]:
+    """Keys of acknowledged declares never recorded (their process died), whose lease has run out."""
+    query = (
+        select(PendingDeclare.request_key)
+        .where(
+            col(PendingDeclare.received_at) <= received_before,
+            or_(col(PendingDeclare.lease_until).is_(None), col(PendingDeclare.lease_until) <= now),
+        )
+        .order_by(col(PendingDeclare.received_at))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
 
 
 def queue_outbox(
