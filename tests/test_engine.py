@@ -28,7 +28,7 @@ from ircbot.errors import GatewayError
 from ircbot.scheduling.runner import EscalationRunner, Module, new_alarm
 from ircbot.store import queries
 from ircbot.store.db import Database
-from ircbot.store.models import Reminder, TimelineEvent
+from ircbot.store.models import OutboxMessage, Reminder, TimelineEvent
 from tests.factories import BOB, escalation_config, tier, write_config
 from tests.test_domain import FakeChat, FakeClock, declare_one
 
@@ -135,7 +135,7 @@ def test_a_page_survives_a_long_slack_outage_and_says_it_is_failing(reminding: S
         drain_outbox(reminding)
         clock.advance(seconds=15)
     assert not any(isinstance(m, PageCard) for _, m in chat.posts)
-    assert any("Still trying to deliver a dm" in e.text for e in timeline_of(reminding, declared.incident.id))
+    assert any("Still trying to deliver the page to" in e.text for e in timeline_of(reminding, declared.incident.id))
     assert incident_view_of(reminding, declared.incident.id).undelivered >= 2  # the invite and the DM
 
     chat.down = False
@@ -239,3 +239,20 @@ def test_a_page_dm_goes_only_with_its_invitation(reminding: Services, clock: Fak
     drain_outbox(svc)
     assert BOB in chat.members[declared.incident.channel_id or ""]
     assert [m for channel, m in chat.posts if channel == BOB and isinstance(m, PageCard)]
+
+
+def test_a_page_no_retry_can_deliver_is_given_up_at_once_and_said(reminding: Services, clock: FakeClock) -> None:
+    chat = reminding.chat
+    assert isinstance(chat, FlakyChat)
+    declared = declare_one(reminding)
+    chat.lookups_down = True  # the analyst's on-call is an e-mail Slack cannot be asked about: paged by look-up
+    clock.advance(hours=1)
+    assert fire_due(reminding) == 1
+    chat.lookups_down = False
+    chat.emails.pop("bob@example.com")  # and once Slack answers, nobody has that e-mail
+    drain_outbox(reminding)
+    with reminding.db.transaction() as session:
+        failed = session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")).all()
+    assert [m.recipient for m in failed] == ["bob@example.com"]
+    warnings = [e.text for e in timeline_of(reminding, declared.incident.id) if e.kind == "warning"]
+    assert any("Could not deliver the page to bob@example.com" in w and "users_not_found" in w for w in warnings)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from ircbot.domain.services import Services
 from ircbot.errors import GatewayError
 from ircbot.store.models import Identity
@@ -27,15 +29,18 @@ def user_for_email(svc: Services, email: str) -> str | None:
         if remembered:
             return remembered[0]  # a day-old answer pages the right person; no answer pages nobody
         raise
-    with svc.db.transaction() as session:
-        row = session.get(Identity, key)
-        if user is None:
-            if row is not None:
-                session.delete(row)  # they left the workspace
-        elif row is None:
-            session.add(Identity(email=key, user_id=user, resolved_at=now))
-        else:
-            row.user_id, row.resolved_at = user, now
+    try:
+        with svc.db.transaction() as session:
+            row = session.get(Identity, key)
+            if user is None:
+                if row is not None:
+                    session.delete(row)  # they left the workspace
+            elif row is None:
+                session.add(Identity(email=key, user_id=user, resolved_at=now))
+            else:
+                row.user_id, row.resolved_at = user, now
+    except IntegrityError:
+        pass  # another replica remembered the same answer a moment ago
     return user
 
 

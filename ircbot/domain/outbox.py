@@ -85,7 +85,7 @@ def _dm(tx: IncidentTx, message: OutboxMessage) -> Send:
 def _slack_user(svc: Services, email: str) -> str:
     user = user_for_email(svc, email)
     if user is None:
-        raise GatewayError("users.lookupByEmail", f"users_not_found: no Slack member has the e-mail {email}")
+        raise GatewayError("users.lookupByEmail", "users_not_found")
     return user
 
 
@@ -221,15 +221,40 @@ def _send(svc: Services, incident_id: int, message_id: int, send: Send) -> int:
         message.outcome_unknown = failure.uncertain
         backoff = min(timedelta(seconds=2 ** min(message.attempts, 16)), MAX_BACKOFF)
         message.next_attempt_at = tx.now + max(backoff, timedelta(seconds=failure.retry_after or 0))
-        if message.kind in PAGE_KINDS:
-            if message.attempts == STILL_FAILING:
-                tx.record(
-                    TimelineKind.WARNING, f"Still trying to deliver a {message.kind} to {message.recipient}: {error}"
-                )
-        elif message.attempts >= MAX_ATTEMPTS:
+        what = f"the {WHAT.get(message.kind, message.kind)} to {_who(message.recipient)}"
+        if error in HOPELESS or (message.kind not in PAGE_KINDS and message.attempts >= MAX_ATTEMPTS):
             message.status = OutboxStatus.FAILED
-            tx.record(TimelineKind.WARNING, f"Could not deliver a {message.kind} to {message.recipient}: {error}")
+            tx.record(TimelineKind.WARNING, f"Could not deliver {what}: Slack said `{error}`; it is given up")
+        elif message.attempts == STILL_FAILING:
+            tx.record(TimelineKind.WARNING, f"Still trying to deliver {what} (`{error}`); retrying every minute")
         return 0
+
+
+HOPELESS = frozenset(
+    {
+        "users_not_found",
+        "user_not_found",
+        "user_disabled",
+        "account_inactive",
+        "invalid_blocks",
+        "invalid_arguments",
+        "msg_too_long",
+    }
+)
+"""Slack's answers no retry can change (no such person; a message Slack will never take): the message, even a
+page, is given up at once, loudly. A channel the bot lost is not among them: someone can add the bot back."""
+WHAT: dict[str, str] = {
+    OutboxKind.DM: "page",
+    OutboxKind.EMAIL: "page e-mail",
+    OutboxKind.INVITE: "invitation",
+    OutboxKind.CHANNEL_LINE: "channel's page line",
+    OutboxKind.REMINDER: "reminder",
+    OutboxKind.DECLARED: "declare notice",
+}
+
+
+def _who(recipient: str) -> str:
+    return f"<@{recipient}>" if recipient[:1] in ("U", "W") else recipient
 
 
 def local_time(when: datetime, zone: object) -> str:
