@@ -24,7 +24,7 @@ from ircbot.scheduling.runner import EscalationRunner, new_alarm
 from ircbot.settings import Settings
 from ircbot.slack.client import build_web_client
 from ircbot.slack.gateway import SlackChat
-from ircbot.slack.identity import authorizer
+from ircbot.slack.identity import BotIdentity, authorizer
 from ircbot.slack.listeners import register
 from ircbot.store.db import Database
 
@@ -40,6 +40,7 @@ class IrcBot:
     services: Services
     bolt: App
     runner: EscalationRunner
+    identity: BotIdentity
 
     def ready(self) -> bool:
         """True when the database answers (config was validated when the app was built)."""
@@ -50,10 +51,15 @@ class IrcBot:
         return True
 
     def start(self) -> None:
-        """Start the timer engine (which also resumes declares a crash cut short) and look up the on-call."""
+        """Start the timer engine (which also resumes declares a crash cut short); ask Slack who is who."""
         self.runner.start()
-        # Ahead of any page, so that a Slack outage later still finds the on-call remembered.
-        threading.Thread(target=remember_oncall, args=(self.services,), name="ircbot-oncall", daemon=True).start()
+        threading.Thread(target=self._look_up, name="ircbot-lookup", daemon=True).start()
+
+    def _look_up(self) -> None:
+        # Ahead of any request and any page, so that a Slack outage later finds both remembered.
+        if not self.identity.learn():
+            self.services.log.warning("Slack could not be asked who the bot is yet; asking again on requests")
+        remember_oncall(self.services)
 
     def close(self) -> None:
         """Stop the escalation runner and release pooled database connections."""
@@ -106,11 +112,12 @@ def build_app(
         wake=alarm,
         draw_chart=draw_monthly_chart,
     )
+    identity = BotIdentity(client)
     bolt = App(
         # Bolt copies this client for each request and gives it the token `authorize` found; authorizing is
         # ours, not Bolt's auth.test on the first request, which fails every request while Slack is unreachable.
         client=build_web_client(token=None, base_url=settings.slack_api_url, timeout=settings.slack_timeout),
-        authorize=authorizer(client),
+        authorize=authorizer(identity),
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not socket_mode,
         # Listeners ack synchronously and hand their work to lazy functions on Bolt's executor.
@@ -120,4 +127,13 @@ def build_app(
     )
     register(bolt, services)
     runner = EscalationRunner(services, alarm, tick_seconds=tick_seconds)
-    return IrcBot(settings=settings, config=config, db=db, client=client, services=services, bolt=bolt, runner=runner)
+    return IrcBot(
+        settings=settings,
+        config=config,
+        db=db,
+        client=client,
+        services=services,
+        bolt=bolt,
+        runner=runner,
+        identity=identity,
+    )

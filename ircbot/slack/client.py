@@ -1,4 +1,4 @@
-"""The one slack_sdk WebClient of a process, with slack_sdk's own retry handlers.
+"""The slack_sdk WebClient of a process (and the template Bolt copies per request), with slack_sdk's retry handlers.
 
 A 5xx or a dropped connection may come after Slack did the work, so those are retried here only for
 methods that are safe to repeat. A post or a channel creation is left to its caller, which knows
