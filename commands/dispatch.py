@@ -12,7 +12,7 @@ from ircbot.commands.parsing import split_words, without_nul
 from ircbot.domain.access import INCIDENT_KEY, Located, NotAnIncidentChannel, locate
 from ircbot.domain.messages import Outcome, Reply, Text
 from ircbot.domain.services import Services
-from ircbot.errors import UsageError
+from ircbot.errors import DomainError, UsageError
 
 
 def lookup(name: str) -> CommandSpec | None:
@@ -26,17 +26,18 @@ def prepare(svc: Services, invocation: Invocation) -> None:
 
     Anything wrong is left for `dispatch` to answer after the acknowledgement.
     """
+    invocation = replace(invocation, text=without_nul(invocation.text))
     try:
-        words = split_words(without_nul(invocation.text))
-        if words and INCIDENT_KEY.match(words[0]):
-            words = words[1:]
+        key, words = _head(invocation.text)
         spec = lookup(words[0]) if words else None
         if spec is None or spec.before_ack is None:
             return
-        context = Context(svc=svc, invocation=invocation, args=words[1:], rest="", commands=tuple(COMMANDS))
-        spec.before_ack(context)
-    except Exception:  # never delay or break the acknowledgement; dispatch answers the same problem
-        svc.log.debug("before-ack work of %r did not run", invocation.text, exc_info=True)
+        key, args = _arguments(spec, key, words)
+        spec.before_ack(Context(svc=svc, invocation=invocation, args=args, rest=_rest(invocation.text, words[0], key)))
+    except DomainError:
+        return  # typed wrong: dispatch answers it after the acknowledgement
+    except Exception:  # never delay or break the acknowledgement; dispatch meets the same problem and answers
+        svc.log.warning("before-ack work of %r did not run", invocation.text, exc_info=True)
 
 
 def dispatch(svc: Services, invocation: Invocation) -> Outcome:
@@ -44,18 +45,13 @@ def dispatch(svc: Services, invocation: Invocation) -> Outcome:
     spec: CommandSpec | None = None
     invocation = replace(invocation, text=without_nul(invocation.text))
     try:
-        words = split_words(invocation.text)
-        key = None
-        if words and INCIDENT_KEY.match(words[0]):
-            key, words = words[0], words[1:]
+        key, words = _head(invocation.text)
         if not words:
             return Reply(Text(help_text(COMMANDS)))
         spec = lookup(words[0])
         if spec is None:
             return Reply(Text(help_text(COMMANDS, heading=f":warning: There is no subcommand `{words[0]}`.")))
-        args = words[1:]
-        if spec.needs_incident and key is None and args and INCIDENT_KEY.match(args[0]):
-            key, args = args[0], args[1:]
+        key, args = _arguments(spec, key, words)
         located = _incident_for(svc, spec, invocation, key)
         context = Context(
             svc=svc,
@@ -84,6 +80,22 @@ def _incident_for(svc: Services, spec: CommandSpec, invocation: Invocation, key:
         )
     except NotAnIncidentChannel as exc:
         raise UsageError(exc.message, f"INC-<n> {spec.usage}") from exc
+
+
+def _head(text: str) -> tuple[str | None, list[str]]:
+    """(the incident key typed first, if any; the words from the subcommand on)."""
+    words = split_words(text)
+    if words and INCIDENT_KEY.match(words[0]):
+        return words[0], words[1:]
+    return None, words
+
+
+def _arguments(spec: CommandSpec, key: str | None, words: list[str]) -> tuple[str | None, list[str]]:
+    """(the incident key, typed before the subcommand or just after it; the subcommand's arguments)."""
+    args = words[1:]
+    if spec.needs_incident and key is None and args and INCIDENT_KEY.match(args[0]):
+        return args[0], args[1:]
+    return key, args
 
 
 def _rest(text: str, name: str, key: str | None) -> str:

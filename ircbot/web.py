@@ -93,16 +93,15 @@ def _problem(environ: dict[str, Any], body: bytes, verifier: SignatureVerifier |
     return None
 
 
-def wsgi_app(bot: IrcBot, probe: HealthProbe | None = None) -> WsgiApp:
+def wsgi_app(bot: IrcBot, probe: HealthProbe) -> WsgiApp:
     """Route /healthz here and everything else, once it passes the edge's checks, to Bolt's WSGI adapter."""
     slack = SlackRequestHandler(bot.bolt, path=EVENTS_PATH)
-    health = probe or HealthProbe(bot)
     secret = bot.settings.slack_signing_secret
     verifier = SignatureVerifier(secret) if secret else None
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
-            ok = health.healthy()
+            ok = probe.healthy()
             start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"ok\n" if ok else b"database unavailable\n"]
         try:

@@ -26,7 +26,7 @@ def register(app: App, svc: Services) -> None:
     """Attach the slash command and every interaction in INTERACTIONS."""
     app.command("/incident")(ack=_ack_command(svc), lazy=[guarded(svc, "command", partial(run_command, svc))])
     for spec in INTERACTIONS:
-        work = guarded(svc, spec.func.__name__, partial(run_interaction, svc, spec))
+        work = guarded(svc, spec.name, partial(run_interaction, svc, spec))
         listen = {"action": app.action, "view": app.view, "event": app.event}[spec.kind]
         listen(spec.id)(ack=_ack_for(spec), lazy=[work])
     # A link button: Slack opens the channel itself, but still sends the click, which must be acknowledged.

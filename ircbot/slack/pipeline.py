@@ -21,7 +21,7 @@ from ircbot.domain.access import authorise
 from ircbot.domain.deliveries import remember_delivery
 from ircbot.domain.messages import OpenModal, Reply, Text
 from ircbot.domain.services import Services
-from ircbot.errors import IrcbotError
+from ircbot.errors import DomainError, IrcbotError
 from ircbot.slack import modals
 from ircbot.slack.interactions.base import Answer, Interaction, InteractionSpec, OpenView, PublishHome, Replace
 from ircbot.slack.markup import neutral
@@ -96,9 +96,10 @@ def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> None:
             )
         answer = spec.func(Interaction(svc, user, payload, incident_id))
     except Exception as exc:  # every failure is answered; failure_reply logs what ircbot did not expect
+        if spec.kind == "event":  # nobody is waiting on an event: the log is the only place to say it
+            svc.log.warning("event %s not handled: %s", spec.name, exc, exc_info=not isinstance(exc, DomainError))
+            return
         answer = failure_reply(svc, exc, what=spec.name)  # no usage line under a click
-        if spec.kind == "event":
-            return  # nobody is waiting on an event; the log has it
     deliver(svc, answer, args)
 
 

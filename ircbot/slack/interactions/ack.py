@@ -23,4 +23,4 @@ def acknowledge_page(it: Interaction) -> Answer:
     page = PageCard(
         view, reason="Acknowledged", declared_local=local_time(view.declared_at, zone), acknowledged_by=result.by
     )
-    return Replace(page)
+    return Replace(page, note=" ".join(result.warnings))  # as the typed `ack` says them
