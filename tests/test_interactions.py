@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import select
 
 from ircbot.domain import notices
+from ircbot.store import queries
 from ircbot.store.models import Notice
 from tests.conftest import Harness
 from tests.factories import ALICE, BOB, MALLORY, escalation_config, roles_config
@@ -90,6 +91,24 @@ def test_leaving_a_private_incidents_channel_ends_access(harness: Harness) -> No
     assert left.status == 200
     harness.wait_for(lambda: "no incident INC-1 that you can see" in harness.slash("INC-1 status", user=BOB).text)
     assert "INC-1" not in harness.slash("list", user=BOB).text
+
+
+def test_a_tick_on_a_card_from_before_leaving_is_refused(harness: Harness) -> None:
+    _, channel = harness.declare("Payroll data exfiltration sev2")
+    harness.slash(f"assign analyst <@{BOB}|bob>", channel=channel)
+    harness.slash("check 1", user=BOB, channel=channel)
+    harness.slash("status", user=BOB, channel=channel)
+    card = harness.emulator.ephemerals(BOB)[-1]  # the status card Bob was shown, with its Tick buttons
+    harness.driver.event({"type": "member_left_channel", "user": BOB, "channel": channel}, event_id="Ev0LEFT2")
+    harness.wait_for(lambda: "no incident INC-1 that you can see" in harness.slash("INC-1 status", user=BOB).text)
+
+    refused = harness.driver.click(BOB, channel, card["ts"], "checklist_toggle_2")
+
+    assert "You were not brought into this incident" in refused.text
+    assert "Payroll" not in refused.text
+    with harness.bot.db.transaction() as session:
+        items = queries.checklist(session=session, incident_id=incident(harness).id or 0)
+    assert [i.checked_by for i in items if i.checked_by] == [BOB], "only the item Bob ticked while he was in"
 
 
 def test_send_approves_the_words_the_approver_saw(make_harness: Callable[..., Harness]) -> None:

@@ -30,6 +30,8 @@ def test_button_ticks_the_item_and_updates_the_message_in_place(harness: Harness
     _, channel = harness.declare("Ransomware on FS01 sev4")  # no pages posting around the card
     card = welcome(emu, channel)
     assert buttons(card)[0]["text"]["text"] == "Tick"
+    harness.driver.event({"type": "member_joined_channel", "user": BOB, "channel": channel}, event_id="Ev0JOINB")
+    harness.wait_for(lambda: "INC-1" in harness.slash("INC-1 status", user=BOB).text)
     posted_before = len(emu.messages(channel))
     harness.driver.click(BOB, channel, card["ts"], "checklist_toggle_1")
     updated = next(m for m in emu.messages(channel) if m["ts"] == card["ts"])

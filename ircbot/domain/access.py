@@ -88,17 +88,18 @@ def locate(svc: Services, *, user_id: str, channel_id: str, key: str | None, per
         return Located(incident.id, incident.channel_id)
 
 
-def authorise(svc: Services, *, incident_id: int, user_id: str, channel_id: str, permission: str | None) -> None:
+def authorise(svc: Services, *, incident_id: int, user_id: str, permission: str | None) -> None:
     """The same rules for a button, form or event as for the typed command: visibility, then `may:`.
 
-    `channel_id` is where Slack says the click happened; a form submission has none, so submitting a
-    form needs the user to have been brought into the incident.
+    Where the click happened proves nothing: a card shown before someone left a private channel keeps
+    its buttons, and a form has no channel. So a private incident's buttons and forms work only for the
+    people in it now (leaving the channel ends that), whatever channel Slack says the click came from.
     """
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id)
         if incident is None:
             raise NotFound("That incident no longer exists.")
-        if channel_id != incident.channel_id and not may_see(session, incident, user_id):
+        if not may_see(session, incident, user_id):
             raise PermissionDenied("You were not brought into this incident, so you cannot act on it.")
         if permission:
             require_permission(session, svc.config, incident, user_id, permission)

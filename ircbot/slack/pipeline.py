@@ -52,12 +52,6 @@ def user_of(body: dict[str, Any]) -> str:
     return str(found or "")
 
 
-def channel_of(body: dict[str, Any]) -> str:
-    """Where it happened, as Slack says: the command's or the clicked message's channel ("" for forms)."""
-    found = body.get("channel_id") or (body.get("channel") or {}).get("id")
-    return str(found or (body.get("container") or {}).get("channel_id") or "")
-
-
 def run_command(svc: Services, args: Args) -> None:
     """`/incident …`: the command layer parses, locates, authorises and answers."""
     body: dict[str, Any] = args.body
@@ -91,9 +85,7 @@ def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> None:
     try:
         incident_id = spec.locate(svc, payload) if spec.locate else None
         if incident_id is not None:
-            authorise(
-                svc, incident_id=incident_id, user_id=user, channel_id=channel_of(body), permission=spec.permission
-            )
+            authorise(svc, incident_id=incident_id, user_id=user, permission=spec.permission)
         answer = spec.func(Interaction(svc, user, payload, incident_id))
     except Exception as exc:  # every failure is answered; failure_reply logs what ircbot did not expect
         if spec.kind == "event":  # nobody is waiting on an event: the log is the only place to say it
