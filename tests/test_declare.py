@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from ircbot.store.models import PendingDeclare
 from tests.conftest import Harness
 from tests.factories import ALICE, BOB
 from tests.scenario import bot_messages, buttons, channel_text, events, incident, incident_count, welcome
@@ -185,3 +190,25 @@ def test_a_failing_step_after_the_channel_exists_is_reported_and_recorded(harnes
         "Could not set the topic: Slack said `restricted_action`."
     ]
     assert welcome(harness.emulator, channel_id).get("pinned"), "the other steps still happened"
+
+
+def test_a_submitted_declare_form_is_kept_before_the_form_closes(harness: Harness) -> None:
+    if harness.bot.db.engine.dialect.name != "postgresql":
+        pytest.skip("needs a row lock another connection can hold while the bot works (PostgreSQL)")
+    harness.declare("Credential stuffing sev4")  # the incident-number counter row now exists
+    harness.slash("declare", wait=False)
+    view_id = harness.wait_for(lambda: next(iter(harness.emulator.views), None))
+    values = {"title": {"value": {"type": "plain_text_input", "value": "Suspicious OAuth app"}}}
+    with harness.bot.db.engine.connect() as other:  # another replica is allocating a number: the declare waits
+        other.execute(text("SELECT value FROM counter FOR UPDATE"))
+
+        assert harness.driver.submit_view(ALICE, view_id, values).status == 200
+
+        with harness.bot.db.transaction() as session:  # the form is closed: a crash now must not lose it
+            kept = session.exec(select(PendingDeclare)).all()
+        assert [p.request_key for p in kept] == [f"view:{view_id}"]
+        other.rollback()
+    harness.wait_for(lambda: incident_count(harness) == 2)
+    assert incident(harness, 2).title == "Suspicious OAuth app"
+    with harness.bot.db.transaction() as session:
+        assert session.exec(select(PendingDeclare)).all() == []

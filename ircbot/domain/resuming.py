@@ -1,6 +1,6 @@
 """Picking up declares a crash or a silent Slack cut short, and telling each declarer how they ended.
 
-A typed declare is kept as a small `pending_declare` row from the moment it arrives, before Slack is
+A declare, typed or from the form, is kept as a small `pending_declare` row as it arrives, before Slack is
 acknowledged; recording the incident removes it in the same commit. What a process left behind is
 found here once its lease has run out: a request never recorded is declared now, an incident whose
 channel or card is missing is finished. Each is taken under its row lock, so one process does it.
@@ -26,7 +26,7 @@ from ircbot.store.models import Incident, PendingDeclare
 
 
 def remember_declaration(svc: Services, request: Declaration) -> None:
-    """Keep a typed declare before Slack is acknowledged: one small insert, no lock shared with other declares.
+    """Keep a declare before Slack is acknowledged: one small insert, no lock shared with other declares.
 
     A declaration `declare` would refuse is not kept: it answers that itself, after the acknowledgement.
     """

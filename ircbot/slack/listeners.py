@@ -8,13 +8,14 @@ from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_bolt.kwargs_injection import Args
 
 from ircbot.commands.dispatch import prepare
 from ircbot.domain.services import Services
 from ircbot.slack import ids
 from ircbot.slack.interactions import INTERACTIONS
 from ircbot.slack.interactions.base import InteractionSpec
-from ircbot.slack.pipeline import guarded, invocation_of, run_command, run_interaction
+from ircbot.slack.pipeline import guarded, invocation_of, payload_of, run_command, run_interaction, user_of
 
 
 def ack_now(ack: Ack) -> None:
@@ -28,7 +29,7 @@ def register(app: App, svc: Services) -> None:
     for spec in INTERACTIONS:
         work = guarded(svc, spec.name, partial(run_interaction, svc, spec))
         listen = {"action": app.action, "view": app.view, "event": app.event}[spec.kind]
-        listen(spec.id)(ack=_ack_for(spec), lazy=[work])
+        listen(spec.id)(ack=_ack_for(svc, spec), lazy=[work])
     # A link button: Slack opens the channel itself, but still sends the click, which must be acknowledged.
     app.action(ids.HOME_OPEN_CHANNEL)(ack_now)
     # Acknowledge events ircbot does not act on, so Slack does not retry them.
@@ -44,16 +45,20 @@ def _ack_command(svc: Services) -> Callable[..., None]:
     return ack_command
 
 
-def _ack_for(spec: InteractionSpec) -> Callable[..., None]:
-    validate = spec.validate
-    if validate is None:
+def _ack_for(svc: Services, spec: InteractionSpec) -> Callable[..., None]:
+    validate, keep = spec.validate, spec.before_ack
+    if validate is None and keep is None:
         return ack_now
 
-    def ack_form(ack: Ack, view: dict[str, Any]) -> None:
-        problems = validate(view)
+    def ack_checked(ack: Ack, args: Args) -> None:
+        """A form's problems go back beside its fields; what must survive a crash is kept; then the ack."""
+        payload = payload_of(spec, args)
+        problems = validate(payload) if validate is not None else None
         if problems:
             ack(response_action="errors", errors=problems)
-        else:
-            ack()
+            return
+        if keep is not None:
+            keep(svc, user_of(args.body), payload)
+        ack()
 
-    return ack_form
+    return ack_checked

@@ -74,7 +74,7 @@ def invocation_of(body: dict[str, Any]) -> Invocation:
 def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> None:
     """A button, form or event, through the same checks as a typed command."""
     body: dict[str, Any] = args.body
-    payload = _payload(spec, args)
+    payload = payload_of(spec, args)
     if spec.accepts is not None and not spec.accepts(svc, payload):
         return
     if spec.validate is not None and spec.validate(payload):
@@ -145,7 +145,8 @@ def guarded(svc: Services, name: str, work: Callable[[Args], None]) -> Callable[
     return run
 
 
-def _payload(spec: InteractionSpec, args: Args) -> dict[str, Any]:
+def payload_of(spec: InteractionSpec, args: Args) -> dict[str, Any]:
+    """What the interaction is about: the clicked action, the submitted view, or the event."""
     if spec.kind == "action":
         return dict(args.action or {})
     if spec.kind == "view":

@@ -142,7 +142,7 @@ class Identity(SQLModel, table=True):
 
 
 class PendingDeclare(SQLModel, table=True):
-    """A typed declare acknowledged to Slack and not yet recorded as an incident: kept so a crash cannot lose it."""
+    """A declare (typed or from the form) acknowledged to Slack, not yet recorded: kept so a crash cannot lose it."""
 
     __tablename__ = "pending_declare"
 

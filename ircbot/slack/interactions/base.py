@@ -65,6 +65,7 @@ Handler = Callable[[Interaction], Answer]
 Locate = Callable[[Services, dict[str, Any]], int | None]
 Validate = Callable[[dict[str, Any]], dict[str, str] | None]
 Accepts = Callable[[Services, dict[str, Any]], bool]
+Keep = Callable[[Services, str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class InteractionSpec:
     locate: Locate | None = None
     validate: Validate | None = None
     accepts: Accepts | None = None  # events ircbot ignores are dropped before any database work
+    before_ack: Keep | None = None  # made durable before Slack hears it arrived (user, payload), like a command's
 
     @property
     def permission(self) -> str | None:
@@ -94,13 +96,22 @@ def interaction(
     locate: Locate | None = None,
     validate: Validate | None = None,
     accepts: Accepts | None = None,
+    before_ack: Keep | None = None,
 ) -> Callable[[Handler], InteractionSpec]:
     """Tag a function as the handler of one kind of click, form or event; the docstring's first line names it."""
 
     def tag(func: Handler) -> InteractionSpec:
         name = (func.__doc__ or func.__name__).strip().splitlines()[0]
         return InteractionSpec(
-            kind=kind, id=id, func=func, name=name, command=command, locate=locate, validate=validate, accepts=accepts
+            kind=kind,
+            id=id,
+            func=func,
+            name=name,
+            command=command,
+            locate=locate,
+            validate=validate,
+            accepts=accepts,
+            before_ack=before_ack,
         )
 
     return tag

@@ -10,6 +10,8 @@ from ircbot.commands.declare import check_title, declared_reply
 from ircbot.commands.update import update_summary
 from ircbot.domain.declare import Declaration, declare
 from ircbot.domain.messages import Reply, Text
+from ircbot.domain.resuming import remember_declaration
+from ircbot.domain.services import Services
 from ircbot.domain.updates import UpdateRequest, post_update
 from ircbot.durations import parse_duration
 from ircbot.errors import UsageError
@@ -27,21 +29,28 @@ def declare_problems(view: dict[str, Any]) -> dict[str, str] | None:
     return None
 
 
-@interaction("view", ids.DECLARE_FORM, command=declare_command.run, validate=declare_problems)
-def declare_form(it: Interaction) -> Answer:
-    """Declare the incident the form describes."""
-    view = it.payload
+def _declaration(user: str, view: dict[str, Any]) -> Declaration:
     options = selected_options(view, "options")
-    request = Declaration(
+    return Declaration(
         title=form_values(view).get("title", "").strip(),
         severity=selected(view, "severity") or "sev3",
-        declared_by=it.user,
+        declared_by=user,
         is_private="public" not in options,
         playbook=selected(view, "playbook") or "default",
         is_drill="drill" in options,
         request_key=f"view:{view['id']}",
     )
-    return declared_reply(declare(it.svc, request))
+
+
+def keep_form(svc: Services, user: str, view: dict[str, Any]) -> None:
+    """Keep the submitted declare before Slack closes the form, so a crash right after cannot lose it."""
+    remember_declaration(svc, _declaration(user, view))
+
+
+@interaction("view", ids.DECLARE_FORM, command=declare_command.run, validate=declare_problems, before_ack=keep_form)
+def declare_form(it: Interaction) -> Answer:
+    """Declare the incident the form describes."""
+    return declared_reply(declare(it.svc, _declaration(it.user, it.payload)))
 
 
 def update_problems(view: dict[str, Any]) -> dict[str, str] | None:
