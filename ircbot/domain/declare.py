@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -184,17 +185,12 @@ def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
     session.flush()
     assert incident.id is not None
     playbook = svc.config.playbooks[request.playbook]
-    for stage, items in playbook.stages.items():
-        for position, item in enumerate(items, start=1):
-            session.add(
-                ChecklistItem(
-                    incident_id=incident.id,
-                    stage=stage,
-                    position=position,
-                    text=item.text,
-                    required=item.required,
-                )
-            )
+    checklist = [
+        {"incident_id": incident.id, "stage": stage, "position": position, "text": item.text, "required": item.required}
+        for stage, items in playbook.stages.items()
+        for position, item in enumerate(items, start=1)
+    ]
+    session.execute(insert(ChecklistItem), checklist)  # one statement for the ~30 rows, no objects to track
     session.add(StageEntry(incident_id=incident.id, stage=STAGES[0], entered_by=request.declared_by, entered_at=now))
     queries.add_participant(
         session=session, incident_id=incident.id, user_id=request.declared_by, reason="declared", at=now

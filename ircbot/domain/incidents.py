@@ -35,8 +35,8 @@ def visible_open(svc: Services, user_id: str) -> tuple[IncidentView, ...]:
         return tuple(incident_view(session=session, incident=r, config=svc.config, now=now) for r in rows)
 
 
-def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> IncidentView:
-    """Add a note to the timeline."""
+def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> str:
+    """Add a note to the timeline; returns the incident's label (`INC-7`, marked when a drill)."""
     text = text.strip()
     if not text:
         raise InvalidInput("A note needs text.")
@@ -44,16 +44,15 @@ def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> Incid
         raise InvalidInput(f"A note can be at most {MAX_NOTE} characters (this one has {len(text)}).")
     with incident_tx(svc, incident_id) as tx:
         tx.record(TimelineKind.NOTE, text, actor=actor)
-        return tx.view()
+        return tx.incident.label
 
 
-def add_action_item(svc: Services, *, incident_id: int, text: str, owner: str | None, actor: str) -> IncidentView:
+def add_action_item(svc: Services, *, incident_id: int, text: str, owner: str | None, actor: str) -> None:
     """Record an action item for the postmortem."""
     if len(text) > MAX_NOTE:
         raise InvalidInput(f"An action item can be at most {MAX_NOTE} characters.")
     with incident_tx(svc, incident_id) as tx:
         tx.record(TimelineKind.ACTION_ITEM, text, actor=actor, data={"owner": owner})
-        return tx.view()
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,12 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
     held = {a.role: a.user_id for a in queries.active_roles(session=session, incident_id=incident.id)}
     roles = [RoleHolder(role=key, title=role.title, user_id=held.get(key)) for key, role in config.roles.roles.items()]
     roles += [RoleHolder(role=k, title=k, user_id=u) for k, u in held.items() if k not in config.roles.roles]
-    items = queries.checklist(session=session, incident_id=incident.id)
-    progress = {
-        stage: (
-            sum(1 for i in items if i.stage == stage and i.checked_by),
-            sum(1 for i in items if i.stage == stage),
-        )
-        for stage in STAGES
-    }
+    items = queries.checklist_rows(session=session, incident_id=incident.id)
+    done, total = dict.fromkeys(STAGES, 0), dict.fromkeys(STAGES, 0)
+    for item in items:
+        total[item.stage] = total.get(item.stage, 0) + 1
+        done[item.stage] = done.get(item.stage, 0) + bool(item.checked_by)
+    progress = {stage: (done[stage], total[stage]) for stage in STAGES}
     current = tuple(
         ItemView(i.stage, i.position, i.text, i.required, i.checked_by, i.checked_at)
         for i in items

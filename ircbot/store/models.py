@@ -52,6 +52,11 @@ class Incident(SQLModel, table=True):
         """The incident's human key, e.g. INC-7."""
         return f"INC-{self.number}"
 
+    @property
+    def label(self) -> str:
+        """`INC-7` plus a drill marker, for headings."""
+        return f"{self.key} [DRILL]" if self.is_drill else self.key
+
 
 class RoleAssignment(SQLModel, table=True):
     """Who held a role, from when until when (released_at is None while held)."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -117,6 +118,13 @@ def checklist(*, session: Session, incident_id: int, stage: str | None = None) -
     if stage is not None:
         query = query.where(ChecklistItem.stage == stage)
     return session.exec(query.order_by(col(ChecklistItem.id))).all()
+
+
+def checklist_rows(*, session: Session, incident_id: int) -> Sequence[Any]:
+    """The checklist as plain rows (stage, position, text, required, checked_by, checked_at), in order: for reading."""
+    item = ChecklistItem.__table__.c  # type: ignore[attr-defined]
+    query = sqlalchemy.select(item.stage, item.position, item.text, item.required, item.checked_by, item.checked_at)
+    return session.execute(query.where(item.incident_id == incident_id).order_by(item.id)).all()
 
 
 def stage_entries(*, session: Session, incident_id: int) -> Sequence[StageEntry]:
