@@ -1,7 +1,8 @@
 """Ack latency of ircbot against a bare Bolt app that only acks, plus the Web API budget of one declare.
 
 Both apps run as separate processes (waitress, same thread count) against the built-in Slack emulator and
-receive the same signed slash-command load. Run from the repository root::
+receive the same signed slash-command load; then ircbot runs again in Socket Mode and receives the same
+commands over the emulator's socket. Run from the repository root::
 
     .venv/bin/python bench/ack.py                       # SQLite in a temp folder
     .venv/bin/python bench/ack.py --database-url postgresql+psycopg://postgres@127.0.0.1/test
@@ -40,7 +41,7 @@ from urllib.parse import urlencode
 import psycopg
 from sqlalchemy.engine import make_url
 
-from ircbot.emulator import CallRecord, SlackDriver, SlackEmulator
+from ircbot.emulator import CallRecord, SlackDriver, SlackEmulator, SocketModeDriver
 from ircbot.emulator.driver import VERIFICATION_TOKEN
 from tests.factories import ALICE, BOB, populate, write_config
 
@@ -641,6 +642,63 @@ def print_budget(budget: DeclareBudget) -> bool:
     return ok
 
 
+# --- Socket Mode ------------------------------------------------------------------------------------------
+
+
+def bench_socket(
+    emu: TimedEmulator, args: argparse.Namespace, commands: Sequence[Command], database_url: str, workdir: Path
+) -> RunResult:
+    """Serve ircbot in Socket Mode on the HTTP run's database and config, and send it the same commands as
+    envelopes from `--concurrency` senders; they share this process with the emulator, whose endpoint it is."""
+    env = {**slack_env(emu), "SLACK_APP_TOKEN": emu.app_token, "DATABASE_URL": database_url}
+    env["IRCBOT_CONFIG_DIR"] = str(workdir / "config")
+    port = free_port()
+    serve = ["-m", "ircbot.cli", "serve", "--socket-mode", "--host", "127.0.0.1", "--port", str(port)]
+    emu.socket.ack_timeout = 30.0  # time every ack, as the HTTP clients do, rather than give up after Slack's 3 s
+    with served("ircbot-socket", [*serve, "--threads", str(args.threads)], env, workdir, port) as server:
+        driver = SocketModeDriver(emu)  # /healthz answered 200: the bot is connected
+        cheap = [c for c in commands if not c.text.startswith("declare")][: 2 * args.concurrency]
+        send_all(driver, cheap, args.concurrency)  # warm-up
+        app_cpu, local_cpu, started = cpu_seconds(server.pid), time.process_time(), time.monotonic()
+        samples = send_all(driver, commands, args.concurrency)
+        result = RunResult("ircbot Socket Mode", list(commands), samples, time.monotonic() - started)
+        result.app_cpu_s, result.local_cpu_s = app_cpu, local_cpu
+        result.drain_s = wait_for_responses(emu, samples)
+        settle_calls(emu)
+        finish_cpu(result, server)
+    return result
+
+
+def send_all(driver: SlackDriver, commands: Sequence[Command], concurrency: int) -> list[Sample]:
+    """Send every command from `concurrency` threads of this process, each waiting for its ack only."""
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sender") as pool:
+        return list(pool.map(lambda c: send(driver, c), commands))
+
+
+def print_socket(socket_run: RunResult, ircbot: RunResult, bare: RunResult) -> bool:
+    """Print Socket Mode's ack latency beside HTTP mode's and the bare floor; True when every command was
+    acknowledged within Slack's 3 s."""
+    print(f"\n{'ack latency (ms)':<22}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}{'errors':>8}{'req/s':>8}")
+    for run in (socket_run, ircbot, bare):
+        figures = "".join(f"{run.ack(p):>9.1f}" for p in (50, 90, 99, 100))
+        print(f"{run.name:<22}{figures}{len(run.errors):>8}{len(run.samples) / run.wall_s:>8.0f}")
+    for name, other in (("socket/bare", bare), ("socket/HTTP", ircbot)):
+        print(
+            f"{'ratio ' + name:<22}{socket_run.ack(50) / other.ack(50):>8.2f}x{'':>9}"
+            f"{socket_run.ack(99) / other.ack(99):>8.2f}x"
+        )
+    app, local, _ = socket_run.cpu_ms_per_command()
+    shown = "n/a" if app is None else f"{app:.2f}"
+    print(f"CPU per command (ms): app process {shown} / emulator and senders {local:.2f}")
+    if socket_run.drain_s is not None:
+        print(f"all response_url answers arrived; the last one {socket_run.drain_s * 1000:+.0f} ms from the last ack")
+    ok = not socket_run.errors and socket_run.ack(100) < SLACK_ACK_DEADLINE_MS
+    print(f"target: every command acknowledged over the socket within Slack's 3 s -> {'PASS' if ok else 'FAIL'}")
+    for sample in socket_run.errors[:5]:
+        print(f"  error: {sample.command.text!r}: {sample.error}")
+    return ok
+
+
 # --- main -------------------------------------------------------------------------------------------------
 
 
@@ -664,6 +722,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL; a fresh database is made beside it")
     parser.add_argument("--threads", type=int, default=16, help="waitress threads for both apps (default 16)")
+    parser.add_argument("--no-socket-mode", action="store_true", help="skip the Socket Mode run of ircbot")
     parser.add_argument(
         "--profile",
         type=Path,
@@ -708,10 +767,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             fresh_database(args.database_url, Path(tmp)) as db,
         ):
             ircbot, budget, declares = bench_ircbot(emu, args, db, Path(tmp))
+            socket_run = None if args.no_socket_mode else bench_socket(emu, args, ircbot.commands, db, Path(tmp))
             bare = bench_bare(emu, args, ircbot.commands, Path(tmp))
     finally:
         emu.stop()
     ok = print_ack_table(ircbot, bare, sustained=args.shape == "sustained")
+    if socket_run is not None:
+        ok = print_socket(socket_run, ircbot, bare) and ok
     print_completion(ircbot)
     print_cpu(ircbot, bare)
     if declares is not None:

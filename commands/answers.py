@@ -17,15 +17,16 @@ def failure_reply(svc: Services, exc: Exception, *, what: str, usage: str | None
     """
     if isinstance(exc, InvalidInput):
         shown = exc.usage if isinstance(exc, UsageError) and exc.usage else usage
-        return Reply(Text(f":warning: {exc.message}" + (f"\nUsage: `/incident {shown}`" if shown else "")))
+        text = f":warning: {exc.message}" + (f"\nUsage: `/incident {shown}`" if shown else "")
+        return Reply(Text(text), problem="refused")
     if isinstance(exc, DomainError):
-        return Reply(Text(f":warning: {exc}"))
+        return Reply(Text(f":warning: {exc}"), problem="refused")
     if isinstance(exc, IrcbotError):
         svc.log.error("%s failed: %s", what, exc)
-        return Reply(Text(f":x: That did not go through: {exc}"))
+        return Reply(Text(f":x: That did not go through: {exc}"), problem="failed")
     reference = uuid.uuid4().hex[:8]
     svc.log.error("%s failed [ref %s]", what, reference, exc_info=exc)
-    return Reply(internal_error(reference))
+    return Reply(internal_error(reference), problem="failed")
 
 
 def internal_error(reference: str) -> Text:

@@ -30,6 +30,7 @@ class Context:
     rest: str
     incident_id: int | None = None
     commands: tuple[CommandSpec, ...] = ()
+    key: str | None = None  # the incident key as typed, for commands that find their incident themselves
 
     @property
     def user(self) -> str:

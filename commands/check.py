@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ircbot.commands.base import Context, command
 from ircbot.commands.parsing import positive_int
-from ircbot.domain.checklist import set_item
+from ircbot.domain.checklist import Ticked, set_item
 from ircbot.domain.messages import ChecklistCard, Outcome, Reply, Text
 from ircbot.domain.stages import STAGE_TITLES
 from ircbot.errors import UsageError
@@ -15,14 +15,22 @@ def _tick(ctx: Context, checked: bool, usage: str) -> Outcome:
         raise UsageError("Give one item number from the current stage's checklist.", usage)
     position = positive_int(ctx.args[0], "checklist item", usage)
     result = set_item(ctx.svc, incident_id=ctx.require_incident(), position=position, checked=checked, actor=ctx.user)
-    verb = "ticked" if checked else "unticked"
     if not result.changed:
         state = "already ticked" if checked else "not ticked"
         return Reply(ChecklistCard(result.incident, note=f"Item {position} is {state}."))
-    done, total = result.incident.progress[result.incident.stage]
-    stage = STAGE_TITLES[result.incident.stage]
-    line = f":ballot_box_with_check: <@{ctx.user}> {verb} {stage} #{position}: {result.text} ({done}/{total} done)"
-    return Reply(Text(line), visibility="in_channel")
+    return Reply(tick_line(ctx.user, position, result), visibility="in_channel")
+
+
+def tick_line(user: str, position: int, result: Ticked) -> Text:
+    """What the channel is told when someone ticks or unticks an item, by command or button alike."""
+    view = result.incident
+    checked = any(i.position == position and i.checked for i in view.checklist)
+    done, total = view.progress[view.stage]
+    verb = "ticked" if checked else "unticked"
+    return Text(
+        f":ballot_box_with_check: <@{user}> {verb} {STAGE_TITLES[view.stage]} #{position}: {result.text} "
+        f"({done}/{total} done)"
+    )
 
 
 @command("check", "check <n>", aliases=("tick", "done"))

@@ -60,6 +60,7 @@ def dispatch(svc: Services, invocation: Invocation) -> Outcome:
             rest=_rest(invocation.text, words[0], key),
             incident_id=located.incident_id if located else None,
             commands=tuple(COMMANDS),
+            key=key,
         )
         outcome = spec.func(context)
         if located and located.channel_id != invocation.channel_id and isinstance(outcome, Reply):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import jinja2
 from dateutil import tz
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from ircbot.adapters.smtp import mail_from_url
@@ -27,6 +28,7 @@ from ircbot.slack.gateway import SlackChat
 from ircbot.slack.identity import BotIdentity, authorizer
 from ircbot.slack.listeners import register
 from ircbot.store.db import Database
+from ircbot.telemetry import Telemetry
 
 
 @dataclass
@@ -41,6 +43,7 @@ class IrcBot:
     bolt: App
     runner: EscalationRunner
     identity: BotIdentity
+    telemetry: Telemetry
 
     def ready(self) -> bool:
         """True when the database answers (config was validated when the app was built)."""
@@ -65,6 +68,12 @@ class IrcBot:
         """Stop the escalation runner and release pooled database connections."""
         self.runner.stop()
         self.db.dispose()
+
+
+def _not_about_the_env_token(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that the client given wins; the client is token-less on
+    purpose (`authorize` gives each request its token), so the warning is noise at every start."""
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def draw_monthly_chart(metrics: Metrics) -> bytes:
@@ -99,9 +108,10 @@ def build_app(
         token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=settings.slack_timeout
     )
     alarm = new_alarm(clock)
+    telemetry = Telemetry(db, clock)
     services = Services(
         db=db,
-        chat=SlackChat(client),
+        chat=SlackChat(client, telemetry),
         config=config,
         templates=template_environment(config),
         clock=clock,
@@ -113,6 +123,8 @@ def build_app(
         draw_chart=draw_monthly_chart,
     )
     identity = BotIdentity(client)
+    bolt_log = logging.getLogger("ircbot.bolt")
+    bolt_log.addFilter(_not_about_the_env_token)
     bolt = App(
         # Bolt copies this client for each request and gives it the token `authorize` found; authorizing is
         # ours, not Bolt's auth.test on the first request, which fails every request while Slack is unreachable.
@@ -123,9 +135,9 @@ def build_app(
         # Listeners ack synchronously and hand their work to lazy functions on Bolt's executor.
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="ircbot-work"),
-        logger=logging.getLogger("ircbot.bolt"),
+        logger=bolt_log,
     )
-    register(bolt, services)
+    register(bolt, services, telemetry)
     runner = EscalationRunner(services, alarm, tick_seconds=tick_seconds)
     return IrcBot(
         settings=settings,
@@ -136,4 +148,5 @@ def build_app(
         bolt=bolt,
         runner=runner,
         identity=identity,
+        telemetry=telemetry,
     )

@@ -7,9 +7,16 @@ import gc
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
 
 from ircbot.errors import ConfigError, IrcbotError
+from ircbot.logs import configure_logging
 from ircbot.settings import Settings
+
+if TYPE_CHECKING:
+    from ircbot.app import IrcBot
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,11 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     shape.add_argument("--json", action="store_true", help="JSON: window, months, summary and repeats")
     stats.add_argument("--chart", type=Path, default=None, help="also write the PNG chart to this file")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler logs every timer run at INFO: tens of megabytes a day from an idle bot.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
-        return _run(args)
+        settings = Settings()
+    except ValidationError as exc:
+        print("Environment problems:", file=sys.stderr)
+        for error in exc.errors():
+            name = error["loc"][0] if error["loc"] else "?"
+            print(f"  {name}={error.get('input')!r}: {error['msg']}", file=sys.stderr)
+        return 2
+    # Other libraries at WARNING: APScheduler alone logs every timer run at INFO, ~170,000 lines a day.
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return _run(args, settings)
     except ConfigError as exc:
         print("Configuration problems:", file=sys.stderr)
         for problem in exc.problems:
@@ -56,16 +70,25 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace) -> int:
-    settings = Settings()
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check-config":
         from ircbot.config import load_config
+        from ircbot.slack.render import CARD_ITEMS
 
         config = load_config(settings.config_dir)
         print(
             f"OK: {len(config.roles.roles)} roles, {len(config.escalation.severities)} severities, "
             f"{len(config.playbooks)} playbooks ({', '.join(sorted(config.playbooks))})"
         )
+        for name, playbook in sorted(config.playbooks.items()):
+            for stage, items in playbook.stages.items():
+                if len(items) > CARD_ITEMS:
+                    print(
+                        f"warning: {config.files[f'playbooks/{name}.yaml']}: stages.{stage}: {len(items)} items, "
+                        f"more than the {CARD_ITEMS} the incident card shows with buttons; it names the rest "
+                        "and points to `/incident stage`, which lists them all",
+                        file=sys.stderr,
+                    )
         return 0
     if args.command == "migrate":
         from ircbot.store.db import Database
@@ -96,6 +119,46 @@ def _settle_memory() -> None:
     gc.set_threshold(20_000, 20, 100)
 
 
+def _confirm_token(bot: IrcBot) -> None:
+    """Ask Slack who the bot is (auth.test): a refused token stops the start; an unreachable Slack does not."""
+    from slack_sdk.errors import SlackApiError
+
+    log = logging.getLogger("ircbot")
+    try:
+        known = bot.identity.learn()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else exc.response.status_code
+        raise ConfigError(
+            [f"SLACK_BOT_TOKEN was refused by Slack ({error}): copy the Bot User OAuth Token (xoxb-…) again"]
+        ) from exc
+    if known:
+        log.info("Slack: %s", bot.identity.described)
+    else:
+        log.warning("Slack could not be reached to confirm the token; serving anyway and asking again on requests")
+
+
+def _announce(bot: IrcBot, settings: Settings, args: argparse.Namespace) -> None:
+    """One line per fact an operator checks first: config, database, mode, policies."""
+    from sqlalchemy.engine import make_url
+
+    from ircbot.config import describe_files
+
+    log = logging.getLogger("ircbot")
+    log.info("config folder: %s", settings.config_dir.resolve())
+    for line in describe_files(bot.config):
+        log.info("config file %s", line)
+    log.info("database: %s", make_url(settings.database_url).render_as_string(hide_password=True))
+    mode = "Socket Mode" if args.socket_mode else f"HTTP on {args.host}:{args.port}/slack/events"
+    log.info("mode: %s, %d worker threads", mode, args.threads)
+    escalation = bot.config.escalation
+    log.info(
+        "policies: %d roles, severities %s, playbooks %s",
+        len(bot.config.roles.roles),
+        ", ".join(escalation.severities),
+        ", ".join(sorted(bot.config.playbooks)),
+    )
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     problems = settings.problems_for_serving(socket_mode=args.socket_mode)
     if problems:
@@ -103,15 +166,28 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from ircbot.app import build_app
 
     bot = build_app(settings, socket_mode=args.socket_mode)
+    _confirm_token(bot)
+    _announce(bot, settings, args)
     bot.start()
     _settle_memory()
-    if args.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        SocketModeHandler(bot.bolt, app_token=settings.slack_app_token).start()
-        return 0
     from ircbot.web import HttpServer
 
+    if args.socket_mode:
+        from ircbot.slack.socket_mode import SocketModeLink
+
+        link = SocketModeLink(
+            bot.bolt,
+            app_token=settings.slack_app_token or "",
+            api_url=settings.slack_api_url,
+            workers=args.threads,
+            timeout=settings.slack_timeout,
+        )
+        bot.telemetry.socket_connected = link.connected
+        link.start()
+        health = HttpServer(bot, host=args.host, port=args.port, threads=args.threads, socket_connected=link.connected)
+        logging.getLogger("ircbot").info("Slack requests over Socket Mode; health on %s/healthz", health.url)
+        health.run()
+        return 0
     server = HttpServer(bot, host=args.host, port=args.port, threads=args.threads)
     logging.getLogger("ircbot").info("serving Slack requests on %s/slack/events", server.url)
     server.run()

@@ -40,10 +40,12 @@ def load_config(config_dir: Path) -> Config:
             problems.extend(exc.problems)
             return None, None
 
-    roles, _ = attempt(_locate(config_dir, "roles.yaml"), RolesFile)
-    escalation, escalation_source = attempt(_locate(config_dir, "escalation.yaml"), EscalationFile)
+    files = {name: _locate(config_dir, name) for name in ("roles.yaml", "escalation.yaml")}
+    roles, _ = attempt(files["roles.yaml"], RolesFile)
+    escalation, escalation_source = attempt(files["escalation.yaml"], EscalationFile)
     playbooks: dict[str, Playbook] = {}
     for stem, path in _playbook_files(config_dir).items():
+        files[f"playbooks/{stem}.yaml"] = path
         playbook, source = attempt(path, Playbook)
         if playbook is None or source is None:
             continue
@@ -57,7 +59,19 @@ def load_config(config_dir: Path) -> Config:
     if problems:
         raise ConfigError(problems)
     template_dirs = [config_dir / "templates", shipped_path("templates")]
-    return Config(roles=roles, escalation=escalation, playbooks=playbooks, template_dirs=template_dirs)
+    return Config(roles=roles, escalation=escalation, playbooks=playbooks, template_dirs=template_dirs, files=files)
+
+
+def describe_files(config: Config) -> list[str]:
+    """One line per file read, saying whether it is the operator's own or a shipped example."""
+    shipped = {shipped_path("roles.yaml").parent.resolve(), shipped_path("playbooks").resolve()}
+    lines = []
+    for name, path in config.files.items():
+        example = path.resolve().parent in shipped
+        lines.append(
+            f"{name}: {path}" + (" (the shipped example: put your own in IRCBOT_CONFIG_DIR)" if example else "")
+        )
+    return lines
 
 
 def _unknown_role_targets(roles: RolesFile, escalation: EscalationFile, source: YamlSource) -> list[str]:

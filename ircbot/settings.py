@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +24,13 @@ class Settings(BaseSettings):
     timeline_emoji: str = Field(default="pushpin", validation_alias="IRCBOT_TIMELINE_EMOJI")
     timezone: str = Field(default="UTC", validation_alias="IRCBOT_TIMEZONE")
     slack_timeout: int = Field(default=15, ge=1, le=120, validation_alias="IRCBOT_SLACK_TIMEOUT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", validation_alias="IRCBOT_LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias="IRCBOT_LOG_FORMAT")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     def problems_for_serving(self, *, socket_mode: bool) -> list[str]:
         """What is missing before `serve` may start, as messages naming the variable."""

@@ -1,4 +1,7 @@
-"""HTTP mode: a WSGI app serving Bolt at POST /slack/events and GET /healthz, run by waitress.
+"""HTTP mode: a WSGI app serving Bolt at POST /slack/events, GET /healthz and GET /metrics, run by waitress.
+
+In Socket Mode the same server runs without /slack/events (Slack's requests come over the socket), and
+/healthz also answers 503 while the socket is down.
 
 The edge refuses what cannot be Slack's before Bolt sees it: bodies over MAX_BODY (413), requests
 whose signature headers are missing or malformed (401), and signed bodies that do not parse (400).
@@ -22,6 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
 
 from ircbot.app import IrcBot
+from ircbot.telemetry import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
@@ -37,11 +41,18 @@ log = logging.getLogger("ircbot.web")
 class HealthProbe:
     """Answers within HEALTH_TIMEOUT on a thread budget of its own, so hung probes never take request threads."""
 
-    def __init__(self, bot: IrcBot):
+    def __init__(self, bot: IrcBot, socket_connected: Callable[[], bool] | None = None):
         self.bot = bot
+        self.socket_connected = socket_connected
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ircbot-health")
         self._running: Any = None
         self._lock = threading.Lock()
+
+    def problem(self) -> str | None:
+        """What makes the bot unhealthy (the Slack socket is down, the database does not answer), or None."""
+        if self.socket_connected is not None and not self.socket_connected():
+            return "Slack socket not connected"
+        return None if self.healthy() else "database unavailable"
 
     def healthy(self) -> bool:
         """True when the database answered within the time allowed."""
@@ -93,17 +104,27 @@ def _problem(environ: dict[str, Any], body: bytes, verifier: SignatureVerifier |
     return None
 
 
-def wsgi_app(bot: IrcBot, probe: HealthProbe) -> WsgiApp:
-    """Route /healthz here and everything else, once it passes the edge's checks, to Bolt's WSGI adapter."""
+def wsgi_app(bot: IrcBot, probe: HealthProbe, *, slack_events: bool = True) -> WsgiApp:
+    """Route /healthz here and everything else, once it passes the edge's checks, to Bolt's WSGI adapter.
+
+    Without `slack_events` (Socket Mode) /slack/events answers 404: Slack's requests come over the socket.
+    """
     slack = SlackRequestHandler(bot.bolt, path=EVENTS_PATH)
     secret = bot.settings.slack_signing_secret
     verifier = SignatureVerifier(secret) if secret else None
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") == "GET":
+            body = bot.telemetry.exposition()
+            start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body)))])
+            return [body]
         if environ.get("PATH_INFO") == "/healthz":
-            ok = probe.healthy()
-            start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
-            return [b"ok\n" if ok else b"database unavailable\n"]
+            unhealthy = probe.problem()
+            start_response("503 Service Unavailable" if unhealthy else "200 OK", [("Content-Type", "text/plain")])
+            return [f"{unhealthy or 'ok'}\n".encode()]
+        if not slack_events and environ.get("PATH_INFO") == EVENTS_PATH:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not served: in Socket Mode Slack's requests come over the socket\n"]
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -123,10 +144,19 @@ def wsgi_app(bot: IrcBot, probe: HealthProbe) -> WsgiApp:
 class HttpServer:
     """A waitress server for the bot; `start()` runs it in a thread (demo, tests), `run()` in the foreground."""
 
-    def __init__(self, bot: IrcBot, *, host: str = "127.0.0.1", port: int = 3000, threads: int = 16):
-        self.probe = HealthProbe(bot)
+    def __init__(
+        self,
+        bot: IrcBot,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        threads: int = 16,
+        socket_connected: Callable[[], bool] | None = None,
+    ):
+        """With `socket_connected` (Socket Mode) /slack/events is not served and /healthz also checks the socket."""
+        self.probe = HealthProbe(bot, socket_connected)
         self.server = create_server(
-            wsgi_app(bot, self.probe),
+            wsgi_app(bot, self.probe, slack_events=socket_connected is None),
             host=host,
             port=port,
             threads=threads,

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from ircbot.app import IrcBot, build_app
 from ircbot.emulator import CommandResult, SlackDriver, SlackEmulator
 from ircbot.settings import Settings
-from ircbot.store.models import OutboxMessage, PageStep, Reminder
+from ircbot.store.models import HomeViewer, Incident, OutboxMessage, PageStep, Reminder
 from ircbot.web import HttpServer
 from tests.clock import ScenarioClock
 from tests.databases import PG_USER, PostgresTemplate, copy_sqlite, migrated_sqlite
@@ -223,13 +223,17 @@ class Harness:
         self.run_timers()
 
     def next_due(self) -> datetime | None:
-        """The earliest pending step, reminder or outbox retry, read from the database."""
+        """The earliest pending step, reminder, outbox retry, card or Home redraw, read from the database."""
         queries = [
             select(PageStep.due_at).where(PageStep.status == "pending").order_by(col(PageStep.due_at)),
             select(Reminder.due_at).where(Reminder.status == "pending").order_by(col(Reminder.due_at)),
             select(OutboxMessage.next_attempt_at)
             .where(OutboxMessage.status == "pending")
             .order_by(col(OutboxMessage.next_attempt_at)),
+            select(Incident.card_due_at)
+            .where(col(Incident.card_due_at).is_not(None), col(Incident.card_ts).is_not(None))
+            .order_by(col(Incident.card_due_at)),
+            select(HomeViewer.due_at).where(col(HomeViewer.due_at).is_not(None)).order_by(col(HomeViewer.due_at)),
         ]
         with self.bot.db.transaction() as session:
             found = [when for query in queries if (when := session.exec(query.limit(1)).first()) is not None]

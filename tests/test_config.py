@@ -299,3 +299,17 @@ def test_serve_without_a_bot_token_names_the_variable(tmp_path: Path) -> None:
 def test_shipped_files_are_found_from_a_source_checkout() -> None:
     assert shipped_path("roles.yaml") == ROOT / "roles.yaml"
     assert shipped_path("templates") == ROOT / "templates"
+
+
+@pytest.mark.slow
+def test_check_config_warns_about_a_stage_longer_than_the_card_shows(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path)
+    (folder / "playbooks").mkdir(exist_ok=True)
+    items = "\n".join(f"    - Step {n}" for n in range(1, 61))
+    (folder / "playbooks" / "default.yaml").write_text(
+        f"name: default\ntitle: Long\ndescription: Long detection\nstages:\n  detection:\n{items}\n"
+        "  analysis: [a]\n  containment: [c]\n  eradication: [e]\n  recovery: [r]\n  post-incident: [p]\n"
+    )
+    done = ircbot("check-config", tmp_path=tmp_path, config_dir=folder)
+    assert done.returncode == 0, done.stderr
+    assert "default.yaml: stages.detection: 60 items, more than the 41 the incident card shows" in done.stderr

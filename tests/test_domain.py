@@ -133,7 +133,7 @@ class FakeChat:
     def history(self, channel_id: str) -> Iterator[ChatMessage]:
         return iter(self.channel_messages.get(channel_id, []))
 
-    def replies(self, channel_id: str, thread_ts: str) -> Iterator[ChatMessage]:
+    def replies(self, channel_id: str, thread_ts: str, *, oldest: str | None = None) -> Iterator[ChatMessage]:
         return iter(())
 
     def message(self, channel_id: str, ts: str) -> ChatMessage | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from slack_sdk import WebClient
@@ -606,3 +608,210 @@ def test_conversations_list_shows_what_the_bot_may_see_page_by_page(emu: SlackEm
     assert sorted(seen) == sorted([*ours, public]) and hidden not in seen
     assert [c["id"] for c in client.conversations_list()["channels"]] == [public]
     assert error_of(lambda: client.conversations_list(cursor="bogus")) == "invalid_cursor"
+
+
+# ---- Socket Mode ------------------------------------------------------------------------------
+
+
+def socket_url(emu: SlackEmulator) -> str:
+    """A fresh Socket Mode URL, asked for as a client does, with the app-level token."""
+    return str(WebClient(base_url=emu.base_url).apps_connections_open(app_token=emu.app_token)["url"])
+
+
+def open_socket(emu: SlackEmulator) -> Any:
+    """A plain WebSocket client connecting as an app would (use it in a `with`); see `greeted`."""
+    from websockets.sync.client import connect
+
+    return connect(socket_url(emu))
+
+
+def greeted(emu: SlackEmulator, ws: Any) -> Any:
+    """The connection, once its `hello` arrived."""
+    hello = json.loads(ws.recv(timeout=5))
+    assert hello["type"] == "hello" and hello["connection_info"] == {"app_id": emu.app_id}
+    assert emu.socket.wait_connected(5)
+    return ws
+
+
+def acknowledge(ws: Any, count: int, payload: Any = None) -> threading.Thread:
+    """Acknowledge the next `count` envelopes in a thread (with `payload(envelope)` when given); keeps them."""
+    ws.envelopes = []
+
+    def run() -> None:
+        for _ in range(count):
+            envelope = json.loads(ws.recv(timeout=10))
+            ws.envelopes.append(envelope)
+            ack = {"envelope_id": envelope["envelope_id"]}
+            if payload is not None:
+                ack["payload"] = payload(envelope)
+            ws.send(json.dumps(ack))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_apps_connections_open_takes_the_app_level_token_only(emu: SlackEmulator) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    url = socket_url(emu)
+    assert url.startswith(emu.socket_url + "/link/?ticket=")
+    as_bot = WebClient(token=emu.bot_token, base_url=emu.base_url)
+    assert error_of(lambda: as_bot.apps_connections_open(app_token=emu.bot_token)) == "not_allowed_token_type"
+    stranger = WebClient(base_url=emu.base_url)
+    assert error_of(lambda: stranger.apps_connections_open(app_token="xapp-1-A0OTHER-nope")) == "invalid_auth"
+    as_app = WebClient(token=emu.app_token, base_url=emu.base_url)
+    assert error_of(lambda: as_app.chat_postMessage(channel="C0NONE", text="hi")) == "not_allowed_token_type"
+    assert error_of(lambda: stranger.apps_connections_open(app_token=emu.app_token, foo="x")) == "invalid_arguments"
+    assert emu.violations == ["apps.connections.open: unknown argument `foo` for apps.connections.open (allowed: [])"]
+    old, stale = emu.app_token, emu.stale_requests
+    emu.reset(seed=7)
+    assert emu.app_token != old
+    assert error_of(lambda: stranger.apps_connections_open(app_token=old)) == "invalid_auth"
+    with pytest.raises(InvalidStatus):
+        connect(url)  # a ticket from before the reset
+    assert emu.stale_requests == stale + 2 and emu.violations == []
+
+
+def test_a_socket_is_greeted_answers_pings_and_each_ticket_opens_one_connection(emu: SlackEmulator) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    url = socket_url(emu)
+    with connect(url) as ws:
+        hello = json.loads(ws.recv(timeout=5))
+        assert hello["type"] == "hello" and hello["num_connections"] == 1 and "debug_info" in hello
+        assert ws.ping().wait(5), "pings are answered"
+        assert emu.socket.connected
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url)
+        assert refused.value.response.status_code == 401
+        assert emu.violations and "a used ticket" in emu.violations[-1]
+    assert emu.socket.wait_disconnected(5) and not emu.socket.connected
+
+
+def test_envelopes_carry_commands_clicks_and_events_and_their_acks_come_back(emu: SlackEmulator) -> None:
+    from ircbot.emulator import SocketModeDriver
+
+    general = emu.add_channel("general", members=["U0ALICE"])
+    driver = SocketModeDriver(emu)
+    assert driver.slash("U0ALICE", general, "status", wait=False).body == "dispatch_failed"
+    with open_socket(emu) as ws:
+        greeted(emu, ws)
+        answers = iter([{"text": "all quiet"}, None, {"response_action": "errors", "errors": {"title": "Too short"}}])
+        replier = acknowledge(ws, 3, payload=lambda envelope: next(answers))
+        slash = driver.slash("U0ALICE", general, "status")
+        assert (slash.status, slash.text) == (200, "all quiet")
+        assert driver.event({"type": "app_mention", "user": "U0ALICE", "text": "hi"}, retry_num=None).status == 200
+        form = {"type": "view_submission", "user": {"id": "U0ALICE"}, "view": {"id": "V1", "state": {"values": {}}}}
+        submitted = emu.socket.deliver("interactive", form, accepts_response_payload=True)
+        replier.join(5)
+        assert submitted.acked and submitted.payload == {"response_action": "errors", "errors": {"title": "Too short"}}
+        command, event, interaction = ws.envelopes
+        assert (command["type"], command["accepts_response_payload"]) == ("slash_commands", True)
+        assert command["payload"]["command"] == "/incident" and command["payload"]["text"] == "status"
+        assert "retry_attempt" not in command
+        assert (event["type"], event["accepts_response_payload"]) == ("events_api", False)
+        assert (event["retry_attempt"], event["retry_reason"]) == (0, "")
+        assert event["payload"]["type"] == "event_callback" and event["payload"]["event"]["type"] == "app_mention"
+        assert interaction["type"] == "interactive" and interaction["payload"]["type"] == "view_submission"
+        assert emu.violations == [], "the event's ack carried no payload (None)"
+        replier = acknowledge(ws, 1, payload=lambda envelope: {"text": "not for an event"})
+        driver.event({"type": "app_mention", "user": "U0ALICE", "text": "again"})
+        replier.join(5)
+        assert "does not accept" in emu.violations[-1]
+
+
+def test_an_unacknowledged_event_is_delivered_again_with_its_attempt_and_then_given_up(emu: SlackEmulator) -> None:
+    from ircbot.emulator import SocketModeDriver
+
+    emu.socket.ack_timeout = 0.2
+    general = emu.add_channel("general", members=["U0ALICE"])
+    driver = SocketModeDriver(emu)
+    with open_socket(emu) as ws:
+        greeted(emu, ws)
+        given_up = driver.event({"type": "app_mention", "user": "U0ALICE", "text": "hi"}, event_id="Ev0LOST")
+        assert (given_up.status, given_up.body) == (504, "operation_timeout")
+        sent = driver.deliveries[-1].envelopes
+        assert [(e["retry_attempt"], e["retry_reason"]) for e in sent] == [
+            (0, ""),
+            (1, "timeout"),
+            (2, "timeout"),
+            (3, "timeout"),
+        ]
+        assert {e["payload"]["event_id"] for e in sent} == {"Ev0LOST"} and len({e["envelope_id"] for e in sent}) == 4
+        received = [json.loads(ws.recv(timeout=5)) for _ in sent]
+        assert [e["envelope_id"] for e in received] == [e["envelope_id"] for e in sent]
+        ws.send(json.dumps({"envelope_id": received[0]["envelope_id"]}))  # too late: counted, not an error
+        emu.socket.lose_acks(1)
+        replier = acknowledge(ws, 2)
+        retried = driver.event({"type": "app_mention", "user": "U0ALICE", "text": "hi"}, event_id="Ev0ONCE")
+        replier.join(5)
+        assert retried.status == 200 and [e["retry_attempt"] for e in ws.envelopes] == [0, 1]
+        assert emu.socket.late_acks == 1 and emu.violations == []
+        silent_command = driver.slash("U0ALICE", general, "status", wait=False)
+        assert silent_command.status == 504 and len(driver.deliveries[-1].envelopes) == 1, "commands are not retried"
+
+
+def test_refresh_asks_for_a_new_connection_and_then_closes_the_old_one(emu: SlackEmulator) -> None:
+    from websockets.exceptions import ConnectionClosedOK
+
+    told: list[dict[str, Any]] = []
+    finished = threading.Event()
+
+    def reconnect_when_told(old: Any) -> None:
+        told.append(json.loads(old.recv(timeout=5)))
+        with open_socket(emu) as new:
+            greeted(emu, new)
+            finished.wait(5)
+
+    with open_socket(emu) as old:
+        greeted(emu, old)
+        first = emu.socket.current()
+        client = threading.Thread(target=reconnect_when_told, args=(old,), daemon=True)
+        client.start()
+        assert emu.socket.refresh(timeout=5)
+        assert told == [
+            {"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "applink-emulator"}}
+        ]
+        with pytest.raises(ConnectionClosedOK) as closed:
+            old.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.reason == "refresh_requested"
+        assert emu.socket.connected and emu.socket.current() is not first
+    finished.set()
+    client.join(5)
+
+
+def test_a_dropped_connection_ends_without_a_close_frame_and_a_silent_one_stops_answering(emu: SlackEmulator) -> None:
+    from websockets.exceptions import ConnectionClosedError
+
+    with open_socket(emu) as hung_up:
+        greeted(emu, hung_up)
+        emu.socket.drop()
+        with pytest.raises(ConnectionClosedError) as dropped:
+            hung_up.recv(timeout=5)
+        assert dropped.value.rcvd is None, "no close frame"
+    assert emu.socket.wait_disconnected(5)
+
+    with open_socket(emu) as quiet:
+        greeted(emu, quiet)
+        emu.socket.drop(silent=True)
+        assert not emu.socket.connected
+        assert not quiet.ping().wait(0.5), "a silent connection answers no ping"
+        assert emu.socket.deliver("events_api", {"type": "event_callback"}).error == "dispatch_failed"
+        quiet.close_timeout = 0.1  # no answer to the close frame will come either
+    assert emu.socket.wait_disconnected(5)
+
+
+def test_a_request_cut_short_by_a_dying_client_is_never_seen(emulator: SlackEmulator) -> None:
+    host, port = urlsplit(emulator.base_url).hostname, urlsplit(emulator.base_url).port
+    with socket.create_connection((host or "127.0.0.1", port or 80)) as sock:
+        head = (
+            "POST /api/users.info HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Authorization: Bearer {emulator.bot_token}\r\nContent-Length: 40\r\n\r\nuser=U0A"
+        )
+        sock.sendall(head.encode())
+        sock.shutdown(socket.SHUT_WR)  # the process died mid-body
+        sock.recv(1024)
+    assert emulator.violations == [] and not emulator.calls_to("users.info")

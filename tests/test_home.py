@@ -47,7 +47,7 @@ def test_home_lists_the_viewers_incidents_with_role_severity_stage_and_paging(ha
     for line in ("INC-1*: Ransomware on FS01", "INC-2*: Phishing wave", "INC-3 [DRILL]*: Leaked API key"):
         assert line in text
     assert text.count("*Your role*\nIncident manager") == 3
-    assert "*Severity*\nSEV3" in text and "*Stage*\nDetection" in text and "*Age*" in text
+    assert "*Severity*\nSEV3" in text and "*Stage*\nDetection" in text and "*Declared*" in text
     assert "1 pending, next <!date^" in text  # sev3 pages the analyst after an hour
     bob = flatten_view(open_home(harness, BOB))
     assert "*Your role*\nSecurity analyst" in bob and "*Your role*\n—" in bob
@@ -140,3 +140,47 @@ def test_a_long_list_stays_within_the_home_block_limit_and_counts_the_rest() -> 
     view = home_view(ALICE, tuple(_incident(n) for n in range(1, 121)))
     assert len(view["blocks"]) <= MAX_HOME_BLOCKS
     assert "…and 72 more" in flatten_view(view)
+
+
+def test_an_open_home_tab_follows_the_incidents_its_viewer_can_see(harness: Harness) -> None:
+    _, channel = harness.declare("Ransomware on FS01 sev3")
+    assert "Ransomware" in flatten_view(open_home(harness, ALICE))
+    assert "No open incidents" in flatten_view(open_home(harness, MALLORY))
+    alice_before, mallory_before = publishes(harness, ALICE), publishes(harness, MALLORY)
+
+    harness.slash("severity sev1", channel=channel)
+    harness.slash("stage next --force", channel=channel)
+    harness.declare("Public phishing wave sev4 --public")
+    harness.advance(seconds=3)
+
+    alice = flatten_view(harness.emulator.home_tabs[ALICE])
+    assert "*Severity*\nSEV1" in alice and "*Stage*\nAnalysis" in alice and "Public phishing wave" in alice
+    assert publishes(harness, ALICE) == alice_before + 1, "a burst of changes is one redraw"
+    mallory = flatten_view(harness.emulator.home_tabs[MALLORY])
+    assert "Public phishing wave" in mallory and "Ransomware" not in mallory
+    assert publishes(harness, MALLORY) == mallory_before + 1
+
+
+def test_leaving_a_private_incident_takes_it_off_the_home_tab(harness: Harness) -> None:
+    _, channel = harness.declare("Ransomware on FS01 sev3")
+    harness.slash(f"assign analyst <@{BOB}|bob>", channel=channel)
+    assert "Ransomware" in flatten_view(open_home(harness, BOB))
+
+    harness.driver.event({"type": "member_left_channel", "user": BOB, "channel": channel}, event_id="Ev0LEFTH")
+    harness.wait_for(lambda: "no incident INC-1" in harness.slash("INC-1 status", user=BOB).text)
+    harness.advance(seconds=3)
+
+    assert "Ransomware" not in flatten_view(harness.emulator.home_tabs[BOB])
+
+
+def test_list_puts_the_most_severe_first_and_pages_honestly(harness: Harness) -> None:
+    for n in range(22):
+        harness.declare(f"Phishing report {n:02d} sev4 --public")
+    harness.declare("Domain controller compromise sev1 --public")
+
+    first = harness.slash("list").text
+    assert first.index("Domain controller compromise") < first.index("Phishing report 00")
+    assert "1–20 of 23" in first and "`/incident list 2` shows the next" in first
+    second = harness.slash("list 2").text
+    assert "21–23 of 23" in second and "Phishing report 21" in second and "shows the next" not in second
+    assert "only 2 page(s)" in harness.slash("list 3").text

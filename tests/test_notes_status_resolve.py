@@ -15,11 +15,11 @@ def test_note_is_recorded_and_shown(harness: Harness) -> None:
     assert "mimikatz" in channel_text(harness.emulator, channel)
 
 
-def test_status_shows_severity_stage_roles_progress_and_age(harness: Harness) -> None:
+def test_status_shows_severity_stage_roles_progress_and_when_declared(harness: Harness) -> None:
     _, channel = harness.declare()
     harness.slash("check 1", channel=channel)
     text = harness.slash("status", channel=channel).text
-    for expected in ("SEV1", "Detection", "Incident manager", "Age", "1/4 done", "Analysis 0/"):
+    for expected in ("SEV1", "Detection", "Incident manager", "*Declared*\n<!date^", "1/4 done", "Analysis 0/"):
         assert expected in text, expected
 
 

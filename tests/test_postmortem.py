@@ -176,3 +176,72 @@ def test_template_override_and_the_cli_writes_the_same_file(harness: Harness, tm
     )
     assert done.returncode == 0, done.stderr
     assert output.read_text() == uploaded(harness)
+
+
+def reads(h: Harness) -> tuple[int, int]:
+    """conversations.history and conversations.replies calls made so far."""
+    return len(h.emulator.calls_to("conversations.history")), len(h.emulator.calls_to("conversations.replies"))
+
+
+def test_a_recompile_of_an_unchanged_channel_reads_one_history_page_and_no_thread(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("Beaconing from FS02 sev4")
+    parents = [emu.post(channel, user=BOB if i % 2 else ALICE, text=f"finding {i}") for i in range(4)]
+    for parent in parents[:2]:
+        for i in range(3):
+            emu.post(channel, user=CAROL, text=f"reply {i}", thread_ts=parent["ts"])
+    harness.slash("postmortem", channel=channel)
+    first = uploaded(harness)
+    history, replies = reads(harness)
+    assert condensed_total(first) == 4 + 6
+
+    harness.slash("postmortem", channel=channel)
+    assert reads(harness) == (history + 1, replies)
+    assert condensed_total(uploaded(harness)) == 4 + 6, "the stored replies stand in for the threads"
+
+
+def test_a_recompile_reads_only_the_thread_that_moved_and_shows_what_was_added(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("Beaconing from FS03 sev4")
+    busy = emu.post(channel, user=BOB, text="EDR alert on FS03")
+    quiet = emu.post(channel, user=ALICE, text="proxy logs pulled")
+    for i in range(2):
+        stored_newest = emu.post(channel, user=ALICE, text=f"busy reply {i}", thread_ts=busy["ts"])["ts"]
+        emu.post(channel, user=BOB, text=f"quiet reply {i}", thread_ts=quiet["ts"])
+    harness.slash("postmortem", channel=channel)
+    before = condensed_total(uploaded(harness))
+
+    emu.post(channel, user=CAROL, text="AI: rebuild FS03 from the golden image")
+    emu.post(channel, user=BOB, text="TODO: block the beacon's second domain", thread_ts=busy["ts"])
+    _, replies = reads(harness)
+    harness.slash("postmortem", channel=channel)
+    markdown = uploaded(harness)
+
+    assert condensed_total(markdown) == before + 2
+    assert "rebuild FS03 from the golden image" in markdown
+    assert "block the beacon's second domain" in markdown, "a new reply in a thread read before is found"
+    thread_reads = emu.calls_to("conversations.replies")[replies:]
+    assert [(c.args["ts"], c.args.get("oldest")) for c in thread_reads] == [(busy["ts"], stored_newest)]
+
+
+def test_edits_are_seen_and_a_history_slack_refuses_falls_back_to_the_stored_copy(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("Stolen VPN certificate sev4")
+    parent = emu.post(channel, user=BOB, text="AI: rotate the VPN certificate")
+    emu.post(channel, user=ALICE, text="AI: revoke the old one at the CA", thread_ts=parent["ts"])
+    harness.slash("postmortem", channel=channel)
+    assert "rotate the VPN certificate" in uploaded(harness)
+
+    parent["text"] = "AI: rotate the VPN certificate and the RADIUS secret"  # edited in Slack after the compile
+    harness.slash("postmortem", channel=channel)
+    assert "rotate the VPN certificate and the RADIUS secret" in uploaded(harness)
+
+    emu.fail_next("conversations.history", "fatal_error")
+    _, replies = reads(harness)
+    harness.slash("postmortem", channel=channel)
+    markdown = uploaded(harness)
+    assert "could not be read (Slack said `fatal_error`)" in markdown
+    assert "rotate the VPN certificate and the RADIUS secret" in markdown
+    assert "revoke the old one at the CA" in markdown
+    assert condensed_total(markdown) == 2
+    assert reads(harness)[1] == replies

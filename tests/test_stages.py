@@ -33,14 +33,21 @@ def test_button_ticks_the_item_and_updates_the_message_in_place(harness: Harness
     harness.driver.event({"type": "member_joined_channel", "user": BOB, "channel": channel}, event_id="Ev0JOINB")
     harness.wait_for(lambda: "INC-1" in harness.slash("INC-1 status", user=BOB).text)
     posted_before = len(emu.messages(channel))
+    items = [
+        b["text"]["text"].split(". ", 1)[1].removesuffix(" *(required)*") for b in card["blocks"] if b.get("accessory")
+    ]
     harness.driver.click(BOB, channel, card["ts"], "checklist_toggle_1")
     updated = next(m for m in emu.messages(channel) if m["ts"] == card["ts"])
     assert buttons(updated)[0]["text"]["text"] == "Untick"
     assert f"<@{BOB}>" in emu.message_text(updated)
-    assert len(emu.messages(channel)) == posted_before, "the click edits the message instead of posting"
+    told = harness.wait_for(lambda: emu.messages(channel)[posted_before:])
+    assert [emu.message_text(m) for m in told] == [
+        f":ballot_box_with_check: <@{BOB}> ticked Detection #1: {items[0]} (1/4 done)"
+    ], "the card is edited in place, and the channel told as when the command ticks"
     harness.driver.click(BOB, channel, card["ts"], "checklist_toggle_1")
     again = next(m for m in emu.messages(channel) if m["ts"] == card["ts"])
     assert buttons(again)[0]["text"]["text"] == "Tick"
+    harness.wait_for(lambda: "unticked Detection #1" in emu.message_text(emu.messages(channel)[-1]))
 
 
 def test_required_items_block_moving_on_unless_forced_and_force_is_recorded(harness: Harness) -> None:

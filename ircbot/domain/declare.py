@@ -10,15 +10,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ircbot.domain import escalation, reminders
+from ircbot.domain.cards import pinned_card
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import TimelineKind
-from ircbot.domain.messages import IncidentCard, Topic
+from ircbot.domain.messages import Topic
 from ircbot.domain.naming import channel_name
 from ircbot.domain.roles import give_role
 from ircbot.domain.services import Services
 from ircbot.domain.snapshot import incident_view
 from ircbot.domain.stages import SEVERITIES, STAGES
-from ircbot.domain.unit import IncidentTx, incident_tx
+from ircbot.domain.unit import CARD_COALESCE, IncidentTx, incident_tx
 from ircbot.domain.views import IncidentView
 from ircbot.errors import Conflict, GatewayError, InvalidInput, NotFound
 from ircbot.store import queries
@@ -61,7 +62,7 @@ def declare(svc: Services, request: Declaration) -> Declared:
     check(svc, request)
     found = _recorded(svc, request.request_key)
     if found is not None and found.ready_at is not None:
-        return Declared(incident=_view(svc, found), duplicate=True)
+        return Declared(incident=_view(svc, found)[0], duplicate=True)
     if found is not None:
         raise Conflict(f"{found.key} is being opened already; you will be told by DM when it is ready.")
     incident = _record(svc, request)
@@ -118,13 +119,13 @@ def finish_declare(svc: Services, incident: Incident) -> Declared:
                 escalation.start(tx)
                 reminders.start_reminders(tx)
             tx.incident.declare_lease_until = tx.now + DECLARE_LEASE  # the card comes next, without a pause
-            view = tx.view()
-        warnings, ready = _furnish_channel(svc, view, card_posted=None, resumed=False)
+            view, version = tx.view(), tx.incident.card_version
+        warnings, ready = _furnish_channel(svc, view, version, card_posted=None, resumed=False)
         # Wake the runner for tier 0 only now, so its Slack calls do not queue ahead of the declarer's channel.
         tx.issue_wakeups()
     else:
-        view = _view(svc, incident)
-        warnings, ready = _furnish_channel(svc, view, card_posted=incident.card_ts, resumed=True)
+        view, version = _view(svc, incident)
+        warnings, ready = _furnish_channel(svc, view, version, card_posted=incident.card_ts, resumed=True)
     return Declared(incident=view, warnings=tuple(warnings), ready=ready)
 
 
@@ -144,11 +145,12 @@ def _recorded(svc: Services, key: str | None) -> Incident | None:
         return row
 
 
-def _view(svc: Services, incident: Incident) -> IncidentView:
+def _view(svc: Services, incident: Incident) -> tuple[IncidentView, int]:
+    """The incident as it reads now, and the card version that is."""
     with svc.db.transaction() as session:
         row = session.get(Incident, incident.id)
         assert row is not None
-        return incident_view(session=session, incident=row, config=svc.config, now=svc.clock())
+        return incident_view(session=session, incident=row, config=svc.config, now=svc.clock()), row.card_version
 
 
 def _record(svc: Services, request: Declaration) -> Incident:
@@ -241,7 +243,7 @@ def _belongs_to_an_incident(svc: Services, channel_id: str) -> bool:
 
 
 def _furnish_channel(
-    svc: Services, view: IncidentView, *, card_posted: str | None, resumed: bool
+    svc: Services, view: IncidentView, version: int, *, card_posted: str | None, resumed: bool
 ) -> tuple[list[str], bool]:
     """Card, invite, topic, pin; the declare is ready once the card is up. Failures become warnings.
 
@@ -253,7 +255,7 @@ def _furnish_channel(
     assert view.channel_id is not None
     channel, key = view.channel_id, f"card-{view.id}"
     posted: list[str] = [card_posted] if card_posted else []
-    card = IncidentCard(incident=view, heading=f"{view.label}: {view.title}")
+    card = pinned_card(view)
 
     def post_card() -> None:
         found = svc.chat.find_posted(channel, key, since=view.declared_at) if resumed else None
@@ -274,6 +276,11 @@ def _furnish_channel(
         if posted or gave_up:
             tx.incident.card_ts, tx.incident.ready_at = (posted[0] if posted else None), tx.now
             tx.incident.declare_lease_until = None
+        if posted and not card_posted:  # the card shows `version`; what changed since is redrawn shortly
+            tx.incident.card_shown = version
+            if tx.incident.card_version > version:
+                tx.incident.card_due_at = tx.now + CARD_COALESCE
+                tx.wake(tx.incident.card_due_at)
         for warning in warnings:
             svc.log.warning("%s: %s", view.key, warning)
             if not resumed or posted or gave_up:  # a retry that changed nothing is not news for the timeline

@@ -28,7 +28,7 @@ def view(svc: Services, incident_id: int) -> IncidentView:
 
 
 def visible_open(svc: Services, user_id: str) -> tuple[IncidentView, ...]:
-    """Open incidents the user may see, newest first."""
+    """Open incidents the user may see, most severe first, then oldest."""
     with svc.db.transaction() as session:
         rows = queries.open_incidents_visible_to(session=session, user_id=user_id)
         now = svc.clock()

@@ -56,5 +56,6 @@ def record_membership(svc: Services, *, channel_id: str, user_id: str, joined: b
             queries.add_participant(session=tx.session, incident_id=tx.id, user_id=user_id, reason="joined", at=tx.now)
         else:
             queries.remove_participant(session=tx.session, incident_id=tx.id, user_id=user_id)
+            tx.homes_changed(also=user_id)  # their tab no longer shows a private incident they left
         tx.record(TimelineKind.MEMBER_JOINED if joined else TimelineKind.MEMBER_LEFT, actor=user_id)
     return True

@@ -44,6 +44,14 @@ PAGE_KINDS = frozenset({OutboxKind.INVITE, OutboxKind.DM, OutboxKind.EMAIL, Outb
 """The parts of a page: an acknowledgement withholds those not yet delivered."""
 
 
+class AccessStatus(StrEnum):
+    """A request to join a private incident: waiting for a decision, let in, or turned away."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
 class ReminderKind(StrEnum):
     """What a reminder is about."""
 
@@ -81,6 +89,9 @@ class TimelineKind(StrEnum):
     PAGE_UNRESOLVED = "page_unresolved"
     ACKNOWLEDGED = "acknowledged"
     JOINED_ON_REQUEST = "joined_on_request"
+    JOIN_ASKED = "join_asked"
+    JOIN_APPROVED = "join_approved"
+    JOIN_DENIED = "join_denied"
     MEMBER_JOINED = "member_joined"
     MEMBER_LEFT = "member_left"
     CAPTURED = "captured"
@@ -94,3 +105,28 @@ class TimelineKind(StrEnum):
     IMPACT = "impact"
     RESOLVED = "resolved"
     POSTMORTEM = "postmortem"
+
+
+CARD_KINDS = frozenset(
+    {
+        TimelineKind.ROLE_ASSIGNED,
+        TimelineKind.ROLE_RELEASED,
+        TimelineKind.STAGE_ENTERED,
+        TimelineKind.ITEM_CHECKED,
+        TimelineKind.ITEM_UNCHECKED,
+        TimelineKind.SEVERITY_CHANGED,
+        TimelineKind.ESCALATED,
+        TimelineKind.PAGED,
+        TimelineKind.ACKNOWLEDGED,
+        TimelineKind.RESOLVED,
+    }
+)
+"""Events that change what the pinned incident card shows: recording one has the card redrawn."""
+
+HOME_KINDS = CARD_KINDS | {
+    TimelineKind.CHANNEL_CREATED,
+    TimelineKind.MEMBER_JOINED,
+    TimelineKind.JOIN_APPROVED,
+    TimelineKind.JOIN_ASKED,
+}
+"""Events that change what the App Home tabs of the people concerned show: recording one has them redrawn."""

@@ -42,9 +42,13 @@ class RolesCard:
 
 @dataclass(frozen=True)
 class IncidentList:
-    """Open incidents the caller may see."""
+    """One page of the open incidents the caller may see (most severe first, then oldest)."""
 
     incidents: tuple[IncidentView, ...]
+    total: int = 0  # how many there are in all
+    first: int = 1  # the place of the first one shown, counting from 1
+    page: int = 1
+    pages: int = 1
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,17 @@ class JoinRequest:
     role_title: str
     description: str
     duties: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccessPrompt:
+    """The question posted in a private incident's channel when someone asks to join it, and its answer."""
+
+    request_id: int
+    incident_id: int
+    user_id: str
+    status: str = "pending"  # pending | approved | denied
+    decided_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +201,7 @@ Message = (
     | PageLine
     | SentNotice
     | DeclareOutcome
+    | AccessPrompt
 )
 
 
@@ -196,6 +212,7 @@ class Reply:
     message: Message
     visibility: Literal["ephemeral", "in_channel"] = "ephemeral"
     replace_original: bool = False
+    problem: Literal["refused", "failed"] | None = None  # an answer to what could not be done, for the metrics
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,7 @@ class Config:
     escalation: EscalationFile
     playbooks: dict[str, Playbook]
     template_dirs: list[Path] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)  # each file read: roles.yaml, playbooks/x.yaml, …
 
     def role(self, key: str) -> RoleConfig | None:
         """The role named `key`, or None."""

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from ircbot.domain.messages import Message, Topic
 from ircbot.domain.metrics import Metrics
+from ircbot.domain.views import IncidentView
 from ircbot.errors import GatewayError
 
 Clock = Callable[[], datetime]
@@ -44,6 +45,7 @@ class ChatMessage:
     subtype: str | None = None
     thread_ts: str | None = None
     reply_count: int = 0
+    latest_reply: str | None = None
     files: tuple[str, ...] = ()
 
     @property
@@ -73,6 +75,14 @@ class ChatPort(Protocol):
 
     def post(self, channel_id: str, message: Message, *, key: str | None = None) -> str:
         """Post a message and return its timestamp id; `key` tags it so find_posted can find it again."""
+        ...
+
+    def update(self, channel_id: str, ts: str, message: Message) -> None:
+        """Rewrite a message this bot posted (the pinned incident card) in place."""
+        ...
+
+    def publish_home(self, user_id: str, incidents: tuple[IncidentView, ...]) -> None:
+        """Show the person's App Home tab listing these incidents (already filtered to what they may see)."""
         ...
 
     def find_posted(self, channel_id: str, key: str, *, since: datetime) -> str | None:
@@ -106,8 +116,8 @@ class ChatPort(Protocol):
         """Every top-level message of a channel, oldest first, following cursors to the end."""
         ...
 
-    def replies(self, channel_id: str, thread_ts: str) -> Iterator[ChatMessage]:
-        """The replies of a thread (without its parent), oldest first."""
+    def replies(self, channel_id: str, thread_ts: str, *, oldest: str | None = None) -> Iterator[ChatMessage]:
+        """The replies of a thread (without its parent), oldest first; only those after `oldest` when given."""
         ...
 
     def message(self, channel_id: str, ts: str) -> ChatMessage | None:

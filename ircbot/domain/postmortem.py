@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 import jinja2
 from sqlmodel import col, select
 
+from ircbot.domain.channel_read import read_channel
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.people import People
-from ircbot.domain.postmortem_context import build_context, read_channel
+from ircbot.domain.postmortem_context import build_context
 from ircbot.domain.redaction import Redactor
 from ircbot.domain.services import Services
 from ircbot.domain.unit import incident_tx
@@ -36,7 +37,7 @@ def compile_postmortem(svc: Services, *, incident_id: int) -> Published:
         incident = queries.incident_by_id(session=session, incident_id=incident_id)
         assert incident is not None
         channel_id, key = incident.channel_id, incident.key
-    channel = read_channel(svc, channel_id)
+    channel = read_channel(svc, incident_id=incident_id, channel_id=channel_id)
     redactor = Redactor()
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id)

@@ -1,16 +1,16 @@
-"""Everything a postmortem says, gathered from the database and the channel's history."""
+"""Everything a postmortem says, gathered from the database and the channel's history (see channel_read)."""
 
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from dateutil import tz
 from sqlmodel import Session
 
+from ircbot.domain.channel_read import ChannelRead
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.metrics import INTERVALS
 from ircbot.domain.people import MENTION, People
@@ -20,7 +20,6 @@ from ircbot.domain.services import Services
 from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.timeline import describe
 from ircbot.durations import format_duration
-from ircbot.errors import GatewayError
 from ircbot.store import queries
 from ircbot.store.models import Incident, TimelineEvent
 
@@ -44,7 +43,6 @@ LESSONS_QUESTIONS = (
     "What precursors or indicators should be watched for in the future to detect similar incidents?",
     "What additional tools or resources are needed to detect, analyze and mitigate future incidents?",
 )
-THREAD_READERS = 4
 
 
 @dataclass
@@ -55,33 +53,6 @@ class Line:
     who: str | None
     text: str
     pinned: bool = False
-
-
-@dataclass
-class ChannelRead:
-    """The channel's messages (top-level and thread replies) and whether reading them worked."""
-
-    messages: list[ChatMessage] = field(default_factory=list)
-    problem: str | None = None
-
-
-def read_channel(svc: Services, channel_id: str | None) -> ChannelRead:
-    """Read the whole history and every thread; a failure is reported in the postmortem, not raised."""
-    read = ChannelRead()
-    if not channel_id:
-        return read
-    try:
-        top = list(svc.chat.history(channel_id))
-        read.messages.extend(top)
-        threads = [parent.ts for parent in top if parent.reply_count]
-        # Each thread is its own paginated read; a few at once hide Slack's round-trip time.
-        with ThreadPoolExecutor(max_workers=THREAD_READERS) as pool:
-            for replies in pool.map(lambda ts: list(svc.chat.replies(channel_id, ts)), threads):
-                read.messages.extend(replies)
-    except GatewayError as exc:
-        read.problem = f"the channel history could not be read completely (Slack said `{exc.error}`)"
-    read.messages.sort(key=lambda m: float(m.ts))
-    return read
 
 
 def metrics(incident: Incident) -> list[dict[str, str]]:

@@ -74,6 +74,11 @@ _WORDING: dict[K, Callable[[Fact, Who], str]] = {
         + (f"; {f['cancelled']} pending tier(s) cancelled" if f["cancelled"] else "")
     ),
     K.JOINED_ON_REQUEST: lambda f, who: f"{who(f.actor or '')} brought in {who(f['user'])} as {f['title']}",
+    K.JOIN_ASKED: lambda f, who: (
+        f"{who(f.actor or '')} asked to join" + (" and was let in at once (public incident)" if f["public"] else "")
+    ),
+    K.JOIN_APPROVED: lambda f, who: f"{who(f.actor or '')} let {who(f['user'])} in (request to join approved)",
+    K.JOIN_DENIED: lambda f, who: f"{who(f.actor or '')} turned down {who(f['user'])}'s request to join",
     K.MEMBER_JOINED: lambda f, who: f"{who(f.actor or '')} joined the channel",
     K.MEMBER_LEFT: lambda f, who: f"{who(f.actor or '')} left the channel",
     K.STATUS_UPDATE: lambda f, who: f"Status update: {f['status']}",

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from ircbot.domain.kinds import IncidentStatus, TimelineKind
+from ircbot.domain.kinds import CARD_KINDS, HOME_KINDS, IncidentStatus, TimelineKind
 from ircbot.domain.services import Services
 from ircbot.domain.snapshot import incident_view
 from ircbot.domain.timeline import WORDED, describe, plain
@@ -23,6 +23,12 @@ from ircbot.domain.views import IncidentView
 from ircbot.errors import Conflict, NotFound
 from ircbot.store import queries
 from ircbot.store.models import Incident, TimelineEvent
+
+CARD_COALESCE = timedelta(seconds=2)
+"""How long the pinned card waits after a change before it is redrawn, so a run of ticks is one chat.update
+(Slack allows chat.update about once a second per channel, and ~50 a minute per workspace: Tier 3)."""
+HOME_COALESCE = timedelta(seconds=2)
+"""The same for the App Home tabs of those who can see the incident (views.publish, Tier 4)."""
 
 
 @dataclass
@@ -61,7 +67,31 @@ class IncidentTx:
             text = describe(kind, actor=actor, text="", data=facts, who=plain)
         event = TimelineEvent(incident_id=self.id, at=at or self.now, kind=kind, actor=actor, text=text, data=facts)
         self.session.add(event)
+        if kind in CARD_KINDS:
+            self.card_changed()
+        if kind in HOME_KINDS:
+            self.homes_changed()
         return event
+
+    def homes_changed(self, *, also: str | None = None) -> None:
+        """Have the Home tabs of those who can see the incident (and of `also`) redrawn shortly."""
+        due = self.now + HOME_COALESCE
+        queries.mark_homes_due(
+            session=self.session, incident_id=self.id, is_private=self.incident.is_private, due_at=due
+        )
+        if also is not None:
+            queries.mark_home_due(session=self.session, user_id=also, due_at=due)
+        self.wake(due)
+
+    def card_changed(self) -> None:
+        """Have the pinned card redrawn: once per burst of changes, CARD_COALESCE after the first.
+
+        Before the card is posted only the version counts up: the declare posts what is current then.
+        """
+        self.incident.card_version += 1
+        if self.incident.card_ts is not None and self.incident.card_due_at is None:
+            self.incident.card_due_at = self.now + CARD_COALESCE
+            self.wake(self.incident.card_due_at)
 
     def wake(self, *when: datetime) -> None:
         """Have the timer engine run at these times, once this transaction has committed."""

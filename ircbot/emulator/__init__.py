@@ -9,10 +9,14 @@ Typical use::
     ...
     assert emu.violations == []
     emu.stop()
+
+Socket Mode: a client gets a URL from apps.connections.open with `emu.app_token`; `SocketModeDriver(emu)`
+then sends the same commands, clicks, submissions and events over that connection, and can drop it.
 """
 
 from ircbot.emulator.driver import CommandResult, SlackDriver, ViewSubmissionResult
 from ircbot.emulator.emulator import SlackEmulator
+from ircbot.emulator.socket_driver import SocketModeDriver
 from ircbot.emulator.state import CallRecord, Seen, SlackError
 
 __all__ = [
@@ -22,5 +26,6 @@ __all__ = [
     "SlackDriver",
     "SlackEmulator",
     "SlackError",
+    "SocketModeDriver",
     "ViewSubmissionResult",
 ]

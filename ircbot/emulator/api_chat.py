@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ircbot.emulator.api_conversations import Handler
-from ircbot.emulator.blocks import block_problems
+from ircbot.emulator.blocks import block_problems, flatten_message, with_block_ids
 from ircbot.emulator.state import SlackError, State
 
 EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")
@@ -71,6 +71,26 @@ def chat_post_message(state: State, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": channel["id"], "ts": msg["ts"], "message": state.api_message(msg)}
 
 
+def chat_update(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """Edit one of the bot's own messages in place; only the bot's messages can be edited by its token."""
+    channel = state.find_channel(str(args["channel"]), loose=False)
+    state.require_member(channel, private_only=True)
+    check_content(args)
+    with state.lock:
+        msg = state.find_message(channel["id"], str(args["ts"]))
+        if msg["user"] != state.bot_user_id:
+            raise SlackError("cant_update_message")
+        msg.update(
+            text=args.get("text") or "",
+            blocks=with_block_ids(args.get("blocks")),
+            edited={"user": state.bot_user_id, "ts": state.next_ts()},
+        )
+        rendered = flatten_message(msg["text"], msg["blocks"], msg["files"])
+        for member in channel["members"]:
+            state.note_seen(member, state.where(channel["id"]), "edit", rendered)
+        return {"channel": channel["id"], "ts": msg["ts"], "text": msg["text"], "message": state.api_message(msg)}
+
+
 def chat_post_ephemeral(state: State, args: dict[str, Any]) -> dict[str, Any]:
     """Show a message to one member of a channel."""
     channel = state.find_channel(str(args["channel"]), loose=True)
@@ -121,6 +141,7 @@ def reactions_add(state: State, args: dict[str, Any]) -> dict[str, Any]:
 HANDLERS: dict[str, Handler] = {
     "chat.postMessage": chat_post_message,
     "chat.postEphemeral": chat_post_ephemeral,
+    "chat.update": chat_update,
     "pins.add": pins_add,
     "reactions.add": reactions_add,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import secrets
 import time
 from typing import Any
 
@@ -13,6 +14,8 @@ from ircbot.emulator.state import SlackError, State
 
 # Methods Slack has switched off; they answer method_deprecated whatever the arguments.
 DEPRECATED_METHODS = frozenset({"files.upload"})
+# Methods called with the app-level token (xapp-…); every other method takes the bot token.
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
 
 
 def auth_test(state: State, args: dict[str, Any]) -> dict[str, Any]:
@@ -26,6 +29,16 @@ def auth_test(state: State, args: dict[str, Any]) -> dict[str, Any]:
         "bot_id": state.bot_id,
         "is_enterprise_install": False,
     }
+
+
+def apps_connections_open(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """A WebSocket URL for one Socket Mode connection; its ticket opens one connection only."""
+    if not state.socket_url:
+        raise SlackError("internal_error")
+    ticket = secrets.token_urlsafe(24)
+    with state.lock:
+        state.socket_tickets[ticket] = False
+    return {"url": f"{state.socket_url}/link/?ticket={ticket}"}
 
 
 def users_info(state: State, args: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +288,7 @@ def bookmarks_add(state: State, args: dict[str, Any]) -> dict[str, Any]:
 
 HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
+    "apps.connections.open": apps_connections_open,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
     "usergroups.users.list": usergroups_users_list,

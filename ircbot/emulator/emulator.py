@@ -9,14 +9,15 @@ import threading
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ircbot.emulator import api_chat, api_conversations, api_misc
 from ircbot.emulator.blocks import flatten_message
 from ircbot.emulator.responses import handle_response
 from ircbot.emulator.server import EmulatorServer
+from ircbot.emulator.socket_mode import SocketModeServer
 from ircbot.emulator.spec import ArgumentError, MethodSpec, check_args, load_specs
 from ircbot.emulator.state import CallRecord, ResponseUrl, Seen, SlackError, State
+from ircbot.emulator.wire import arguments_of, token_of
 
 HANDLERS: dict[str, api_conversations.Handler] = {
     **api_conversations.HANDLERS,
@@ -42,6 +43,7 @@ class SlackEmulator(State):
         self._faults: dict[str, list[dict[str, Any]]] = {}
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
+        self.socket = SocketModeServer(self)
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -56,6 +58,7 @@ class SlackEmulator(State):
             daemon=True,
         )
         self._thread.start()
+        self.socket_url = self.socket.start()
         return self.base_url
 
     @property
@@ -64,7 +67,8 @@ class SlackEmulator(State):
         return f"{self.url}/api/"
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the ports."""
+        self.socket.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -80,11 +84,14 @@ class SlackEmulator(State):
         log, violations and the clock all return to a fresh emulator's state. The bot token changes:
         a client still holding the old one (a bot closed while work was in flight) gets invalid_auth,
         and its calls, like uploads to files from before the reset, are counted in `stale_requests`
-        instead of landing in the new workspace's log.
+        instead of landing in the new workspace's log. The app-level token changes too, every Socket Mode
+        connection is dropped, and a connection opened with a ticket from before is refused and counted.
         """
+        self.socket.reset()
         with self.lock:
-            self._retired_tokens.add(self.bot_token)
+            self._retired_tokens.update((self.bot_token, self.app_token))
             self._retired_files.update(self.files)
+            self._retired_tickets.update(self.socket_tickets)
             self.generation += 1
             self._clear(seed)
             self.latency = 0.0
@@ -268,31 +275,9 @@ class SlackEmulator(State):
 
     # HTTP entry points --------------------------------------------------------------------------
 
-    def _parse(self, method: str, headers: Mapping[str, str], body: bytes, query: str) -> tuple[dict[str, Any], bool]:
-        """Decode a request body into raw args; returns (args, came_from_form)."""
-        content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
-        args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
-        if "application/json" in content_type:
-            try:
-                decoded = json.loads(body or b"{}")
-            except json.JSONDecodeError:
-                raise SlackError("invalid_json") from None
-            if not isinstance(decoded, dict):
-                raise SlackError("json_not_object")
-            args.update(decoded)
-            return args, False
-        if "multipart/form-data" in content_type:
-            raise SlackError("invalid_form_data", ["[ERROR] the emulator only accepts multipart for files.upload"])
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-        names = [k for k, _ in pairs]
-        for name in {n for n in names if names.count(n) > 1}:
-            self.violations.append(f"{method}: argument `{name}` sent more than once")
-        args.update(pairs)
-        return args, True
-
     def handle_api(self, method: str, headers: Mapping[str, str], body: bytes, query: str = "") -> ApiResult:
         """Answer one Web API call: (HTTP status, extra headers, JSON payload)."""
-        if self._token(headers, query, body) in self._retired_tokens:
+        if token_of(headers, query, body) in self._retired_tokens:
             with self.lock:
                 self.stale_requests += 1
             return 200, {}, {"ok": False, "error": "invalid_auth"}
@@ -319,10 +304,10 @@ class SlackEmulator(State):
             return int(fault["status"]), {}, None, {}
         raw: dict[str, Any] = {}
         try:
-            self._check_auth(headers, query, body)
+            self._check_auth(method, headers, query, body)
             if method in api_misc.DEPRECATED_METHODS:
                 raise SlackError("method_deprecated")
-            raw, from_form = self._parse(method, headers, body, query)
+            raw, from_form = arguments_of(method, headers, body, query, self.violations)
             raw.pop("token", None)
             if raw.get("team_id") not in (None, self.team_id):
                 self.violations.append(f"{method}: team_id {raw['team_id']!r} is not this workspace's")
@@ -357,24 +342,17 @@ class SlackEmulator(State):
             return 200, {}, payload, raw
         return 200, {}, {"ok": True, **result}, raw
 
-    def _token(self, headers: Mapping[str, str], query: str, body: bytes) -> str | None:
-        """The token a call carries: the Authorization header, else a `token` argument."""
-        lowered = {k.lower(): v for k, v in headers.items()}
-        auth = lowered.get("authorization", "")
-        if auth.startswith("Bearer "):
-            return auth[len("Bearer ") :]
-        form = dict(parse_qsl(query)) | (
-            dict(parse_qsl(body.decode("utf-8", "replace"))) if "json" not in lowered.get("content-type", "") else {}
-        )
-        return form.get("token")
+    def _check_auth(self, method: str, headers: Mapping[str, str], query: str, body: bytes) -> None:
+        """not_authed without a token, invalid_auth with an unknown one, not_allowed_token_type with the wrong kind.
 
-    def _check_auth(self, headers: Mapping[str, str], query: str, body: bytes) -> None:
-        """not_authed without a token, invalid_auth with the wrong one."""
-        token = self._token(headers, query, body)
+        apps.connections.open takes the app-level token (xapp-…); every other method the bot token.
+        """
+        token = token_of(headers, query, body)
         if not token:
             raise SlackError("not_authed")
-        if token != self.bot_token:
-            raise SlackError("invalid_auth")
+        wanted = self.app_token if method in api_misc.APP_LEVEL_METHODS else self.bot_token
+        if token != wanted:
+            raise SlackError("not_allowed_token_type" if token in (self.app_token, self.bot_token) else "invalid_auth")
 
     def handle_upload(self, file_id: str, data: bytes) -> tuple[int, str]:
         """Store the bytes POSTed to an upload_url (slack_sdk sends them raw)."""

@@ -30,9 +30,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet; the emulator keeps its own call log."""
 
-    def _body(self) -> bytes:
+    def _body(self) -> bytes | None:
+        """The request body; None when the client hung up before sending all it announced (a killed bot)."""
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        return body if len(body) == length else None
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -50,6 +52,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # hang up without a word, as an unreachable Web API does
             return
         body = self._body()
+        if body is None:  # Slack never sees a request that did not arrive whole
+            self.close_connection = True
+            return
         if path.startswith("/api/"):
             status, headers, payload = emulator.handle_api(path[len("/api/") :], dict(self.headers), body, query)
             data = json.dumps(payload).encode() if payload is not None else b""

@@ -63,9 +63,11 @@ class State:
     def __init__(self, seed: int | None = None) -> None:
         self.lock = threading.RLock()
         self.url = ""
+        self.socket_url = ""  # ws://host:port of the Socket Mode endpoint, once it serves
         self.generation = 0
         self._retired_tokens: set[str] = set()
         self._retired_files: set[str] = set()
+        self._retired_tickets: set[str] = set()
         self.stale_requests = 0
         self._clear(seed)
 
@@ -81,6 +83,9 @@ class State:
         self.bot_user_id = "U0EMUBOT00"
         self.bot_id = "B0EMUBOT00"
         self.app_id = "A0EMULATOR"
+        self.app_token = f"xapp-1-{self.app_id}-emulator" + (f"-{self.generation}" if self.generation else "")
+        # apps.connections.open tickets: each opens one Socket Mode connection (True once used).
+        self.socket_tickets: dict[str, bool] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}

@@ -16,6 +16,8 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from dateutil import tz
 
+from ircbot.domain.cards import refresh_cards
+from ircbot.domain.homes import refresh_homes
 from ircbot.domain.outbox import drain_outbox
 from ircbot.domain.paging import fire_due
 from ircbot.domain.reminders import fire_due_reminders
@@ -34,10 +36,15 @@ class Module:
 
 FIRING: tuple[Module, ...] = (Module("escalation", fire_due), Module("reminders", fire_due_reminders))
 """Decide what is due: escalation steps and reminders, written to the outbox."""
-DELIVERY: tuple[Module, ...] = (Module("outbox", drain_outbox), Module("declares", resume_declares))
+DELIVERY: tuple[Module, ...] = (
+    Module("outbox", drain_outbox),
+    Module("declares", resume_declares),
+    Module("cards", refresh_cards),
+    Module("homes", refresh_homes),
+)
 """Deliver what was decided, then finish declares a crash or a silent Slack cut short (pages first: a
-declare being resumed makes Slack calls too), on their own thread, so claiming due steps never waits
-behind Slack calls. A declarer told by DM is told on the next round."""
+declare being resumed makes Slack calls too), then redraw pinned cards and Home tabs, on their own thread, so claiming
+due steps never waits behind Slack calls. A declarer told by DM is told on the next round."""
 
 
 class Alarm:

@@ -13,24 +13,29 @@ from slack_sdk.models.metadata import Metadata
 
 from ircbot.domain.messages import Message, Topic
 from ircbot.domain.ports import ChatMessage, Profile
+from ircbot.domain.views import IncidentView
 from ircbot.errors import GatewayError
 from ircbot.slack.client import never_reached
+from ircbot.slack.home import home_view
 from ircbot.slack.render import render_message
 from ircbot.slack.wording import topic_text
+from ircbot.telemetry import Telemetry
 
 
 class SlackChat:
     """ChatPort over one slack_sdk WebClient; Slack errors become GatewayError(method, error)."""
 
-    def __init__(self, client: WebClient):
+    def __init__(self, client: WebClient, telemetry: Telemetry | None = None):
         self.client = client
+        self.telemetry = telemetry
 
     def _call(self, method: str, call: Callable[[], Any]) -> Any:
         try:
-            return call()
+            answer = call()
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            self._count(method, str(error or f"http_{status}"))
             raise GatewayError(
                 method,
                 str(error or f"http_{status}"),
@@ -38,7 +43,14 @@ class SlackChat:
                 retry_after=_retry_after(exc.response.headers) if status == 429 else None,
             ) from exc
         except (SlackClientError, OSError) as exc:
+            self._count(method, "connection_error")
             raise GatewayError(method, f"connection_error: {exc}", uncertain=not never_reached(exc)) from exc
+        self._count(method, "ok")
+        return answer
+
+    def _count(self, method: str, outcome: str) -> None:
+        if self.telemetry is not None:
+            self.telemetry.api_calls.labels(method=method, outcome=outcome).inc()
 
     def create_channel(self, name: str, *, private: bool) -> str:
         response = self._call(
@@ -87,6 +99,14 @@ class SlackChat:
             ),
         )
         return str(response["ts"])
+
+    def update(self, channel_id: str, ts: str, message: Message) -> None:
+        text, blocks = render_message(message)
+        self._call("chat.update", lambda: self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks))
+
+    def publish_home(self, user_id: str, incidents: tuple[IncidentView, ...]) -> None:
+        view = home_view(user_id, incidents)
+        self._call("views.publish", lambda: self.client.views_publish(user_id=user_id, view=view))
 
     def find_posted(self, channel_id: str, key: str, *, since: datetime) -> str | None:
         conversation = channel_id
@@ -162,10 +182,10 @@ class SlackChat:
         newest_first = [m for page in pages for m in page]
         return iter(reversed(newest_first))
 
-    def replies(self, channel_id: str, thread_ts: str) -> Iterator[ChatMessage]:
+    def replies(self, channel_id: str, thread_ts: str, *, oldest: str | None = None) -> Iterator[ChatMessage]:
         for page in self._pages(
             "conversations.replies",
-            lambda cursor: self.client.conversations_replies(ts=thread_ts, **_page(channel_id, cursor)),
+            lambda cursor: self.client.conversations_replies(ts=thread_ts, oldest=oldest, **_page(channel_id, cursor)),
         ):
             yield from (m for m in page if m.ts != thread_ts)
 
@@ -232,5 +252,6 @@ def _chat_message(raw: dict[str, Any]) -> ChatMessage:
         subtype=raw.get("subtype"),
         thread_ts=raw.get("thread_ts"),
         reply_count=int(raw.get("reply_count") or 0),
+        latest_reply=raw.get("latest_reply"),
         files=tuple(str(f.get("name") or f.get("title") or "file") for f in raw.get("files") or []),
     )

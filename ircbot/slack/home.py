@@ -9,9 +9,8 @@ from slack_sdk.models.views import View
 
 from ircbot.domain.stages import STAGE_TITLES
 from ircbot.domain.views import IncidentView
-from ircbot.durations import format_duration
 from ircbot.slack import ids
-from ircbot.slack.render import slack_time
+from ircbot.slack.render import slack_date_time, slack_time
 
 MAX_HOME_BLOCKS = 100
 BLOCKS_PER_INCIDENT = 2
@@ -39,7 +38,7 @@ def home_view(viewer: str, shown: tuple[IncidentView, ...]) -> dict[str, Any]:
     for view in shown[:room]:
         blocks += [kit.DividerBlock(), _incident_section(viewer, view)]
     if len(shown) > room:
-        more = f"…and {len(shown) - room} more; `/incident list` shows them all."
+        more = f"…and {len(shown) - room} more, less severe or newer; `/incident list` pages through them all."
         blocks.append(kit.ContextBlock(elements=[kit.MarkdownTextObject(text=more)]))
     return View(type="home", blocks=blocks).to_dict()
 
@@ -50,7 +49,7 @@ def _incident_section(viewer: str, view: IncidentView) -> kit.SectionBlock:
         f"*Your role*\n{role}",
         f"*Severity*\n{view.severity.upper()}",
         f"*Stage*\n{STAGE_TITLES[view.stage]}",
-        f"*Age*\n{format_duration(view.age)}",
+        f"*Declared*\n{slack_date_time(view.declared_at)}",
         f"*Paging*\n{_paging(view)}",
     ]
     button = None

@@ -29,6 +29,7 @@ class BotIdentity:
         self.client = WebClient(token=client.token, base_url=client.base_url, timeout=ASK_TIMEOUT)
         self._known: AuthorizeResult | None = None
         self._asking = threading.Lock()
+        self.described = ""  # "bot @ircbot (U…) in workspace Acme (T…)" once Slack has answered
 
     def find(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         """The bot's identity for a request: remembered, asked of Slack, or (Slack unreachable) the token alone."""
@@ -60,6 +61,8 @@ class BotIdentity:
             bot_token=self.token,
             bot_scopes=found.headers.get("x-oauth-scopes"),
         )
+        bot, team = f"@{found.get('user')} ({found.get('user_id')})", f"{found.get('team')} ({found.get('team_id')})"
+        self.described = f"bot {bot} in workspace {team}"
         return True
 
 

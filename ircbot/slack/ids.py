@@ -18,11 +18,13 @@ ACK = "page_ack"
 SNOOZE = "reminder_snooze"  # + "_<minutes>"
 NOTICE_SEND, NOTICE_EDIT, NOTICE_CANCEL = "notice_send", "notice_edit", "notice_cancel"
 HOME_DECLARE = "home_declare"
+JOIN_APPROVE, JOIN_DENY = "join_approve", "join_deny"
 HOME_OPEN_CHANNEL = "home_open_channel"  # a link button: Slack opens the URL and still sends the click
 
 TICK_PATTERN = re.compile(rf"^{TICK}_\d+$")
 SNOOZE_PATTERN = re.compile(rf"^{SNOOZE}_\d+$")
 NOTICE_PATTERN = re.compile(rf"^(?:{NOTICE_SEND}|{NOTICE_EDIT}|{NOTICE_CANCEL})$")
+JOIN_PATTERN = re.compile(rf"^(?:{JOIN_APPROVE}|{JOIN_DENY})$")
 
 # Forms (view callback ids).
 DECLARE_FORM = "declare_modal"

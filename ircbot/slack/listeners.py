@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -10,12 +12,15 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_bolt.kwargs_injection import Args
 
-from ircbot.commands.dispatch import prepare
+from ircbot.commands.dispatch import lookup, prepare
+from ircbot.commands.parsing import split_words
+from ircbot.domain.access import INCIDENT_KEY
 from ircbot.domain.services import Services
 from ircbot.slack import ids
 from ircbot.slack.interactions import INTERACTIONS
 from ircbot.slack.interactions.base import InteractionSpec
 from ircbot.slack.pipeline import guarded, invocation_of, payload_of, run_command, run_interaction, user_of
+from ircbot.telemetry import Telemetry
 
 
 def ack_now(ack: Ack) -> None:
@@ -23,17 +28,50 @@ def ack_now(ack: Ack) -> None:
     ack()
 
 
-def register(app: App, svc: Services) -> None:
-    """Attach the slash command and every interaction in INTERACTIONS."""
-    app.command("/incident")(ack=_ack_command(svc), lazy=[guarded(svc, "command", partial(run_command, svc))])
+def register(app: App, svc: Services, telemetry: Telemetry) -> None:
+    """Attach the slash command and every interaction in INTERACTIONS, each acknowledgement timed."""
+    command = guarded(svc, "command", partial(run_command, svc), _counter(telemetry, "command", _subcommand))
+    app.command("/incident")(ack=_timed(telemetry, "command", _ack_command(svc)), lazy=[command])
     for spec in INTERACTIONS:
-        work = guarded(svc, spec.name, partial(run_interaction, svc, spec))
+        name = spec.func.__name__
+        work = guarded(svc, spec.name, partial(run_interaction, svc, spec), _counter(telemetry, spec.kind, name))
         listen = {"action": app.action, "view": app.view, "event": app.event}[spec.kind]
-        listen(spec.id)(ack=_ack_for(svc, spec), lazy=[work])
+        listen(spec.id)(ack=_timed(telemetry, spec.kind, _ack_for(svc, spec)), lazy=[work])
     # A link button: Slack opens the channel itself, but still sends the click, which must be acknowledged.
     app.action(ids.HOME_OPEN_CHANNEL)(ack_now)
     # Acknowledge events ircbot does not act on, so Slack does not retry them.
     app.event(re.compile(".*"))(ack_now)
+
+
+def _timed(telemetry: Telemetry, kind: str, listener: Callable[..., None]) -> Callable[..., None]:
+    """The acknowledging listener, its duration observed (Bolt passes the arguments its names ask for)."""
+    histogram = telemetry.ack_seconds.labels(kind=kind)
+
+    @functools.wraps(listener)
+    def timed(**kwargs: Any) -> None:
+        started = time.perf_counter()
+        try:
+            listener(**kwargs)
+        finally:
+            histogram.observe(time.perf_counter() - started)
+
+    return timed
+
+
+def _subcommand(args: Args) -> str:
+    """The subcommand typed, as a metric label: only names ircbot knows, so the label set stays small."""
+    words = split_words(str(args.body.get("text", "")))
+    words = words[1:] if words and INCIDENT_KEY.match(words[0]) else words
+    spec = lookup(words[0]) if words else None
+    return spec.name if spec else ("help" if not words else "unknown")
+
+
+def _counter(telemetry: Telemetry, kind: str, name: str | Callable[[Args], str]) -> Callable[[Args, str], None]:
+    def count(args: Args, outcome: str) -> None:
+        label = name(args) if callable(name) else name
+        telemetry.requests.labels(kind=kind, name=label, outcome=outcome).inc()
+
+    return count
 
 
 def _ack_command(svc: Services) -> Callable[..., None]:

@@ -52,12 +52,19 @@ def user_of(body: dict[str, Any]) -> str:
     return str(found or "")
 
 
-def run_command(svc: Services, args: Args) -> None:
-    """`/incident …`: the command layer parses, locates, authorises and answers."""
+def run_command(svc: Services, args: Args) -> str:
+    """`/incident …`: the command layer parses, locates, authorises and answers; returns the outcome."""
     body: dict[str, Any] = args.body
     if not first_delivery(svc, body):
-        return
-    deliver(svc, dispatch(svc, invocation_of(body)), args)
+        return "redelivery"
+    answer = dispatch(svc, invocation_of(body))
+    deliver(svc, answer, args)
+    return outcome_of(answer)
+
+
+def outcome_of(answer: Answer) -> str:
+    """How a delivery ended, as the metrics count it: ok, refused (the person's input or rights) or failed."""
+    return (answer.problem if isinstance(answer, Reply) else None) or "ok"
 
 
 def invocation_of(body: dict[str, Any]) -> Invocation:
@@ -71,16 +78,16 @@ def invocation_of(body: dict[str, Any]) -> Invocation:
     )
 
 
-def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> None:
-    """A button, form or event, through the same checks as a typed command."""
+def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> str:
+    """A button, form or event, through the same checks as a typed command; returns the outcome."""
     body: dict[str, Any] = args.body
     payload = payload_of(spec, args)
     if spec.accepts is not None and not spec.accepts(svc, payload):
-        return
+        return "ignored"
     if spec.validate is not None and spec.validate(payload):
-        return  # the ack showed the problems beside the fields; the form is still open
+        return "refused"  # the ack showed the problems beside the fields; the form is still open
     if not first_delivery(svc, body):
-        return
+        return "redelivery"
     user = user_of(body)
     try:
         incident_id = spec.locate(svc, payload) if spec.locate else None
@@ -90,9 +97,10 @@ def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> None:
     except Exception as exc:  # every failure is answered; failure_reply logs what ircbot did not expect
         if spec.kind == "event":  # nobody is waiting on an event: the log is the only place to say it
             svc.log.warning("event %s not handled: %s", spec.name, exc, exc_info=not isinstance(exc, DomainError))
-            return
+            return "refused" if isinstance(exc, DomainError) else "failed"
         answer = failure_reply(svc, exc, what=spec.name)  # no usage line under a click
     deliver(svc, answer, args)
+    return outcome_of(answer)
 
 
 def deliver(svc: Services, answer: Answer, args: Args) -> None:
@@ -120,6 +128,9 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
         if answer.note:
             text, blocks = f"{text} — {answer.note}", with_note(blocks, answer.note)
         args.respond(text=text, blocks=blocks, replace_original=True)
+        if answer.announce is not None:
+            text, blocks = render_message(answer.announce)
+            args.respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
         return
     if _has_response_url(body):
         text, blocks = render_message(answer.message)
@@ -130,16 +141,24 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
         svc.chat.post(user_of(body), answer.message)
 
 
-def guarded(svc: Services, name: str, work: Callable[[Args], None]) -> Callable[[Args], None]:
-    """A lazy listener running `work(args)`; a failure of the pipeline itself still gets an answer."""
+def guarded(
+    svc: Services, name: str, work: Callable[[Args], str], counted: Callable[[Args, str], None] | None = None
+) -> Callable[[Args], None]:
+    """A lazy listener running `work(args)`; a failure of the pipeline itself still gets an answer.
+
+    `counted(args, outcome)` is told how each delivery ended (the metrics).
+    """
 
     def run(args: Args) -> None:
         try:
-            work(args)
+            outcome = work(args)
         except Exception:  # a bug or an outage past the handler; the person must still hear about it
             reference = uuid.uuid4().hex[:8]
             svc.log.exception("%s failed [ref %s]", name, reference)
             _tell(svc, args, reference)
+            outcome = "failed"
+        if counted is not None:
+            counted(args, outcome)
 
     run.__name__ = name
     return run

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 
 from ircbot.domain.kinds import IncidentStatus, NoticeStatus
 from ircbot.domain.messages import (
+    AccessPrompt,
     ChecklistCard,
     IncidentCard,
     IncidentList,
@@ -31,13 +32,15 @@ from ircbot.domain.messages import (
 )
 from ircbot.domain.metrics_report import report_text
 from ircbot.domain.stages import STAGE_TITLES, STAGES
-from ircbot.domain.views import IncidentView
+from ircbot.domain.views import IncidentView, ItemView
 from ircbot.durations import format_duration
 from ircbot.slack import ids
 from ircbot.slack.wording import SHORT, announcement_text
 
 MAX_SECTION = 3000
 MAX_BLOCKS = 50
+CARD_ITEMS = MAX_BLOCKS - 9  # header, drill notice, facts, roles (2), divider, checklist heading, progress, hint
+"""Checklist items the pinned incident card shows with their buttons; more are named, not dropped."""
 
 
 def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
@@ -57,7 +60,7 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
     if isinstance(message, RolesCard):
         return f"Roles in {message.incident.key}", [b.to_dict() for b in _roles(message.incident)]
     if isinstance(message, IncidentList):
-        return "Open incidents", _incident_list(message.incidents)
+        return "Open incidents", _incident_list(message)
     if isinstance(message, ReminderCard):
         return announcement_text(message), _reminder(message)
     if isinstance(message, NoticeDraft):
@@ -68,6 +71,8 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
     if isinstance(message, PageCard):
         view = message.incident
         return f"Paged: {view.label} {view.title} ({view.severity.upper()})", _page_card(message)
+    if isinstance(message, AccessPrompt):
+        return _access_prompt(message)
     raise TypeError(f"no rendering for {type(message).__name__}")
 
 
@@ -80,6 +85,19 @@ def with_note(blocks: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
 def slack_time(when: datetime) -> str:
     """A time each reader's Slack client shows in their own zone (UTC in the fallback)."""
     return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
+
+
+def slack_date_time(when: datetime) -> str:
+    """A day and time each reader's Slack client shows in their own zone ("Today at 04:10", "Nov 29 at …")."""
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
+
+
+def _when(view: IncidentView) -> str:
+    """When it was declared and, once resolved, when and after how long: no age that would go stale."""
+    if view.status == IncidentStatus.RESOLVED and view.resolved_at is not None:
+        took = format_duration(view.resolved_at - view.declared_at)
+        return f"*Resolved*\n{slack_date_time(view.resolved_at)}, {took} after it was declared"
+    return f"*Declared*\n{slack_date_time(view.declared_at)}"
 
 
 def _text_sections(text: str) -> list[Block]:
@@ -95,7 +113,7 @@ def _facts(view: IncidentView) -> SectionBlock:
         f"*Stage*\n{STAGE_TITLES[view.stage]}",
         f"*Incident manager*\n{manager}",
         f"*Declared by*\n<@{view.declared_by}>",
-        f"*Age*\n{format_duration(view.age)}" + (" (resolved)" if view.status == IncidentStatus.RESOLVED else ""),
+        _when(view),
         f"*Channel*\n{channel} ({'private' if view.is_private else 'public'})",
     ]
     if view.status == IncidentStatus.OPEN:
@@ -125,17 +143,17 @@ def _progress(view: IncidentView) -> str:
     return " · ".join(parts)
 
 
-def _checklist(view: IncidentView, card: ids.Card) -> list[Block]:
+def _checklist(view: IncidentView, card: ids.Card, room: int) -> list[Block]:
+    """The stage's checklist in at most `room` blocks: what does not fit is said, never silently dropped."""
     done, total = view.progress.get(view.stage, (0, 0))
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{STAGE_TITLES[view.stage]} checklist* — {done}/{total} done"))
     ]
+    items = view.checklist
+    fits = len(items) <= room - 2  # with the heading and the progress line
+    shown = items if fits else items[: max(0, room - 3)]
     closed = view.status != "open"
-    for item in view.checklist:
-        box = ":white_check_mark:" if item.checked else ":white_large_square:"
-        required = " *(required)*" if item.required else ""
-        who = f"  _— <@{item.checked_by}>_" if item.checked_by else ""
-        text = f"{box} {item.position}. {item.text}{required}{who}"
+    for item in shown:
         button = None
         if not closed:
             button = ButtonElement(
@@ -144,9 +162,24 @@ def _checklist(view: IncidentView, card: ids.Card) -> list[Block]:
                 value=ids.tick_value(view.id, view.stage, item.position, card),
                 style=None if item.checked else "primary",
             )
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text), accessory=button))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_item_line(item)), accessory=button))
+    if not fits:
+        rest = items[len(shown) :]
+        if card == "c":  # this is what `/incident stage` shows: the rest as text, ticked by number
+            lines = "\n".join(_item_line(item) for item in rest)
+            text = f"{lines[: MAX_SECTION - 80]}\n_Tick these with `/incident check <n>`._"
+        else:
+            text = f"Items {rest[0].position}–{rest[-1].position} are not shown here: `/incident stage` shows the rest."
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_progress(view))]))
     return blocks
+
+
+def _item_line(item: ItemView) -> str:
+    box = ":white_check_mark:" if item.checked else ":white_large_square:"
+    required = " *(required)*" if item.required else ""
+    who = f"  _— <@{item.checked_by}>_" if item.checked_by else ""
+    return f"{box} {item.position}. {item.text}{required}{who}"
 
 
 def _incident_card(view: IncidentView, heading: str, card: ids.Card) -> list[dict[str, Any]]:
@@ -157,7 +190,8 @@ def _incident_card(view: IncidentView, heading: str, card: ids.Card) -> list[dic
                 elements=[MarkdownTextObject(text=":test_tube: *Drill* — tabletop exercise, kept out of metrics.")]
             )
         )
-    blocks += [_facts(view), *_roles(view), DividerBlock(), *_checklist(view, card)]
+    blocks += [_facts(view), *_roles(view), DividerBlock()]
+    blocks += _checklist(view, card, room=MAX_BLOCKS - len(blocks) - 1)  # and the hint line below
     blocks.append(
         ContextBlock(
             elements=[
@@ -168,31 +202,53 @@ def _incident_card(view: IncidentView, heading: str, card: ids.Card) -> list[dic
             ]
         )
     )
-    return [b.to_dict() for b in blocks[:MAX_BLOCKS]]
+    return [b.to_dict() for b in blocks]
 
 
 def _checklist_card(view: IncidentView, note: str) -> list[dict[str, Any]]:
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=note[:MAX_SECTION]))] if note else []
-    blocks += _checklist(view, "c")
-    return [b.to_dict() for b in blocks[:MAX_BLOCKS]]
+    blocks += _checklist(view, "c", room=MAX_BLOCKS - len(blocks))
+    return [b.to_dict() for b in blocks]
 
 
-def _incident_list(incidents: tuple[IncidentView, ...]) -> list[dict[str, Any]]:
+def _incident_list(listing: IncidentList) -> list[dict[str, Any]]:
+    incidents = listing.incidents
     if not incidents:
         return [SectionBlock(text=MarkdownTextObject(text="No open incidents that you can see.")).to_dict()]
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*Open incidents* ({len(incidents)})"))]
-    for view in incidents[: MAX_BLOCKS - 2]:
+    first = listing.first
+    heading = f"*Open incidents* ({listing.total})"
+    if listing.pages > 1:
+        heading = f"*Open incidents* ({first}–{first + len(incidents) - 1} of {listing.total}, most severe first)"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=heading))]
+    for view in incidents:
         channel = f"<#{view.channel_id}>" if view.channel_id else ""
         line = (
             f"*{view.label}* {view.title} {channel}\n{view.severity.upper()} · {STAGE_TITLES[view.stage]} · "
-            f"open {format_duration(view.age)}"
+            f"declared {slack_date_time(view.declared_at)}"
         )
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-    if len(incidents) > MAX_BLOCKS - 2:
-        blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(incidents) - (MAX_BLOCKS - 2)} more")])
-        )
+    if listing.page < listing.pages:
+        more = f"Page {listing.page} of {listing.pages}: `/incident list {listing.page + 1}` shows the next."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return [b.to_dict() for b in blocks]
+
+
+def _access_prompt(prompt: AccessPrompt) -> tuple[str, list[dict[str, Any]]]:
+    if prompt.status != "pending":
+        verb = "let in" if prompt.status == "approved" else "turned down"
+        text = f":door: <@{prompt.user_id}> asked to join this incident: {verb} by <@{prompt.decided_by}>."
+        return text, [b.to_dict() for b in _text_sections(text)]
+    text = (
+        f":door: <@{prompt.user_id}> asks to join this incident. They know only its key until someone who "
+        "may answer lets them in (the incident manager, or a role whose `may:` lists `approve_join`)."
+    )
+    value = ids.number_value(prompt.request_id)
+    buttons = [
+        ButtonElement(text="Let them in", action_id=ids.JOIN_APPROVE, value=value, style="primary"),
+        ButtonElement(text="Turn down", action_id=ids.JOIN_DENY, value=value, style="danger"),
+    ]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text)), ActionsBlock(elements=buttons)]
+    return text, [b.to_dict() for b in blocks]
 
 
 def _page_card(page: PageCard) -> list[dict[str, Any]]:

@@ -46,6 +46,11 @@ class Incident(SQLModel, table=True):
     card_ts: str | None = None
     ready_at: datetime | None = _at(default=None, nullable=True)
     declare_lease_until: datetime | None = _at(default=None, nullable=True)
+    # The pinned card follows the incident: every change it shows counts card_version up; the card is
+    # redrawn (chat.update) at card_due_at, and card_shown is the version Slack last showed.
+    card_version: int = 0
+    card_shown: int = 0
+    card_due_at: datetime | None = _at(default=None, nullable=True, index=True)
 
     @property
     def key(self) -> str:
@@ -131,6 +136,27 @@ class Postmortem(SQLModel, table=True):
     markdown: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class ChannelMessage(SQLModel, table=True):
+    """A message of the incident channel as the last postmortem compile read it, top-level or a thread reply.
+
+    A thread's stored replies stand for the thread while its parent shows the same newest reply and reply
+    count as they do; the next compile reads the thread again only when Slack shows other figures.
+    """
+
+    __tablename__ = "channel_message"
+    __table_args__ = (UniqueConstraint("incident_id", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    ts: str
+    thread_ts: str | None = None
+    user: str | None = None
+    bot_id: str | None = None
+    subtype: str | None = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    files: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
 class Counter(SQLModel, table=True):
     """A number handed out in order, one transaction at a time (incident numbers)."""
 
@@ -144,6 +170,31 @@ class Identity(SQLModel, table=True):
     email: str = Field(primary_key=True)
     user_id: str
     resolved_at: datetime = _at()
+
+
+class AccessRequest(SQLModel, table=True):
+    """Someone asking to be let into a private incident, and what became of it."""
+
+    __tablename__ = "access_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    user_id: str
+    status: str = "pending"  # pending | approved | denied
+    requested_at: datetime = _at()
+    prompt_ts: str | None = None  # the Approve / Deny prompt in the incident channel
+    decided_by: str | None = None
+    decided_at: datetime | None = _at(default=None, nullable=True)
+
+
+class HomeViewer(SQLModel, table=True):
+    """Someone who has opened the App Home tab: their tab is redrawn when an incident they can see changes."""
+
+    __tablename__ = "home_viewer"
+
+    user_id: str = Field(primary_key=True)
+    opened_at: datetime = _at()
+    due_at: datetime | None = _at(default=None, nullable=True, index=True)
 
 
 class PendingDeclare(SQLModel, table=True):

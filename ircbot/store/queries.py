@@ -13,9 +13,11 @@ from sqlmodel import Session, col, select
 
 from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxStatus, TimerStatus
 from ircbot.store.models import (
+    ChannelMessage,
     ChecklistItem,
     Counter,
     HandledRequest,
+    HomeViewer,
     Impact,
     Incident,
     Notice,
@@ -61,13 +63,13 @@ def incident_by_channel(*, session: Session, channel_id: str) -> Incident | None
 
 
 def open_incidents_visible_to(*, session: Session, user_id: str) -> Sequence[Incident]:
-    """Open incidents that are public or that the user was brought into, newest first."""
+    """Open incidents that are public or that the user was brought into, most severe first, then oldest."""
     brought_in = select(Participant.incident_id).where(Participant.user_id == user_id)
     query = (
         select(Incident)
         .where(Incident.status == IncidentStatus.OPEN, col(Incident.channel_id).is_not(None))
         .where(or_(col(Incident.is_private).is_(False), col(Incident.id).in_(brought_in)))
-        .order_by(col(Incident.number).desc())
+        .order_by(col(Incident.severity), col(Incident.declared_at), col(Incident.number))
     )
     return session.exec(query).all()
 
@@ -153,6 +155,7 @@ def remember_request(*, session: Session, key: str, at: datetime) -> bool:
 def delete_incident(*, session: Session, incident_id: int) -> None:
     """Remove an incident and everything recorded under it (undoing a declare that failed)."""
     for table in (
+        ChannelMessage,
         Impact,
         StatusUpdate,
         Reminder,
@@ -208,10 +211,28 @@ def due_steps(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[
 
 
 def future_due_times(*, session: Session, now: datetime) -> Sequence[datetime]:
-    """Due times of pending steps and reminders after `now` (to set wake-ups after a restart)."""
+    """Due times of pending steps, reminders and card redraws after `now` (to set wake-ups after a restart)."""
     steps = select(PageStep.due_at).where(PageStep.status == TimerStatus.PENDING, col(PageStep.due_at) > now)
     reminders = select(Reminder.due_at).where(Reminder.status == TimerStatus.PENDING, col(Reminder.due_at) > now)
-    return [*session.exec(steps.distinct()).all(), *session.exec(reminders.distinct()).all()]
+    cards = select(Incident.card_due_at).where(col(Incident.card_due_at) > now, col(Incident.card_ts).is_not(None))
+    homes = select(HomeViewer.due_at).where(col(HomeViewer.due_at) > now)
+    return [
+        *session.exec(steps.distinct()).all(),
+        *session.exec(reminders.distinct()).all(),
+        *[when for when in session.exec(cards.distinct()).all() if when is not None],
+        *[when for when in session.exec(homes.distinct()).all() if when is not None],
+    ]
+
+
+def due_cards(*, session: Session, now: datetime, limit: int) -> Sequence[int]:
+    """Ids of incidents whose pinned card is due to be redrawn, longest waiting first."""
+    query = (
+        select(Incident.id)
+        .where(col(Incident.card_due_at) <= now, col(Incident.card_ts).is_not(None))
+        .order_by(col(Incident.card_due_at))
+        .limit(limit)
+    )
+    return [found for found in session.exec(query).all() if found is not None]
 
 
 def undelivered_pages(*, session: Session, incident_id: int) -> int:
@@ -287,3 +308,67 @@ def queue_outbox(
             next_attempt_at=now,
         )
     )
+
+
+COPIED_FIELDS = ("thread_ts", "user", "bot_id", "subtype", "text", "files")
+"""The columns of a stored channel message besides its ts: what a newer read may have changed."""
+
+
+def channel_copy(*, session: Session, incident_id: int) -> Sequence[Any]:
+    """The incident channel's messages as the last postmortem compile stored them, as plain rows: for reading."""
+    message = ChannelMessage.__table__.c  # type: ignore[attr-defined]
+    query = sqlalchemy.select(message.ts, *(message[name] for name in COPIED_FIELDS))
+    return session.execute(query.where(message.incident_id == incident_id)).all()
+
+
+def store_channel_copy(*, session: Session, incident_id: int, messages: Sequence[dict[str, Any]]) -> int:
+    """Make the stored copy hold exactly `messages` (each with ts and COPIED_FIELDS), writing only the rows that
+    differ; returns how many rows were written or removed."""
+    table = ChannelMessage.__table__  # type: ignore[attr-defined]
+    query = sqlalchemy.select(table.c.id, table.c.ts, *(table.c[name] for name in COPIED_FIELDS))
+    stored = {row.ts: row for row in session.execute(query.where(table.c.incident_id == incident_id))}
+    wanted = {message["ts"]: message for message in messages}
+    added = [{**message, "incident_id": incident_id} for ts, message in wanted.items() if ts not in stored]
+    changed = [
+        {**message, "id": stored[ts].id}
+        for ts, message in wanted.items()
+        if ts in stored and any(getattr(stored[ts], name) != message[name] for name in COPIED_FIELDS)
+    ]
+    gone = [row.id for ts, row in stored.items() if ts not in wanted]
+    if added:
+        session.execute(sqlalchemy.insert(table), added)
+    if changed:
+        session.execute(update(ChannelMessage), changed)  # by primary key, many rows in one statement
+    for start in range(0, len(gone), 500):
+        session.execute(sqlalchemy.delete(table).where(table.c.id.in_(gone[start : start + 500])))
+    return len(added) + len(changed) + len(gone)
+
+
+def forget_channel_copy(*, session: Session, incident_id: int) -> None:
+    """Drop the stored copy of the incident channel, so the next postmortem compile reads it all again."""
+    table = ChannelMessage.__table__  # type: ignore[attr-defined]
+    session.execute(sqlalchemy.delete(table).where(table.c.incident_id == incident_id))
+
+
+def mark_homes_due(*, session: Session, incident_id: int, is_private: bool, due_at: datetime) -> None:
+    """Have the Home tabs of those who can see the incident redrawn at `due_at` (unless due sooner)."""
+    query = update(HomeViewer).where(col(HomeViewer.due_at).is_(None))
+    if is_private:
+        brought_in = select(Participant.user_id).where(Participant.incident_id == incident_id)
+        query = query.where(col(HomeViewer.user_id).in_(brought_in))
+    session.execute(query.values(due_at=due_at))
+
+
+def mark_home_due(*, session: Session, user_id: str, due_at: datetime) -> None:
+    """Have one person's Home tab redrawn at `due_at` (unless due sooner); nothing if they never opened it."""
+    session.execute(
+        update(HomeViewer)
+        .where(col(HomeViewer.user_id) == user_id, col(HomeViewer.due_at).is_(None))
+        .values(due_at=due_at)
+    )
+
+
+def due_homes(*, session: Session, now: datetime, limit: int) -> Sequence[str]:
+    """Users whose Home tab is due to be redrawn, longest waiting first."""
+    query = select(HomeViewer.user_id).where(col(HomeViewer.due_at) <= now).order_by(col(HomeViewer.due_at))
+    return session.exec(query.limit(limit)).all()

@@ -12,12 +12,13 @@ delivers what it returns::
 
 from __future__ import annotations
 
-from ircbot.slack.interactions import ack, channel, forms, home, notice, snooze, tick
+from ircbot.slack.interactions import ack, channel, forms, home, joining, notice, snooze, tick
 from ircbot.slack.interactions.base import InteractionSpec
 
 INTERACTIONS: list[InteractionSpec] = [
     tick.toggle,
     ack.acknowledge_page,
+    joining.answer_join,
     snooze.snooze_reminder,
     notice.notice_button,
     notice.notice_form,

@@ -36,6 +36,7 @@ class Replace:
 
     message: Message
     note: str = ""  # appended to the fallback text, e.g. "Sent to 2 e-mail recipient(s)."
+    announce: Message | None = None  # also posted in the channel, as the typed command would have said it
 
 
 Answer = Outcome | OpenView | PublishHome | Replace | None

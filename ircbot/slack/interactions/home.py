@@ -6,6 +6,7 @@ from typing import Any
 
 from ircbot.commands import declare
 from ircbot.domain import incidents
+from ircbot.domain.homes import remember_viewer
 from ircbot.domain.messages import OpenModal
 from ircbot.domain.services import Services
 from ircbot.slack import ids
@@ -19,7 +20,8 @@ def _home_tab(svc: Services, event: dict[str, Any]) -> bool:
 
 @interaction("event", "app_home_opened", accepts=_home_tab)
 def home_opened(it: Interaction) -> Answer:
-    """Publish the open incidents this person may see."""
+    """Publish the open incidents this person may see; later changes to them redraw the tab."""
+    remember_viewer(it.svc, it.user)
     return PublishHome(home_view(it.user, incidents.visible_open(it.svc, it.user)))
 
 

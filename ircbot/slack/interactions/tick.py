@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ircbot.commands import check
+from ircbot.domain.cards import pinned_card
 from ircbot.domain.checklist import set_item
 from ircbot.domain.messages import ChecklistCard, IncidentCard, Message
 from ircbot.domain.services import Services
@@ -24,12 +25,12 @@ def toggle(it: Interaction) -> Answer:
         it.svc, incident_id=value.incident_id, position=value.position, checked=None, actor=it.user, stage=value.stage
     )
     view = ticked.incident
-    verb = "ticked" if any(i.position == value.position and i.checked for i in view.checklist) else "unticked"
+    line = check.tick_line(it.user, value.position, ticked)
     card: Message
     if value.card == "c":
-        card = ChecklistCard(view, note=f"<@{it.user}> {verb} #{value.position}: {ticked.text}")
+        card = ChecklistCard(view, note=line.text)
     elif value.card == "s":
         card = IncidentCard(view, heading=f"Status of {view.label}: {view.title}", purpose="status")
     else:
-        card = IncidentCard(view, heading=f"{view.label}: {view.title}")
-    return Replace(card)
+        card = pinned_card(view)
+    return Replace(card, announce=line if ticked.changed else None)
