@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,7 @@ from ircbot.settings import Settings
 
 if TYPE_CHECKING:
     from ircbot.app import IrcBot
+    from ircbot.web import HttpServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,12 +189,35 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         link.start()
         health = HttpServer(bot, host=args.host, port=args.port, threads=args.threads, socket_connected=link.connected)
         logging.getLogger("ircbot").info("Slack requests over Socket Mode; health on %s/healthz", health.url)
-        health.run()
+        _serve_until_stopped(bot, health, link.close)
         return 0
     server = HttpServer(bot, host=args.host, port=args.port, threads=args.threads)
     logging.getLogger("ircbot").info("serving Slack requests on %s/slack/events", server.url)
-    server.run()
+    _serve_until_stopped(bot, server, lambda: None)
     return 0
+
+
+def _serve_until_stopped(bot: IrcBot, server: HttpServer, disconnect: Callable[[], None]) -> None:
+    """Serve until SIGTERM (docker stop, Kubernetes) or Ctrl-C, then stop taking work and finish what was taken.
+
+    Work already acknowledged finishes (Bolt's lazy listeners), so a rolling restart loses no answer; what
+    a hard kill would cut short is resumed by the next process anyway.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()  # waitress returns from its loop on KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    finally:
+        logging.getLogger("ircbot").info("stopping: finishing the work already acknowledged")
+        disconnect()
+        server.stop()
+        bot.bolt.listener_runner.listener_executor.shutdown(wait=True)
+        bot.close()
 
 
 def _postmortem(settings: Settings, key: str, output: Path | None, recompile: bool) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -118,3 +119,17 @@ def test_metrics_count_commands_acks_api_calls_and_the_backlog(harness: Harness)
         backlog[("ircbot_slack_api_calls_total", (("method", "chat.postMessage"), ("outcome", "connection_error")))]
         >= 1
     )
+
+
+def test_sigterm_stops_serve_cleanly_and_soon(
+    emulator: SlackEmulator, database_url: str, config_dir: Path, serving: list[ServeProcess]
+) -> None:
+    bot = ServeProcess(serve_environment(emulator, database_url, config_dir))
+    serving.append(bot)
+    bot.wait_healthy()
+
+    bot.process.send_signal(signal.SIGTERM)
+    out, _ = bot.process.communicate(timeout=10)
+
+    assert bot.process.returncode == 0, out.decode()
+    assert "stopping: finishing the work already acknowledged" in out.decode()
