@@ -95,7 +95,9 @@ def declared_reply(result: Declared) -> Reply:
     """What the declarer sees once the incident exists."""
     view = result.incident
     if result.duplicate:
-        return Reply(Text(f"{view.label} was already declared for this request: <#{view.channel_id}>."))
+        return Reply(
+            Text(f"{view.label} was already declared for this request: <#{view.channel_id}>."), answers=view.id
+        )
     privacy = "private" if view.is_private else "public"
     lines = [
         f":rotating_light: Declared *{view.label}: {view.title}* ({view.severity.upper()}). "
@@ -104,4 +106,4 @@ def declared_reply(result: Declared) -> Reply:
     lines += [f":warning: {w}" for w in result.warnings]
     if not result.ready:
         lines.append(":hourglass: I will post the welcome card when Slack takes it, and tell you by DM.")
-    return Reply(Text("\n".join(lines)))
+    return Reply(Text("\n".join(lines)), answers=view.id if result.ready else None)  # else the DM will

@@ -27,6 +27,7 @@ from ircbot.slack.client import build_web_client
 from ircbot.slack.gateway import SlackChat
 from ircbot.slack.identity import BotIdentity, authorizer
 from ircbot.slack.listeners import register
+from ircbot.store import channel_copy
 from ircbot.store.db import Database
 from ircbot.telemetry import Telemetry
 
@@ -55,6 +56,8 @@ class IrcBot:
 
     def start(self) -> None:
         """Start the timer engine (which also resumes declares a crash cut short); ask Slack who is who."""
+        with self.db.transaction() as session:  # message events may have been missed while nothing ran
+            channel_copy.distrust_channel_copies(session=session)
         self.runner.start()
         threading.Thread(target=self._look_up, name="ircbot-lookup", daemon=True).start()
 

@@ -222,17 +222,13 @@ def _serve_until_stopped(bot: IrcBot, server: HttpServer, disconnect: Callable[[
 
 def _postmortem(settings: Settings, key: str, output: Path | None, recompile: bool) -> int:
     from ircbot.app import build_app
-    from ircbot.domain.access import INCIDENT_KEY
+    from ircbot.domain.access import find_by_key
     from ircbot.domain.postmortem import compile_postmortem, latest_postmortem
     from ircbot.errors import NotFound
-    from ircbot.store import queries
 
     bot = build_app(settings)
-    match = INCIDENT_KEY.match(key)
-    if not match:
-        raise NotFound(f"{key!r} is not an incident key; keys look like INC-7")
     with bot.db.transaction() as session:
-        incident = queries.incident_by_number(session=session, number=int(match.group(1)))
+        incident = find_by_key(session, key)
         if incident is None or incident.id is None:
             raise NotFound(f"there is no incident {key.upper()}")
         incident_id = incident.id

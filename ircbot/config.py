@@ -1,4 +1,4 @@
-"""Reading the config folder: roles.yaml, escalation.yaml and playbooks/*.yaml.
+"""Reading the config folder: roles.yaml, escalation.yaml, playbooks/*.yaml and the optional alerts.yaml.
 
 Each file in the config folder overrides the shipped one of the same name. Every problem
 is reported with file, line and field, and `load_config` reports all of them at once.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ircbot.domain.policy import Config, EscalationFile, Playbook, RolesFile
+from ircbot.domain.policy import AlertsFile, Config, EscalationFile, Playbook, RolesFile
 from ircbot.errors import ConfigError
 from ircbot.shipped import shipped_path
 from ircbot.yamlsource import YamlSource, read_yaml, validate
@@ -56,10 +56,18 @@ def load_config(config_dir: Path) -> Config:
         problems.append(f"{config_dir / 'playbooks'}: no 'default' playbook found")
     if roles is not None and escalation is not None and escalation_source is not None:
         problems.extend(_unknown_role_targets(roles, escalation, escalation_source))
+    alerts = AlertsFile()
+    if (config_dir / "alerts.yaml").exists():  # optional, and nothing is shipped: no rules, no triage channel
+        files["alerts.yaml"] = config_dir / "alerts.yaml"
+        alerts, alerts_source = attempt(files["alerts.yaml"], AlertsFile)
+        if alerts is not None and alerts_source is not None:
+            problems.extend(_unknown_playbooks(alerts, playbooks, alerts_source))
     if problems:
         raise ConfigError(problems)
     template_dirs = [config_dir / "templates", shipped_path("templates")]
-    return Config(roles=roles, escalation=escalation, playbooks=playbooks, template_dirs=template_dirs, files=files)
+    return Config(
+        roles=roles, escalation=escalation, playbooks=playbooks, alerts=alerts, template_dirs=template_dirs, files=files
+    )
 
 
 def describe_files(config: Config) -> list[str]:
@@ -86,4 +94,16 @@ def _unknown_role_targets(roles: RolesFile, escalation: EscalationFile, source: 
                         f"{source.path}:{source.line_of(loc)}: {'.'.join(map(str, loc))}: "
                         f"role {key!r} is not in roles.yaml; roles are {', '.join(roles.roles)}"
                     )
+    return problems
+
+
+def _unknown_playbooks(alerts: AlertsFile, playbooks: dict[str, Playbook], source: YamlSource) -> list[str]:
+    problems = []
+    for n, rule in enumerate(alerts.rules):
+        if rule.declare is not None and playbooks and rule.declare.playbook not in playbooks:
+            loc = ("rules", n, "declare", "playbook")
+            problems.append(
+                f"{source.path}:{source.line_of(loc)}: {'.'.join(map(str, loc))}: "
+                f"no playbook {rule.declare.playbook!r}; playbooks are {', '.join(sorted(playbooks))}"
+            )
     return problems

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///ircbot.db", validation_alias="DATABASE_URL")
     config_dir: Path = Field(default=Path("."), validation_alias=AliasChoices("IRCBOT_CONFIG_DIR", "config_dir"))
     smtp_url: str | None = Field(default=None, validation_alias="SMTP_URL")
+    alert_token: str | None = Field(default=None, validation_alias="IRCBOT_ALERT_TOKEN")  # POST /alerts/<source>
     timeline_emoji: str = Field(default="pushpin", validation_alias="IRCBOT_TIMELINE_EMOJI")
     timezone: str = Field(default="UTC", validation_alias="IRCBOT_TIMEZONE")
     slack_timeout: int = Field(default=15, ge=1, le=120, validation_alias="IRCBOT_SLACK_TIMEOUT")

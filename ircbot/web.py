@@ -1,4 +1,5 @@
-"""HTTP mode: a WSGI app serving Bolt at POST /slack/events, GET /healthz and GET /metrics, run by waitress.
+"""HTTP mode: a WSGI app serving Bolt at POST /slack/events, GET /healthz, GET /metrics and POST /alerts/<source>,
+run by waitress.
 
 In Socket Mode the same server runs without /slack/events (Slack's requests come over the socket), and
 /healthz also answers 503 while the socket is down.
@@ -10,13 +11,16 @@ Each refusal is one log line, never the body.
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -25,10 +29,15 @@ from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
 
 from ircbot.app import IrcBot
+from ircbot.domain.alert_intake import receive
+from ircbot.domain.alert_sources import READERS, read_alerts
+from ircbot.errors import InvalidInput
+from ircbot.slack.markup import neutral
 from ircbot.telemetry import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
+ALERTS_PREFIX = "/alerts/"  # POST /alerts/<source>, served in Socket Mode too
 MAX_BODY = 1024 * 1024  # Slack's requests are a few kilobytes; the largest view submissions stay far below this
 HEALTH_TIMEOUT = 1.0  # seconds a health probe waits for the database
 # Slow or idle clients are dropped after this long, so trickled bodies cannot hold every connection.
@@ -112,6 +121,7 @@ def wsgi_app(bot: IrcBot, probe: HealthProbe, *, slack_events: bool = True) -> W
     slack = SlackRequestHandler(bot.bolt, path=EVENTS_PATH)
     secret = bot.settings.slack_signing_secret
     verifier = SignatureVerifier(secret) if secret else None
+    intake = alert_intake(bot)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") == "GET":
@@ -122,6 +132,8 @@ def wsgi_app(bot: IrcBot, probe: HealthProbe, *, slack_events: bool = True) -> W
             unhealthy = probe.problem()
             start_response("503 Service Unavailable" if unhealthy else "200 OK", [("Content-Type", "text/plain")])
             return [f"{unhealthy or 'ok'}\n".encode()]
+        if str(environ.get("PATH_INFO", "")).startswith(ALERTS_PREFIX):
+            return intake(environ, start_response)
         if not slack_events and environ.get("PATH_INFO") == EVENTS_PATH:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not served: in Socket Mode Slack's requests come over the socket\n"]
@@ -137,6 +149,64 @@ def wsgi_app(bot: IrcBot, probe: HealthProbe, *, slack_events: bool = True) -> W
             return _refuse(start_response, *problem, environ)
         environ["wsgi.input"] = io.BytesIO(body)
         return slack(environ, start_response)
+
+    return app
+
+
+def alert_tokens(bot: IrcBot) -> dict[str, str]:
+    """The token each alert source must send: its own (alerts.yaml's token_env) or IRCBOT_ALERT_TOKEN."""
+    tokens = {}
+    for source in READERS:
+        own = bot.config.alerts.token_env.get(source)
+        token = os.environ.get(own, "") if own else bot.settings.alert_token or ""
+        if own and not token:
+            log.warning("alerts.yaml names %s for %s alerts, but it is not set: they are refused", own, source)
+        if token:
+            tokens[source] = token
+    return tokens
+
+
+def alert_intake(bot: IrcBot) -> WsgiApp:
+    """POST /alerts/<source> (token as `Authorization: Bearer …` or as /alerts/<source>/<token>): 202 once stored."""
+    tokens = alert_tokens(bot)
+
+    def answer(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        source, _, path_token = str(environ["PATH_INFO"])[len(ALERTS_PREFIX) :].partition("/")
+        if source not in READERS or "/" in path_token:
+            sources = ", ".join(READERS)
+            return answer(start_response, "404 Not Found", {"error": f"no alert source here; sources are {sources}"})
+        if environ.get("REQUEST_METHOD") != "POST":
+            return answer(start_response, "405 Method Not Allowed", {"error": "alerts are sent with POST"})
+        scheme, _, bearer = str(environ.get("HTTP_AUTHORIZATION", "")).partition(" ")
+        given = bearer.strip() if scheme.lower() == "bearer" else path_token
+        expected = tokens.get(source)
+        if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+            log.warning("refused %s alerts from %s: wrong or missing token", source, environ.get("REMOTE_ADDR"))
+            return answer(start_response, "401 Unauthorized", {"error": "wrong or missing token"})
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return answer(start_response, "400 Bad Request", {"error": "Content-Length is not a number"})
+        if length > MAX_BODY:
+            return answer(start_response, "413 Payload Too Large", {"error": f"body over {MAX_BODY} bytes"})
+        try:
+            alerts = read_alerts(source, environ["wsgi.input"].read(length))
+        except InvalidInput as exc:
+            log.warning("refused %s alerts from %s: %s", source, environ.get("REMOTE_ADDR"), exc.message)
+            return answer(start_response, "400 Bad Request", {"error": exc.message})
+        # What a sender writes reaches Slack: it pings nobody and disguises no link.
+        alerts = [replace(a, title=neutral(a.title), description=neutral(a.description)) for a in alerts]
+        try:
+            stored = receive(bot.services, alerts)
+        except Exception:  # the sender keeps the alert and retries; nothing half-stored (one commit)
+            log.exception("could not store %d %s alert(s)", len(alerts), source)
+            return answer(start_response, "503 Service Unavailable", {"error": "could not store the alerts; retry"})
+        return answer(start_response, "202 Accepted", {"accepted": len(stored), "ids": stored})
 
     return app
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlmodel import col, select
 
 from ircbot.app import IrcBot, build_app
@@ -27,6 +28,7 @@ from tests.smtp import SmtpServer, running_smtp
 
 CHANNEL_LINK = re.compile(r"<#(C[A-Z0-9]+)(?:\|[^>]*)?>")
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+ALERT_TOKEN = "alert-token-4c1f9e"  # IRCBOT_ALERT_TOKEN of every test bot
 # What a deployed bot reads from the environment; no test may see the caller's values.
 ENVIRONMENT_PREFIXES = ("SLACK_", "IRCBOT_")
 ENVIRONMENT_NAMES = ("DATABASE_URL", "SMTP_URL")
@@ -157,6 +159,7 @@ def bot_settings(
             "DATABASE_URL": database_url,
             "IRCBOT_CONFIG_DIR": str(config_dir),
             "SMTP_URL": smtp_url,
+            "IRCBOT_ALERT_TOKEN": ALERT_TOKEN,
         }
     )
 
@@ -265,8 +268,11 @@ def make_harness(
         escalation: dict[str, object] | None = None,
         smtp_url: str | None = None,
         slack_timeout: int = 15,
+        alerts: dict[str, object] | None = None,
     ) -> Harness:
         folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
+        if alerts is not None:
+            (folder / "alerts.yaml").write_text(yaml.safe_dump(alerts, sort_keys=False))
         settings = bot_settings(emulator, database_url, folder, smtp_url, slack_timeout)
         bot = build_app(settings, clock=scenario_clock)
         server = HttpServer(bot, port=0, threads=8)

@@ -21,7 +21,7 @@ from ircbot.domain.incidents import resolve, visible_open
 from ircbot.domain.messages import DeclareOutcome, Message, Reply, Text, Topic
 from ircbot.domain.outbox import drain_outbox
 from ircbot.domain.ports import ChatMessage, Profile
-from ircbot.domain.resuming import remember_declaration, resume_declares
+from ircbot.domain.resuming import declarer_answered, remember_declaration, resume_declares
 from ircbot.domain.roles import assign
 from ircbot.domain.services import Services
 from ircbot.errors import Conflict, GatewayError, InvalidInput
@@ -130,8 +130,9 @@ class FakeChat:
     def profile(self, user_id: str) -> Profile:
         return Profile(user_id=user_id, name=user_id.lower(), email=None, tz="UTC")
 
-    def history(self, channel_id: str) -> Iterator[ChatMessage]:
-        return iter(self.channel_messages.get(channel_id, []))
+    def history(self, channel_id: str, *, oldest: str | None = None) -> Iterator[ChatMessage]:
+        after = float(oldest) if oldest else 0.0
+        return iter(m for m in self.channel_messages.get(channel_id, []) if float(m.ts) > after)
 
     def replies(self, channel_id: str, thread_ts: str, *, oldest: str | None = None) -> Iterator[ChatMessage]:
         return iter(())
@@ -538,8 +539,24 @@ def test_the_declare_after_the_acknowledgement_takes_the_kept_request(
     result = declare(svc, request)
     assert not result.duplicate and result.ready and len(chat.channels) == 1
     assert rows(svc, PendingDeclare) == [], "recorded and no longer pending, in one commit"
+    declarer_answered(svc, result.incident.id)  # the pipeline delivered the answer
     clock.advance(minutes=1)
     assert resume_declares(svc) == 0
+
+
+def test_a_finished_declare_whose_answer_died_with_its_process_is_told_by_dm(
+    svc: Services, chat: FakeChat, clock: FakeClock
+) -> None:
+    result = declare_one(svc, request_key="trigger-4")  # ready; the process died before answering the declarer
+    clock.advance(seconds=31)
+
+    assert resume_declares(svc) == 1
+    drain_outbox(svc)
+    assert resume_declares(svc) == 0, "told once"
+
+    told = [m for c, m in chat.posts if c == ALICE]
+    assert len(told) == 1 and isinstance(told[0], DeclareOutcome) and told[0].incident is not None
+    assert told[0].incident.key == result.incident.key
 
 
 def test_a_kept_declare_that_can_no_longer_be_declared_tells_the_declarer_why(

@@ -231,7 +231,7 @@ def test_spread_merge_months_and_since_parsing() -> None:
 def test_report_shapes(db: Database) -> None:
     metrics = collect(db, viewer=None, since=SINCE, until=NOW)
     shape = report_json(metrics)
-    assert list(shape) == ["since", "until", "severity", "months", "summary", "repeats"]
+    assert list(shape) == ["since", "until", "severity", "months", "summary", "repeats", "alerts"]
     assert shape["summary"]["mttr"] == {"n": 5, "mean_s": 14880, "median_s": 14400, "p90_s": 27360}
     assert shape["summary"]["downtime_s"] == {"crm": 14400, "fileserver": 9000, "mail": 12600}
     assert shape["months"][3]["mttr"] == {"n": 0, "mean_s": None, "median_s": None, "p90_s": None}

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from ircbot.store.models import ThreadActivity
 from tests.conftest import Harness, serve_environment
 from tests.factories import ALICE, BOB, CAROL, MALLORY
 from tests.scenario import events
@@ -178,6 +181,18 @@ def test_template_override_and_the_cli_writes_the_same_file(harness: Harness, tm
     assert output.read_text() == uploaded(harness)
 
 
+def slack_says(h: Harness, event: dict[str, object]) -> None:
+    """Deliver a message event as Slack would for what was just posted, and wait until the bot has noted it."""
+
+    def noted() -> int:
+        with h.bot.db.transaction() as session:
+            return len(session.exec(select(ThreadActivity)).all())
+
+    before = noted()
+    assert h.driver.event(event, event_id=f"Ev{uuid.uuid4().hex[:10].upper()}").status == 200
+    h.wait_for(lambda: noted() > before)
+
+
 def reads(h: Harness) -> tuple[int, int]:
     """conversations.history and conversations.replies calls made so far."""
     return len(h.emulator.calls_to("conversations.history")), len(h.emulator.calls_to("conversations.replies"))
@@ -212,8 +227,11 @@ def test_a_recompile_reads_only_the_thread_that_moved_and_shows_what_was_added(h
     before = condensed_total(uploaded(harness))
 
     emu.post(channel, user=CAROL, text="AI: rebuild FS03 from the golden image")
-    emu.post(channel, user=BOB, text="TODO: block the beacon's second domain", thread_ts=busy["ts"])
-    _, replies = reads(harness)
+    reply = emu.post(channel, user=BOB, text="TODO: block the beacon's second domain", thread_ts=busy["ts"])
+    slack_says(
+        harness, {"type": "message", "channel": channel, "user": BOB, "ts": reply["ts"], "thread_ts": busy["ts"]}
+    )
+    history, replies = reads(harness)
     harness.slash("postmortem", channel=channel)
     markdown = uploaded(harness)
 
@@ -222,6 +240,9 @@ def test_a_recompile_reads_only_the_thread_that_moved_and_shows_what_was_added(h
     assert "block the beacon's second domain" in markdown, "a new reply in a thread read before is found"
     thread_reads = emu.calls_to("conversations.replies")[replies:]
     assert [(c.args["ts"], c.args.get("oldest")) for c in thread_reads] == [(busy["ts"], stored_newest)]
+    assert [bool(c.args.get("oldest")) for c in emu.calls_to("conversations.history")[history:]] == [True], (
+        "one history call, for what came after the stored copy"
+    )
 
 
 def test_edits_are_seen_and_a_history_slack_refuses_falls_back_to_the_stored_copy(harness: Harness) -> None:
@@ -233,6 +254,9 @@ def test_edits_are_seen_and_a_history_slack_refuses_falls_back_to_the_stored_cop
     assert "rotate the VPN certificate" in uploaded(harness)
 
     parent["text"] = "AI: rotate the VPN certificate and the RADIUS secret"  # edited in Slack after the compile
+    edited = {"ts": parent["ts"], "user": BOB, "text": parent["text"]}
+    changed = {"type": "message", "subtype": "message_changed", "hidden": True, "channel": channel, "message": edited}
+    slack_says(harness, {**changed, "ts": f"{float(parent['ts']) + 60:.6f}"})
     harness.slash("postmortem", channel=channel)
     assert "rotate the VPN certificate and the RADIUS secret" in uploaded(harness)
 
@@ -245,3 +269,18 @@ def test_edits_are_seen_and_a_history_slack_refuses_falls_back_to_the_stored_cop
     assert "revoke the old one at the CA" in markdown
     assert condensed_total(markdown) == 2
     assert reads(harness)[1] == replies
+
+
+def test_a_draft_trusts_only_what_slack_said_and_the_final_postmortem_reads_everything(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("Beaconing from FS04 sev4")
+    parent = emu.post(channel, user=BOB, text="EDR alert on FS04")
+    emu.post(channel, user=ALICE, text="first look", thread_ts=parent["ts"])
+    harness.slash("postmortem", channel=channel)
+    emu.post(channel, user=CAROL, text="AI: reimage FS04", thread_ts=parent["ts"])  # its event never arrived
+
+    harness.slash("postmortem", channel=channel)
+    assert "reimage FS04" not in uploaded(harness), "a draft reads only what Slack said moved"
+    harness.slash("resolve Beacon blocked", channel=channel)
+
+    assert "reimage FS04" in uploaded(harness), "the final postmortem reads the channel whole"

@@ -24,12 +24,17 @@ def may_see(session: Session, incident: Incident, user_id: str) -> bool:
     return queries.is_participant(session=session, incident_id=incident.id, user_id=user_id)
 
 
-def find_visible(session: Session, key: str, user_id: str, *, lock: bool = False) -> Incident:
-    """The incident with this key, if the user may see it; otherwise NotFound (never a hint it exists)."""
+def find_by_key(session: Session, key: str, *, lock: bool = False) -> Incident | None:
+    """The incident with this key (`INC-7`, any case), or None; NotFound when `key` is not a key at all."""
     match = INCIDENT_KEY.match(key.strip())
     if not match:
         raise NotFound(f"`{key}` is not an incident key; keys look like `INC-7`.")
-    incident = queries.incident_by_number(session=session, number=int(match.group(1)), lock=lock)
+    return queries.incident_by_number(session=session, number=int(match.group(1)), lock=lock)
+
+
+def find_visible(session: Session, key: str, user_id: str, *, lock: bool = False) -> Incident:
+    """The incident with this key, if the user may see it; otherwise NotFound (never a hint it exists)."""
+    incident = find_by_key(session, key, lock=lock)
     if incident is None or not may_see(session, incident, user_id):
         raise NotFound(f"There is no incident {key.upper()} that you can see.")
     return incident

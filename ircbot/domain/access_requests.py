@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from ircbot.domain.access import INCIDENT_KEY, has_permission
+from ircbot.domain.access import find_by_key, has_permission
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import AccessStatus, TimelineKind
 from ircbot.domain.messages import AccessPrompt, Text
@@ -46,11 +46,8 @@ class Decided:
 
 def ask_to_join(svc: Services, *, key: str, user_id: str) -> Asked:
     """Let the user into a public incident, or ask on their behalf to join a private one."""
-    match = INCIDENT_KEY.match(key.strip())
-    if not match:
-        raise NotFound(f"`{key}` is not an incident key; keys look like `INC-7`.")
     with svc.db.transaction() as session:
-        found = queries.incident_by_number(session=session, number=int(match.group(1)))
+        found = find_by_key(session, key)
     if found is None or found.id is None:
         raise NotFound(f"There is no incident {key.upper()}.")
     with incident_tx(svc, found.id) as tx:

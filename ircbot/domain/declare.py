@@ -40,6 +40,7 @@ class Declaration:
     is_drill: bool = False
     started_at: datetime | None = None
     request_key: str | None = None
+    detected_at: datetime | None = None  # when the first alert saw it; None: at the declare
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,13 @@ def _record(svc: Services, request: Declaration) -> Incident:
         raise Conflict("This incident is being declared already (Slack delivered the request twice).") from exc
 
 
+def record_in(svc: Services, session: Session, request: Declaration) -> Incident:
+    """Record the incident in the caller's transaction (an alert's, under its group lock); `finish_declare` after
+    the commit opens its channel, or `resume_declares` does once the declare's lease has run out."""
+    check(svc, request)
+    return _insert(svc, session, request)
+
+
 def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
     now = svc.clock()
     incident = Incident(
@@ -178,7 +186,7 @@ def _insert(svc: Services, session: Session, request: Declaration) -> Incident:
         declared_by=request.declared_by,
         request_key=request.request_key,
         started_at=request.started_at,
-        detected_at=now,
+        detected_at=min(request.detected_at, now) if request.detected_at else now,
         declared_at=now,
         stage=STAGES[0],
         declare_lease_until=now + DECLARE_LEASE,

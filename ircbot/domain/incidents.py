@@ -93,7 +93,7 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
             ("update the topic", lambda: svc.chat.set_topic(channel, Topic(resolved_view))),
         )
     try:
-        published = publish_postmortem(svc, incident_id=incident_id, actor=actor)
+        published = publish_postmortem(svc, incident_id=incident_id, actor=actor, whole=True)  # the final record
     except IrcbotError as exc:  # the incident is resolved either way; the postmortem can be recompiled
         warnings.append(f"The postmortem could not be compiled ({exc}); run `/incident postmortem` to retry.")
         return Resolved(incident=resolved_view, postmortem="", warnings=tuple(warnings))

@@ -38,6 +38,7 @@ class OutboxKind(StrEnum):
     CHANNEL_LINE = "channel_line"
     REMINDER = "reminder"
     DECLARED = "declared"  # the declarer told that a declare cut short has finished
+    ALERT_LINE = "alert_line"  # an alert attached to the incident, or resolved, said in its channel
 
 
 PAGE_KINDS = frozenset({OutboxKind.INVITE, OutboxKind.DM, OutboxKind.EMAIL, OutboxKind.CHANNEL_LINE})
@@ -65,6 +66,19 @@ class NoticeStatus(StrEnum):
     DRAFT = "draft"
     SENT = "sent"
     CANCELLED = "cancelled"
+
+
+class AlertOutcome(StrEnum):
+    """What became of a received alert (None while it waits to be processed)."""
+
+    DECLARED = "declared"  # opened an incident (by a rule, or by Declare in triage)
+    ATTACHED = "attached"  # joined the open incident of its group or fingerprint
+    DEDUPLICATED = "deduplicated"  # its fingerprint was seen within dedup_window: counted only
+    RESOLVED = "resolved"  # the sender says it cleared
+    TRIAGE = "triage"  # waiting for Declare / Dismiss in the triage channel
+    DISMISSED = "dismissed"  # a false positive, said so in triage
+    DROPPED = "dropped"  # a rule drops it
+    UNROUTED = "unrouted"  # no rule declares it and no triage channel is configured: stored only
 
 
 class TimelineKind(StrEnum):
@@ -105,6 +119,8 @@ class TimelineKind(StrEnum):
     IMPACT = "impact"
     RESOLVED = "resolved"
     POSTMORTEM = "postmortem"
+    ALERT = "alert"  # an alert that opened the incident or was attached to it
+    ALERT_RESOLVED = "alert_resolved"  # its sender says the condition cleared (the incident stays open)
 
 
 CARD_KINDS = frozenset(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from ircbot.domain.metrics import Metrics
@@ -126,6 +127,23 @@ class DeclareOutcome:
 
 
 @dataclass(frozen=True)
+class TriageCard:
+    """An alert no rule declared, in the triage channel: its facts, and Declare / Dismiss until someone decides."""
+
+    alert_id: int
+    source: str
+    severity: str
+    title: str
+    description: str
+    started_at: datetime | None
+    labels: tuple[tuple[str, str], ...] = ()
+    outcome: str = "triage"  # an AlertOutcome: triage until someone decides
+    decided_by: str | None = None
+    incident_key: str | None = None
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True)
 class AckNotice:
     """Someone acknowledged the page, so escalation stopped."""
 
@@ -202,6 +220,7 @@ Message = (
     | SentNotice
     | DeclareOutcome
     | AccessPrompt
+    | TriageCard
 )
 
 
@@ -213,6 +232,7 @@ class Reply:
     visibility: Literal["ephemeral", "in_channel"] = "ephemeral"
     replace_original: bool = False
     problem: Literal["refused", "failed"] | None = None  # an answer to what could not be done, for the metrics
+    answers: int | None = None  # the incident whose declarer this tells the outcome: noted once delivered
 
 
 @dataclass(frozen=True)

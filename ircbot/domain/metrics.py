@@ -95,6 +95,24 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class AlertCounts:
+    """What became of the alerts one source sent in the window."""
+
+    source: str
+    received: int = 0
+    deduplicated: int = 0
+    declared: int = 0  # opened an incident (a rule, or Declare in triage)
+    dismissed: int = 0  # false positives, said so in triage
+    dropped: int = 0
+
+    @property
+    def false_positive_rate(self) -> float | None:
+        """Dismissed among the alerts someone or a rule judged (declared or dismissed); None when none was."""
+        judged = self.declared + self.dismissed
+        return self.dismissed / judged if judged else None
+
+
+@dataclass(frozen=True)
 class Metrics:
     """Metrics over the incidents declared in [since, until], drills excluded, as one viewer may see them."""
 
@@ -105,6 +123,7 @@ class Metrics:
     total: Summary
     months: tuple[Summary, ...]
     repeats: tuple[Repeat, ...]
+    alerts: tuple[AlertCounts, ...] = ()  # per source, by name
 
 
 def parse_since(text: str, now: datetime) -> datetime:

@@ -35,7 +35,7 @@ def report_text(metrics: Metrics) -> str:
     ]
     total = metrics.total
     if not total.incidents:
-        return "\n".join([*lines, "", "No incidents in this period."])
+        return "\n".join([*lines, "", "No incidents in this period.", *_alert_lines(metrics)])
     lines += ["", _row("Month", "Incidents", "Resolved", "FP", "Repeats", "MTTR median", "Downtime")]
     for summary in (*metrics.months, total):
         label = "Total" if summary.period == "total" else summary.period
@@ -69,7 +69,21 @@ def report_text(metrics: Metrics) -> str:
     lines.append(f"Repeat incidents (same playbook within 90 days): {total.repeats} — {repeats}")
     downtime = " · ".join(f"{system} {format_duration(d)}" for system, d in total.downtime) or "none recorded"
     lines.append(f"Downtime by system: {downtime}")
-    return "\n".join(lines)
+    return "\n".join([*lines, *_alert_lines(metrics)])
+
+
+def _alert_lines(metrics: Metrics) -> list[str]:
+    """Alerts per source: received, deduplicated, declared, dismissed, dropped, and their false-positive rate."""
+    if not metrics.alerts:
+        return []
+    lines = ["", f"{'Alerts':<14}{'received':>9}{'dedup':>7}{'declared':>9}{'dismissed':>10}{'dropped':>8}{'FP':>6}"]
+    for c in metrics.alerts:
+        rate = "—" if c.false_positive_rate is None else f"{c.false_positive_rate:.0%}"
+        lines.append(
+            f"{c.source:<14}{c.received:>9}{c.deduplicated:>7}{c.declared:>9}{c.dismissed:>10}{c.dropped:>8}{rate:>6}"
+        )
+    lines.append("FP = alerts dismissed in triage ÷ alerts declared or dismissed")
+    return lines
 
 
 def report_json(metrics: Metrics) -> dict[str, Any]:
@@ -81,6 +95,18 @@ def report_json(metrics: Metrics) -> dict[str, Any]:
         "months": [_summary_json(s) for s in metrics.months],
         "summary": _summary_json(metrics.total),
         "repeats": [{"incident": r.key, "playbook": r.playbook, "repeat_of": r.repeat_of} for r in metrics.repeats],
+        "alerts": [
+            {
+                "source": c.source,
+                "received": c.received,
+                "deduplicated": c.deduplicated,
+                "declared": c.declared,
+                "dismissed": c.dismissed,
+                "dropped": c.dropped,
+                "false_positive_rate": None if c.false_positive_rate is None else round(c.false_positive_rate, 4),
+            }
+            for c in metrics.alerts
+        ],
     }
 
 

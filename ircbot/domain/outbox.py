@@ -122,6 +122,17 @@ def _declared(tx: IncidentTx, message: OutboxMessage) -> Send:
     return _post_once(tx, message, message.recipient, DeclareOutcome(tx.incident.title, tx.view()))
 
 
+def _alert_line(tx: IncidentTx, message: OutboxMessage) -> Send:
+    channel = tx.incident.channel_id
+    if channel is None:  # the channel is still being opened: refused for now, tried again shortly
+
+        def not_yet() -> None:
+            raise GatewayError("chat.postMessage", "channel_not_opened_yet")
+
+        return not_yet
+    return _post_once(tx, message, channel, Text(str(message.payload["text"])))
+
+
 def _email(tx: IncidentTx, message: OutboxMessage) -> Send:
     reason, tier = str(message.payload["reason"]), int(str(message.payload["tier"]))
     email = page_email(tx.svc, tx.view(), to=message.recipient, reason=reason, tier=tier)
@@ -135,6 +146,7 @@ DELIVER: dict[OutboxKind, Prepare] = {
     OutboxKind.REMINDER: _reminder,
     OutboxKind.EMAIL: _email,
     OutboxKind.DECLARED: _declared,
+    OutboxKind.ALERT_LINE: _alert_line,
 }
 """For each kind, what to send: decided under the incident's lock, sent after the commit."""
 
@@ -250,6 +262,7 @@ WHAT: dict[str, str] = {
     OutboxKind.CHANNEL_LINE: "channel's page line",
     OutboxKind.REMINDER: "reminder",
     OutboxKind.DECLARED: "declare notice",
+    OutboxKind.ALERT_LINE: "alert line",
 }
 
 

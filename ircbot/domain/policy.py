@@ -190,6 +190,95 @@ class Playbook(Strict):
         return {key: stages[key] for key in STAGES}
 
 
+ALERT_SEVERITIES = ("critical", "high", "medium", "low", "info")
+ALERT_SOURCES = ("alertmanager", "splunk", "sentinel", "generic")
+ALERT_FIELDS = ("source", "severity", "title", "description", "fingerprint", "group_key", "status")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _match_value(value: Any) -> str:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
+        try:
+            re.compile(text[1:-1])
+        except re.error as exc:
+            raise ValueError(f"{text!r} is not a regular expression: {exc}") from exc
+    return text
+
+
+class AlertDeclare(Strict):
+    """What a rule declares: the incident's severity and playbook."""
+
+    severity: str = "sev3"
+    playbook: str = "default"
+
+    @field_validator("severity")
+    @classmethod
+    def _severity(cls, severity: str) -> str:
+        if severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {severity!r}; severities are {', '.join(SEVERITIES)}")
+        return severity
+
+
+class AlertRule(Strict):
+    """One rule of alerts.yaml: `when` every field matches, `declare`, `triage` or `drop`."""
+
+    when: dict[str, Annotated[str, BeforeValidator(_match_value)]] = {}
+    declare: AlertDeclare | None = None
+    triage: bool = False
+    drop: bool = False
+
+    @field_validator("when")
+    @classmethod
+    def _fields(cls, when: dict[str, str]) -> dict[str, str]:
+        for name in when:
+            if name not in ALERT_FIELDS and not (name.startswith("labels.") and len(name) > len("labels.")):
+                raise ValueError(f"unknown field {name!r}; match on {', '.join(ALERT_FIELDS)} or labels.NAME")
+        return when
+
+    @model_validator(mode="after")
+    def _one_action(self) -> AlertRule:
+        if [self.declare is not None, self.triage, self.drop].count(True) != 1:
+            raise ValueError("give exactly one of declare: {severity, playbook}, triage: true or drop: true")
+        return self
+
+    def matches(self, fields: dict[str, str]) -> bool:
+        """Whether every `when` entry matches (`/regex/` searches, anything else equals, ignoring case)."""
+        for name, wanted in self.when.items():
+            have = fields.get(name)
+            if have is None:
+                return False
+            if len(wanted) >= 2 and wanted.startswith("/") and wanted.endswith("/"):
+                if re.search(wanted[1:-1], have) is None:
+                    return False
+            elif have.casefold() != wanted.casefold():
+                return False
+        return True
+
+
+class AlertsFile(Strict):
+    """alerts.yaml: alert intake. Without the file no rule declares and nothing goes to triage."""
+
+    dedup_window: Duration = timedelta(hours=1)
+    triage_channel: str | None = None
+    rules: list[AlertRule] = []
+    token_env: dict[str, str] = {}  # source -> the environment variable holding that source's own token
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, token_env: dict[str, str]) -> dict[str, str]:
+        for source, name in token_env.items():
+            if source not in ALERT_SOURCES:
+                raise ValueError(f"unknown source {source!r}; sources are {', '.join(ALERT_SOURCES)}")
+            if not ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name (e.g. IRCBOT_SPLUNK_TOKEN)")
+        return token_env
+
+    def rule_for(self, fields: dict[str, str]) -> AlertRule | None:
+        """The first rule that matches an alert's fields (`source`, `severity`, …, `labels.NAME`)."""
+        return next((rule for rule in self.rules if rule.matches(fields)), None)
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything read from the config folder, validated."""
@@ -197,6 +286,7 @@ class Config:
     roles: RolesFile
     escalation: EscalationFile
     playbooks: dict[str, Playbook]
+    alerts: AlertsFile = field(default_factory=AlertsFile)
     template_dirs: list[Path] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # each file read: roles.yaml, playbooks/x.yaml, …
 

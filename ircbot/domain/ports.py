@@ -112,8 +112,8 @@ class ChatPort(Protocol):
         """Name, e-mail and time zone of a user."""
         ...
 
-    def history(self, channel_id: str) -> Iterator[ChatMessage]:
-        """Every top-level message of a channel, oldest first, following cursors to the end."""
+    def history(self, channel_id: str, *, oldest: str | None = None) -> Iterator[ChatMessage]:
+        """Every top-level message of a channel (only those after `oldest` when given), oldest first."""
         ...
 
     def replies(self, channel_id: str, thread_ts: str, *, oldest: str | None = None) -> Iterator[ChatMessage]:

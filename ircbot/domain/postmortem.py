@@ -31,13 +31,17 @@ class Published:
     warnings: list[str] = field(default_factory=list)
 
 
-def compile_postmortem(svc: Services, *, incident_id: int) -> Published:
-    """Read the channel (outside any transaction), then render templates/postmortem.md.j2 with secrets redacted."""
+def compile_postmortem(svc: Services, *, incident_id: int, whole: bool = False) -> Published:
+    """Read the channel (outside any transaction), then render templates/postmortem.md.j2 with secrets redacted.
+
+    `whole` reads the channel history from its start (the final postmortem); otherwise a draft reads only
+    what moved since the stored copy, when it can tell (see channel_read).
+    """
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id)
         assert incident is not None
         channel_id, key = incident.channel_id, incident.key
-    channel = read_channel(svc, incident_id=incident_id, channel_id=channel_id)
+    channel = read_channel(svc, incident_id=incident_id, channel_id=channel_id, whole=whole)
     redactor = Redactor()
     with svc.db.transaction() as session:
         incident = queries.incident_by_id(session=session, incident_id=incident_id)
@@ -59,9 +63,9 @@ def compile_postmortem(svc: Services, *, incident_id: int) -> Published:
     return published
 
 
-def publish_postmortem(svc: Services, *, incident_id: int, actor: str) -> Published:
+def publish_postmortem(svc: Services, *, incident_id: int, actor: str, whole: bool = False) -> Published:
     """Compile, keep in the database with a timeline event, and upload into the incident channel."""
-    published = compile_postmortem(svc, incident_id=incident_id)
+    published = compile_postmortem(svc, incident_id=incident_id, whole=whole)
     with incident_tx(svc, incident_id) as tx:
         tx.session.add(
             Postmortem(incident_id=tx.id, compiled_at=tx.now, compiled_by=actor, markdown=published.markdown)

@@ -20,7 +20,7 @@ from ircbot.domain.services import Services
 from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.timeline import describe
 from ircbot.durations import format_duration
-from ircbot.store import queries
+from ircbot.store import alert_queries, queries
 from ircbot.store.models import Incident, TimelineEvent
 
 ACTION_ITEM = re.compile(r"^\s*(?:AI|TODO)\s*:\s*(.+)", re.IGNORECASE | re.DOTALL)
@@ -92,6 +92,17 @@ def build_context(
         "stages": _stages(svc, session, incident, events),
         "escalations": _escalations(incident, events, person),
         "timeline": _timeline(events, channel, clean, person),
+        "alerts": [
+            {
+                "at": a.started_at or a.received_at,
+                "source": a.source,
+                "severity": a.severity,
+                "status": a.status,
+                "title": clean(a.title),
+                "outcome": a.outcome,
+            }
+            for a in alert_queries.alerts_of_incident(session=session, incident_id=incident.id)
+        ],
         "metrics": metrics(incident),
         "action_items": _action_items(events, channel, clean),
         "lessons": LESSONS_QUESTIONS,

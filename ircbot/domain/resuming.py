@@ -44,7 +44,22 @@ def remember_declaration(svc: Services, request: Declaration) -> None:
 
 def resume_declares(svc: Services, *, limit: int = 20) -> int:
     """Finish the declares that stopped short; returns how many were finished (the declarer is told by DM)."""
-    return _declare_pending(svc, limit) + _finish_stalled(svc, limit)
+    return _declare_pending(svc, limit) + _finish_stalled(svc, limit) + _tell_unanswered(svc, limit)
+
+
+def declarer_answered(svc: Services, incident_id: int) -> None:
+    """The declarer has been told the outcome (the answer to the command or form was delivered)."""
+    with svc.db.transaction() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is not None and incident.answered_at is None:
+            incident.answered_at = svc.clock()
+
+
+def _tell_unanswered(svc: Services, limit: int) -> int:
+    """Declares that finished but whose answer never reached the declarer (the process died first): a DM."""
+    with svc.db.transaction() as session:
+        found = queries.unanswered_declares(session=session, ready_before=svc.clock() - DECLARE_LEASE, limit=limit)
+    return sum(_tell_finished(svc, incident_id) for incident_id in found)
 
 
 def _declare_pending(svc: Services, limit: int) -> int:
@@ -124,8 +139,12 @@ def _recorded(svc: Services, key: str) -> bool:
         return session.exec(select(Incident.id).where(Incident.request_key == key)).first() is not None
 
 
-def _tell_finished(svc: Services, incident_id: int) -> None:
+def _tell_finished(svc: Services, incident_id: int) -> bool:
+    """DM the declarer that the declare finished, unless they were told already; False then."""
     with incident_tx(svc, incident_id) as tx:
+        if tx.incident.answered_at is not None:
+            return False  # already told (the answer itself, or another process)
+        tx.incident.answered_at = tx.now  # the DM below is durable (the outbox)
         tx.record(
             TimelineKind.WARNING, "The declare was held up (a restart, or Slack not answering); it was finished later"
         )
@@ -139,6 +158,7 @@ def _tell_finished(svc: Services, incident_id: int) -> None:
         )
         key = tx.incident.key
     svc.log.warning("%s: finished a declare that was interrupted", key)
+    return True
 
 
 def _give_up(svc: Services, incident: Incident, error: str) -> None:
@@ -156,12 +176,16 @@ def _tell_given_up(svc: Services, declarer: str, title: str, problem: str) -> No
         svc.log.error("could not tell %s that the declare of %r was given up: %s", declarer, title, exc.error)
 
 
+_TIMES = ("started_at", "detected_at")
+
+
 def _stored(request: Declaration) -> dict[str, Any]:
     fields = asdict(request)
-    fields["started_at"] = request.started_at.isoformat() if request.started_at else None
+    for name in _TIMES:
+        fields[name] = fields[name].isoformat() if fields[name] else None
     return fields
 
 
 def _declaration(stored: dict[str, Any]) -> Declaration:
-    started = stored.get("started_at")
-    return Declaration(**{**stored, "started_at": datetime.fromisoformat(started) if started else None})
+    times = {name: datetime.fromisoformat(stored[name]) if stored.get(name) else None for name in _TIMES}
+    return Declaration(**{**stored, **times})

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from collections.abc import Sequence
+from dataclasses import fields, replace
 from datetime import datetime
 
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from ircbot.domain.metrics import REPEAT_WINDOW, Downtime, IncidentTimes, Metrics, compute
+from ircbot.domain.metrics import REPEAT_WINDOW, AlertCounts, Downtime, IncidentTimes, Metrics, compute
+from ircbot.store import alert_queries
 from ircbot.store.db import Database
 from ircbot.store.models import Impact, Incident, Participant
 
@@ -30,7 +32,20 @@ def collect(
         in_window = [i.id for i in incidents if i.declared_at >= since]
         rows = session.exec(select(Impact).where(col(Impact.incident_id).in_(in_window))).all() if in_window else []
         outages = [Downtime(r.incident_id, r.system, r.started_at, r.ended_at) for r in rows]
-    return compute(incidents, outages, since=since, until=until, severity=severity, viewer=viewer)
+        alerts = alert_counts(alert_queries.alert_outcomes(session=session, since=since, until=until))
+    found = compute(incidents, outages, since=since, until=until, severity=severity, viewer=viewer)
+    return replace(found, alerts=alerts)
+
+
+def alert_counts(rows: Sequence[tuple[str, str | None, int]]) -> tuple[AlertCounts, ...]:
+    """Per source, from (source, outcome, how many): received counts them all."""
+    by_source: dict[str, dict[str, int]] = {}
+    for source, outcome, n in rows:
+        counts = by_source.setdefault(source, {})
+        counts["received"] = counts.get("received", 0) + n
+        if outcome in ("deduplicated", "declared", "dismissed", "dropped"):
+            counts[outcome] = counts.get(outcome, 0) + n
+    return tuple(AlertCounts(source, **counts) for source, counts in sorted(by_source.items()))
 
 
 def _times(row: Incident) -> IncidentTimes:

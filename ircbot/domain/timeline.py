@@ -84,6 +84,8 @@ _WORDING: dict[K, Callable[[Fact, Who], str]] = {
     K.STATUS_UPDATE: lambda f, who: f"Status update: {f['status']}",
     K.NOTICE_SENT: lambda f, who: f"Notice to {f['title']} approved and sent by {who(f.actor or '')}: {f['subject']}",
     K.RESOLVED: _resolved,
+    K.ALERT: lambda f, who: f"Alert from {f['source']} ({f['severity']}): {f['title']}",
+    K.ALERT_RESOLVED: lambda f, who: f"Alert cleared at {f['source']}: {f['title']}",
 }
 
 

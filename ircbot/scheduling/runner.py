@@ -16,6 +16,7 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from dateutil import tz
 
+from ircbot.domain.alert_intake import process_alerts
 from ircbot.domain.cards import refresh_cards
 from ircbot.domain.homes import refresh_homes
 from ircbot.domain.outbox import drain_outbox
@@ -37,12 +38,14 @@ class Module:
 FIRING: tuple[Module, ...] = (Module("escalation", fire_due), Module("reminders", fire_due_reminders))
 """Decide what is due: escalation steps and reminders, written to the outbox."""
 DELIVERY: tuple[Module, ...] = (
+    Module("alerts", process_alerts),
     Module("outbox", drain_outbox),
     Module("declares", resume_declares),
     Module("cards", refresh_cards),
     Module("homes", refresh_homes),
 )
-"""Deliver what was decided, then finish declares a crash or a silent Slack cut short (pages first: a
+"""Decide the alerts received (an incident a rule declares opens its channel here; the lines it sends go out with
+the outbox next), deliver what was decided, then finish declares a crash or a silent Slack cut short (pages first: a
 declare being resumed makes Slack calls too), then redraw pinned cards and Home tabs, on their own thread, so claiming
 due steps never waits behind Slack calls. A declarer told by DM is told on the next round."""
 

@@ -175,9 +175,10 @@ class SlackChat:
         )
         return Profile(user_id=user_id, name=str(name), email=profile.get("email"), tz=user.get("tz"))
 
-    def history(self, channel_id: str) -> Iterator[ChatMessage]:
+    def history(self, channel_id: str, *, oldest: str | None = None) -> Iterator[ChatMessage]:
         pages = self._pages(
-            "conversations.history", lambda cursor: self.client.conversations_history(**_page(channel_id, cursor))
+            "conversations.history",
+            lambda cursor: self.client.conversations_history(oldest=oldest, **_page(channel_id, cursor)),
         )
         newest_first = [m for page in pages for m in page]
         return iter(reversed(newest_first))

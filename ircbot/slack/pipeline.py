@@ -20,6 +20,7 @@ from ircbot.commands.dispatch import dispatch
 from ircbot.domain.access import authorise
 from ircbot.domain.deliveries import remember_delivery
 from ircbot.domain.messages import OpenModal, Reply, Text
+from ircbot.domain.resuming import declarer_answered
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, IrcbotError
 from ircbot.slack import modals
@@ -132,13 +133,17 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
             text, blocks = render_message(answer.announce)
             args.respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
         return
+    delivered = True
     if _has_response_url(body):
         text, blocks = render_message(answer.message)
-        args.respond(
+        sent = args.respond(
             text=text, blocks=blocks, response_type=answer.visibility, replace_original=answer.replace_original
         )
+        delivered = getattr(sent, "status_code", 200) == 200
     else:  # a form submission or a Home tab click: the person's DM with the bot
         svc.chat.post(user_of(body), answer.message)
+    if answer.answers is not None and delivered:  # a declarer told the outcome; else a resume tells them later
+        declarer_answered(svc, answer.answers)
 
 
 def guarded(

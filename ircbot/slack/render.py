@@ -29,12 +29,14 @@ from ircbot.domain.messages import (
     RolesCard,
     StatsCard,
     Text,
+    TriageCard,
 )
 from ircbot.domain.metrics_report import report_text
 from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.views import IncidentView, ItemView
 from ircbot.durations import format_duration
 from ircbot.slack import ids
+from ircbot.slack.render_alerts import triage_card
 from ircbot.slack.wording import SHORT, announcement_text
 
 MAX_SECTION = 3000
@@ -73,6 +75,8 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
         return f"Paged: {view.label} {view.title} ({view.severity.upper()})", _page_card(message)
     if isinstance(message, AccessPrompt):
         return _access_prompt(message)
+    if isinstance(message, TriageCard):
+        return triage_card(message)
     raise TypeError(f"no rendering for {type(message).__name__}")
 
 

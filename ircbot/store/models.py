@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ircbot.store.types import UTCDateTime
@@ -51,6 +51,10 @@ class Incident(SQLModel, table=True):
     card_version: int = 0
     card_shown: int = 0
     card_due_at: datetime | None = _at(default=None, nullable=True, index=True)
+    # When the stored channel copy was last read whole while Slack's message events were being received;
+    # None: the events since may have been missed (a restart), so the next compile reads the whole channel.
+    channel_read_at: datetime | None = _at(default=None, nullable=True)
+    answered_at: datetime | None = _at(default=None, nullable=True)  # the declarer heard the outcome
 
     @property
     def key(self) -> str:
@@ -197,6 +201,16 @@ class HomeViewer(SQLModel, table=True):
     due_at: datetime | None = _at(default=None, nullable=True, index=True)
 
 
+class ThreadActivity(SQLModel, table=True):
+    """A thread (by its parent's ts) Slack's events said moved since the channel copy was read; "*": read it all."""
+
+    __tablename__ = "thread_activity"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    thread_ts: str = Field(primary_key=True)
+    seen_at: datetime = _at()
+
+
 class PendingDeclare(SQLModel, table=True):
     """A declare (typed or from the form) acknowledged to Slack, not yet recorded: kept so a crash cannot lose it."""
 
@@ -303,3 +317,42 @@ class Notice(SQLModel, table=True):
     drafted_at: datetime = _at()
     approved_by: str | None = None
     sent_at: datetime | None = _at(default=None, nullable=True)
+
+
+class Alert(SQLModel, table=True):
+    """One alert as a sender posted it, normalised; the durable queue of alert intake until `done`."""
+
+    __table_args__ = (Index("ix_alert_fingerprint", "source", "fingerprint", "received_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str  # alertmanager | splunk | sentinel | generic
+    fingerprint: str
+    group_key: str
+    status: str = "firing"  # firing | resolved
+    severity: str  # critical | high | medium | low | info
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    started_at: datetime | None = _at(default=None, nullable=True)
+    received_at: datetime = _at()
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Processing: claimed under a lease, decided once (outcome), finished once its Slack part is done.
+    done: bool = Field(default=False, index=True)
+    lease_until: datetime | None = _at(default=None, nullable=True)
+    outcome: str | None = None  # an AlertOutcome once decided
+    processed_at: datetime | None = _at(default=None, nullable=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    triage_ts: str | None = None  # the Declare / Dismiss card in the triage channel
+    decided_by: str | None = None  # who declared or dismissed it in triage
+    reason: str | None = None  # why it was dismissed, when given
+
+
+class AlertGroup(SQLModel, table=True):
+    """An alert group (Alertmanager's groupKey) or a fingerprint: the row locked while one of its alerts is decided,
+    and the incident its alerts feed."""
+
+    __tablename__ = "alert_group"
+
+    key: str = Field(primary_key=True)  # "<source>:group:<group key>" or "<source>:fp:<fingerprint>"
+    incident_id: int | None = Field(default=None, foreign_key="incident.id")
+    first_seen_at: datetime = _at()

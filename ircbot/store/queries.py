@@ -13,6 +13,8 @@ from sqlmodel import Session, col, select
 
 from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxStatus, TimerStatus
 from ircbot.store.models import (
+    Alert,
+    AlertGroup,
     ChannelMessage,
     ChecklistItem,
     Counter,
@@ -29,6 +31,7 @@ from ircbot.store.models import (
     RoleAssignment,
     StageEntry,
     StatusUpdate,
+    ThreadActivity,
     TimelineEvent,
 )
 
@@ -156,6 +159,7 @@ def delete_incident(*, session: Session, incident_id: int) -> None:
     """Remove an incident and everything recorded under it (undoing a declare that failed)."""
     for table in (
         ChannelMessage,
+        ThreadActivity,
         Impact,
         StatusUpdate,
         Reminder,
@@ -170,6 +174,8 @@ def delete_incident(*, session: Session, incident_id: int) -> None:
     ):
         for row in session.exec(select(table).where(table.incident_id == incident_id)).all():
             session.delete(row)
+    for fed in (Alert, AlertGroup):  # the alerts stay, as alerts no incident took
+        session.execute(update(fed).where(col(fed.incident_id) == incident_id).values(incident_id=None))
     session.flush()
     incident = session.get(Incident, incident_id)
     if incident is not None:
@@ -257,6 +263,17 @@ def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequen
     return [(int(message_id or 0), incident_id) for message_id, incident_id in session.exec(query).all()]
 
 
+def unanswered_declares(*, session: Session, ready_before: datetime, limit: int) -> Sequence[int]:
+    """Incidents ready since before `ready_before` whose declarer never heard (the answer died with a process)."""
+    query = (
+        select(Incident.id)
+        .where(col(Incident.ready_at) <= ready_before, col(Incident.answered_at).is_(None))
+        .order_by(col(Incident.id))
+        .limit(limit)
+    )
+    return [i for i in session.exec(query).all() if i is not None]
+
+
 def stalled_declares(*, session: Session, now: datetime, limit: int) -> Sequence[int]:
     """Incidents whose declare is not finished and whose lease has run out (a crash, a Slack that did not answer)."""
     query = (
@@ -308,46 +325,6 @@ def queue_outbox(
             next_attempt_at=now,
         )
     )
-
-
-COPIED_FIELDS = ("thread_ts", "user", "bot_id", "subtype", "text", "files")
-"""The columns of a stored channel message besides its ts: what a newer read may have changed."""
-
-
-def channel_copy(*, session: Session, incident_id: int) -> Sequence[Any]:
-    """The incident channel's messages as the last postmortem compile stored them, as plain rows: for reading."""
-    message = ChannelMessage.__table__.c  # type: ignore[attr-defined]
-    query = sqlalchemy.select(message.ts, *(message[name] for name in COPIED_FIELDS))
-    return session.execute(query.where(message.incident_id == incident_id)).all()
-
-
-def store_channel_copy(*, session: Session, incident_id: int, messages: Sequence[dict[str, Any]]) -> int:
-    """Make the stored copy hold exactly `messages` (each with ts and COPIED_FIELDS), writing only the rows that
-    differ; returns how many rows were written or removed."""
-    table = ChannelMessage.__table__  # type: ignore[attr-defined]
-    query = sqlalchemy.select(table.c.id, table.c.ts, *(table.c[name] for name in COPIED_FIELDS))
-    stored = {row.ts: row for row in session.execute(query.where(table.c.incident_id == incident_id))}
-    wanted = {message["ts"]: message for message in messages}
-    added = [{**message, "incident_id": incident_id} for ts, message in wanted.items() if ts not in stored]
-    changed = [
-        {**message, "id": stored[ts].id}
-        for ts, message in wanted.items()
-        if ts in stored and any(getattr(stored[ts], name) != message[name] for name in COPIED_FIELDS)
-    ]
-    gone = [row.id for ts, row in stored.items() if ts not in wanted]
-    if added:
-        session.execute(sqlalchemy.insert(table), added)
-    if changed:
-        session.execute(update(ChannelMessage), changed)  # by primary key, many rows in one statement
-    for start in range(0, len(gone), 500):
-        session.execute(sqlalchemy.delete(table).where(table.c.id.in_(gone[start : start + 500])))
-    return len(added) + len(changed) + len(gone)
-
-
-def forget_channel_copy(*, session: Session, incident_id: int) -> None:
-    """Drop the stored copy of the incident channel, so the next postmortem compile reads it all again."""
-    table = ChannelMessage.__table__  # type: ignore[attr-defined]
-    session.execute(sqlalchemy.delete(table).where(table.c.incident_id == incident_id))
 
 
 def mark_homes_due(*, session: Session, incident_id: int, is_private: bool, due_at: datetime) -> None:

@@ -12,13 +12,14 @@ delivers what it returns::
 
 from __future__ import annotations
 
-from ircbot.slack.interactions import ack, channel, forms, home, joining, notice, snooze, tick
+from ircbot.slack.interactions import ack, channel, forms, home, joining, notice, snooze, tick, triage
 from ircbot.slack.interactions.base import InteractionSpec
 
 INTERACTIONS: list[InteractionSpec] = [
     tick.toggle,
     ack.acknowledge_page,
     joining.answer_join,
+    triage.triage_alert,
     snooze.snooze_reminder,
     notice.notice_button,
     notice.notice_form,
@@ -30,5 +31,5 @@ INTERACTIONS: list[InteractionSpec] = [
     channel.member_left,
     channel.reaction_added,
     channel.pin_added,
-    channel.bot_message,
+    channel.channel_message,
 ]

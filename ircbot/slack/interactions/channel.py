@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ircbot.domain.capture import capture_message
+from ircbot.domain.channel_read import note_activity
 from ircbot.domain.joining import record_membership
 from ircbot.domain.services import Services
 from ircbot.slack.interactions.base import Answer, Interaction, interaction
@@ -52,12 +53,36 @@ def pin_added(it: Interaction) -> Answer:
     return None
 
 
-def _from_a_bot(svc: Services, event: dict[str, Any]) -> bool:
-    return bool(event.get("bot_id") and event.get("ts"))
+def _kept_or_moved(svc: Services, event: dict[str, Any]) -> bool:
+    return (_from_a_bot(event) and bool(event.get("ts"))) or _moved_thread(event) is not None
 
 
-@interaction("event", "message", accepts=_from_a_bot)
-def bot_message(it: Interaction) -> Answer:
-    """Other bots' messages (alerts, SIEM) are kept as they arrive; people's are read from history later."""
-    capture_message(it.svc, channel_id=it.payload.get("channel", ""), ts=it.payload["ts"], actor=None, via="bot")
+def _from_a_bot(event: dict[str, Any]) -> bool:
+    return bool(event.get("bot_id")) and not event.get("subtype", "").startswith("message_")
+
+
+def _moved_thread(event: dict[str, Any]) -> tuple[str | None, bool] | None:
+    """(the thread that moved, or None for a top-level message; whether a reply was rewritten), or None if
+    nothing a postmortem stored could have changed (a new top-level message is read with the history)."""
+    subtype = event.get("subtype")
+    if subtype in ("message_changed", "message_deleted"):
+        message = event.get("message") or event.get("previous_message") or {}
+        if message.get("bot_id"):
+            return None  # the bot redrawing its own cards: not part of the channel's record
+        thread = message.get("thread_ts")
+        return (thread, True) if thread and thread != message.get("ts") else (None, True)
+    thread = event.get("thread_ts")
+    return (str(thread), False) if thread and thread != event.get("ts") else None
+
+
+@interaction("event", "message", accepts=_kept_or_moved)
+def channel_message(it: Interaction) -> Answer:
+    """Other bots' messages (alerts, SIEM) are kept as they arrive; replies, edits and deletions are noted so a
+    postmortem recompile reads only what moved (people's messages are read from the history later)."""
+    channel = str(it.payload.get("channel", ""))
+    moved = _moved_thread(it.payload)
+    if moved is not None:
+        note_activity(it.svc, channel_id=channel, thread_ts=moved[0], rewritten=moved[1])
+    if _from_a_bot(it.payload):
+        capture_message(it.svc, channel_id=channel, ts=it.payload["ts"], actor=None, via="bot")
     return None
