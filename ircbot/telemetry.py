@@ -2,7 +2,7 @@
 
 Counters and the ack histogram are kept in memory per process (each replica is scraped on its own);
 the engine's backlog (pending escalation steps, outbox depth and the age of its oldest message,
-reminders due, undelivered pages) is read from the database at scrape time, so every replica reports
+reminders due, undelivered pages, alerts by outcome) is read from the database at scrape time, so every replica reports
 the same, true figures and nothing has to be kept in step.
 """
 
@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from ircbot.domain.kinds import PAGE_KINDS, OutboxStatus, TimerStatus
 from ircbot.store.db import Database
-from ircbot.store.models import OutboxMessage, PageStep, Reminder
+from ircbot.store.models import Alert, OutboxMessage, PageStep, Reminder
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)  # Slack gives up after 3 s
@@ -82,6 +82,9 @@ class _Backlog(Collector):
                     col(OutboxMessage.kind).in_([k.value for k in PAGE_KINDS]),
                 )
             ).one()
+            alerts = session.exec(
+                select(Alert.source, Alert.outcome, func.count()).group_by(col(Alert.source), col(Alert.outcome))
+            ).all()
         depth, oldest = outbox
         yield _gauge("ircbot_escalation_steps_pending", "Escalation steps waiting to fire", steps)
         yield _gauge("ircbot_outbox_pending", "Messages decided on and not yet delivered", depth)
@@ -89,6 +92,14 @@ class _Backlog(Collector):
         yield _gauge("ircbot_outbox_oldest_pending_seconds", "Age of the oldest undelivered message", age)
         yield _gauge("ircbot_reminders_due", "Reminders whose time has come and that have not fired", reminders)
         yield _gauge("ircbot_pages_undelivered", "Page messages refused at least once and still retried", undelivered)
+        received = GaugeMetricFamily(
+            "ircbot_alerts",
+            "Alerts stored, by source and what became of them (pending: not yet decided)",
+            labels=["source", "outcome"],
+        )
+        for source, outcome, count in alerts:
+            received.add_metric([source, outcome or "pending"], float(count))
+        yield received
         if self.telemetry.socket_connected is not None:
             connected = 1.0 if self.telemetry.socket_connected() else 0.0
             yield _gauge("ircbot_socket_mode_connected", "1 while the Socket Mode connection is up", connected)

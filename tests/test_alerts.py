@@ -409,3 +409,31 @@ def test_alerts_yaml_errors_name_file_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(folder)
     assert "alerts.yaml:3: rules.0.declare.playbook: no playbook 'nosuch'" in "\n".join(raised.value.problems)
+
+
+def test_alerts_whose_incident_slack_refused_go_to_triage_not_nowhere(make_harness: Callable[..., Harness]) -> None:
+    h, channel = triage_channel(make_harness, **CRITICAL_DECLARES)
+    h.emulator.fail_next("conversations.create", "restricted_action", times=2)  # the declare, then its resume
+    post(h, "alertmanager", payload("alertmanager_firing"))
+    h.run_timers()
+    h.advance(seconds=31)  # the declare's lease runs out: the resume meets the same refusal and gives up
+
+    h.run_timers()
+
+    assert incident_count(h) == 0
+    assert {a.outcome for a in stored(h)} == {"triage"}
+    assert h.wait_for(lambda: cards(h, channel)), "the alerts are put before a human instead"
+
+
+def test_the_metrics_count_alerts_by_source_and_outcome(make_harness: Callable[..., Harness]) -> None:
+    from tests.test_operations import metrics
+
+    h = make_harness(alerts=CRITICAL_DECLARES)
+    post(h, "alertmanager", payload("alertmanager_firing"))
+    waiting = metrics(h)
+    h.run_timers()
+    decided = metrics(h)
+
+    assert waiting[("ircbot_alerts", (("outcome", "pending"), ("source", "alertmanager")))] == 2
+    assert decided[("ircbot_alerts", (("outcome", "declared"), ("source", "alertmanager")))] == 1
+    assert decided[("ircbot_alerts", (("outcome", "attached"), ("source", "alertmanager")))] == 1

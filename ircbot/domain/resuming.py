@@ -21,7 +21,7 @@ from ircbot.domain.messages import DeclareOutcome
 from ircbot.domain.services import Services
 from ircbot.domain.unit import incident_tx
 from ircbot.errors import DomainError, GatewayError
-from ircbot.store import queries
+from ircbot.store import alert_queries, queries
 from ircbot.store.models import Incident, PendingDeclare
 
 
@@ -164,6 +164,8 @@ def _tell_finished(svc: Services, incident_id: int) -> bool:
 def _give_up(svc: Services, incident: Incident, error: str) -> None:
     assert incident.id is not None
     with svc.db.transaction() as session:
+        triage = bool(svc.config.alerts.triage_channel)
+        alert_queries.return_to_triage(session=session, incident_id=incident.id, triage=triage)
         queries.delete_incident(session=session, incident_id=incident.id)
     svc.log.warning("%s: gave up a declare Slack refused (%s); nothing was declared", incident.key, error)
     _tell_given_up(svc, incident.declared_by, incident.title, channel_refused(error))

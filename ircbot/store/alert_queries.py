@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from ircbot.domain.kinds import AlertOutcome
 from ircbot.store.models import Alert, AlertGroup
 
 
@@ -91,3 +92,19 @@ def alert_outcomes(*, session: Session, since: datetime, until: datetime) -> Seq
         .group_by(col(Alert.source), col(Alert.outcome))
     )
     return [(source, outcome, int(n)) for source, outcome, n in session.exec(query).all()]
+
+
+def return_to_triage(*, session: Session, incident_id: int, triage: bool) -> None:
+    """The alerts an incident was declared from, when that incident could not be opened: to the triage channel
+    (a card is posted, so a human decides), or stored as unrouted when there is no triage channel."""
+    session.execute(
+        update(Alert)
+        .where(col(Alert.incident_id) == incident_id)
+        .values(
+            outcome=AlertOutcome.TRIAGE if triage else AlertOutcome.UNROUTED,
+            done=not triage,
+            lease_until=None,
+            triage_ts=None,
+            incident_id=None,
+        )
+    )
