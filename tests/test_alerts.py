@@ -288,13 +288,28 @@ def test_dismiss_records_a_false_positive_and_who_said_so(make_harness: Callable
     h.run_timers()
     card = cards(h, channel)[0]
 
-    h.driver.click(ALICE, channel, card["ts"], "alert_dismiss")
+    h.driver.click(ALICE, channel, card["ts"], "alert_dismiss", wait=False)
+    view_id = h.wait_for(
+        lambda: next((k for k, v in h.emulator.views.items() if v["callback_id"] == "alert_dismiss_modal"), None)
+    )
+    assert [a.outcome for a in stored(h)] == ["triage"], "nothing is dismissed until the form is sent"
+    reason = {"reason": {"value": {"type": "plain_text_input", "value": "Quarterly pentest from 198.51.100.7"}}}
+    assert h.driver.submit_view(ALICE, view_id, reason).status == 200
 
+    h.wait_for(lambda: stored(h)[0].outcome == "dismissed")
     assert incident_count(h) == 0
     [alert] = stored(h)
-    assert (alert.outcome, alert.decided_by) == ("dismissed", ALICE)
-    answered = next(m for m in h.emulator.messages(channel) if m["ts"] == card["ts"])
-    assert f"Dismissed as a false positive by <@{ALICE}>" in h.emulator.message_text(answered)
+    assert (alert.outcome, alert.decided_by, alert.reason) == (
+        "dismissed",
+        ALICE,
+        "Quarterly pentest from 198.51.100.7",
+    )
+    answered = h.wait_for(
+        lambda: next(
+            (m for m in h.emulator.messages(channel) if m["ts"] == card["ts"] and "Dismissed" in m["text"]), None
+        )
+    )
+    assert f"Dismissed as a false positive by <@{ALICE}>: Quarterly pentest" in h.emulator.message_text(answered)
     found = collect(h.bot.db, viewer=None, since=h.clock.peek() - timedelta(days=1), until=h.clock.peek())
     assert [(s.source, s.received, s.dismissed) for s in found.alerts] == [("splunk", 1, 1)]
 

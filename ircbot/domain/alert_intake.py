@@ -260,6 +260,7 @@ def triage_card(alert: Alert, outcome: AlertOutcome, incident: Incident | None =
         labels=tuple(sorted(alert.labels.items())),
         outcome=outcome,
         decided_by=alert.decided_by,
+        reason=alert.reason,
         incident_key=incident.key if incident else None,
         channel_id=incident.channel_id if incident else None,
     )

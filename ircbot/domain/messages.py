@@ -139,6 +139,7 @@ class TriageCard:
     labels: tuple[tuple[str, str], ...] = ()
     outcome: str = "triage"  # an AlertOutcome: triage until someone decides
     decided_by: str | None = None
+    reason: str | None = None  # why it was dismissed
     incident_key: str | None = None
     channel_id: str | None = None
 

@@ -90,3 +90,27 @@ def dismiss_alert(svc: Services, *, alert_id: int, actor: str, reason: str | Non
         alert.outcome, alert.decided_by, alert.reason = AlertOutcome.DISMISSED, actor, reason
         alert.processed_at = svc.clock()
         return triage_card(alert, AlertOutcome.DISMISSED)
+
+
+def alert_title(svc: Services, *, alert_id: int) -> str:
+    """The alert's title, for the form that asks why it is dismissed (NotFound when it is gone)."""
+    with svc.db.transaction() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            raise NotFound("That alert is no longer stored.")
+        return alert.title
+
+
+def dismiss_with_reason(svc: Services, *, alert_id: int, actor: str, reason: str) -> TriageCard:
+    """Dismiss the alert from the form that asked why, and redraw its card in the triage channel."""
+    card = dismiss_alert(svc, alert_id=alert_id, actor=actor, reason=reason.strip() or None)
+    with svc.db.transaction() as session:
+        alert = session.get(Alert, alert_id)
+        ts = alert.triage_ts if alert is not None else None
+    channel = svc.config.alerts.triage_channel
+    if ts and channel:
+        try:
+            svc.chat.update(channel, ts, card)
+        except GatewayError as exc:  # the decision stands; the card shows it once anyone clicks it again
+            svc.log.warning("alert %s: the triage card was not redrawn: %s", alert_id, exc.error)
+    return card

@@ -21,6 +21,7 @@ HOME_DECLARE = "home_declare"
 JOIN_APPROVE, JOIN_DENY = "join_approve", "join_deny"
 HOME_OPEN_CHANNEL = "home_open_channel"  # a link button: Slack opens the URL and still sends the click
 TRIAGE_DECLARE, TRIAGE_DISMISS = "alert_declare", "alert_dismiss"
+DISMISS_FORM = "alert_dismiss_modal"
 
 TICK_PATTERN = re.compile(rf"^{TICK}_\d+$")
 SNOOZE_PATTERN = re.compile(rf"^{SNOOZE}_\d+$")

@@ -57,6 +57,22 @@ def notice_modal(notice_id: int, subject: str, body: str) -> dict[str, Any]:
     )
 
 
+def dismiss_modal(alert_id: int, title: str) -> dict[str, Any]:
+    """Why an alert is a false positive, asked before it is dismissed (the answer may be left empty)."""
+    return _modal(
+        ids.DISMISS_FORM,
+        ids.number_value(alert_id),
+        ("Dismiss alert", "Dismiss"),
+        [
+            {
+                "type": "section",
+                "text": {"type": "plain_text", "text": f"Dismiss “{title[:200]}” as a false positive."},
+            },
+            _text_input("reason", "Why? (kept with the alert)", multiline=True, optional=True),
+        ],
+    )
+
+
 def declare_modal(playbooks: dict[str, str], private_metadata: str = "") -> dict[str, Any]:
     """The declare form: title, severity, playbook, public and drill."""
     sev_options = [

@@ -54,5 +54,6 @@ def _answer(card: TriageCard) -> str | None:
     if card.outcome == AlertOutcome.ATTACHED:
         return f":link: Added to {card.incident_key}{by}, open for the same alerts{where}"
     if card.outcome == AlertOutcome.DISMISSED:
-        return f":wastebasket: Dismissed as a false positive{by}"
+        why = f": {neutral(card.reason)}" if card.reason else ""
+        return f":wastebasket: Dismissed as a false positive{by}{why}"
     return None

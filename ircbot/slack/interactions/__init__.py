@@ -20,6 +20,7 @@ INTERACTIONS: list[InteractionSpec] = [
     ack.acknowledge_page,
     joining.answer_join,
     triage.triage_alert,
+    triage.dismiss_form,
     snooze.snooze_reminder,
     notice.notice_button,
     notice.notice_form,
