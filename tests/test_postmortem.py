@@ -284,3 +284,15 @@ def test_a_draft_trusts_only_what_slack_said_and_the_final_postmortem_reads_ever
     harness.slash("resolve Beacon blocked", channel=channel)
 
     assert "reimage FS04" in uploaded(harness), "the final postmortem reads the channel whole"
+
+
+def test_a_timeline_row_does_not_name_its_actor_twice(harness: Harness) -> None:
+    _, channel = harness.declare("Beaconing from FS05 sev4")
+    harness.slash("check 1", channel=channel)
+    harness.slash("resolve Beacon blocked", channel=channel)
+
+    rows = [line.split(" | ") for line in uploaded(harness).splitlines() if line.startswith("| 20")]
+
+    ticked = [row for row in rows if "ticked Detection #1" in row[2]]
+    assert ticked and ticked[0][1] and ticked[0][2].startswith("ticked Detection #1")
+    assert not [row for row in rows if row[1].strip() and row[2].startswith(row[1].strip())]

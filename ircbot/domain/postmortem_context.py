@@ -165,6 +165,13 @@ def _words(event: TimelineEvent, person: People) -> str:
     return describe(event.kind, actor=event.actor, text=event.text, data=event.data, who=person)
 
 
+def _without_actor(text: str, who: str | None) -> str:
+    """ "Alice ticked …" in the row whose Who column already says Alice reads "ticked …"."""
+    if who and text.startswith(f"{who} ") and len(text) > len(who) + 1:
+        return text[len(who) + 1 :]
+    return text
+
+
 def _escalations(incident: Incident, events: list[TimelineEvent], person: People) -> dict[str, Any]:
     kinds = (TimelineKind.PAGED, TimelineKind.PAGE_UNRESOLVED, TimelineKind.ESCALATED, TimelineKind.JOINED_ON_REQUEST)
     pages = [{"at": e.at, "text": person.in_text(_words(e, person))} for e in events if e.kind in kinds]
@@ -183,7 +190,7 @@ def _timeline(events: list[TimelineEvent], channel: ChannelRead, clean: Any, per
         Line(
             at=e.at,
             who=person(e.actor) if e.actor else None,
-            text=clean(_words(e, person)),
+            text=clean(_without_actor(_words(e, person), person(e.actor) if e.actor else None)),
             pinned=e.kind == "captured",
         )
         for e in events
