@@ -14,6 +14,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk import WebClient
 
 from ircbot.adapters.smtp import mail_from_url
+from ircbot.adapters.webhooks import HttpWebhooks
 from ircbot.config import load_config
 from ircbot.domain.identities import remember_oncall
 from ircbot.domain.metrics import Metrics
@@ -120,6 +121,7 @@ def build_app(
         clock=clock,
         log=logging.getLogger("ircbot"),
         mail=mail_from_url(settings.smtp_url),
+        webhooks=HttpWebhooks(),
         timeline_emoji=settings.timeline_emoji.strip(":"),
         timezone=settings.timezone,
         wake=alarm,

@@ -1,4 +1,4 @@
-"""Reading the config folder: roles.yaml, escalation.yaml, playbooks/*.yaml and the optional alerts.yaml.
+"""Reading the config folder: roles.yaml, escalation.yaml, playbooks/*.yaml, the optional alerts.yaml and webhooks.yaml.
 
 Each file in the config folder overrides the shipped one of the same name. Every problem
 is reported with file, line and field, and `load_config` reports all of them at once.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ircbot.domain.policy import AlertsFile, Config, EscalationFile, Playbook, RolesFile
+from ircbot.domain.policy import AlertsFile, Config, EscalationFile, Playbook, RolesFile, WebhooksFile
 from ircbot.errors import ConfigError
 from ircbot.shipped import shipped_path
 from ircbot.yamlsource import YamlSource, read_yaml, validate
@@ -62,11 +62,21 @@ def load_config(config_dir: Path) -> Config:
         alerts, alerts_source = attempt(files["alerts.yaml"], AlertsFile)
         if alerts is not None and alerts_source is not None:
             problems.extend(_unknown_playbooks(alerts, playbooks, alerts_source))
+    webhooks = WebhooksFile()
+    if (config_dir / "webhooks.yaml").exists():  # optional, and nothing is shipped: no endpoints
+        files["webhooks.yaml"] = config_dir / "webhooks.yaml"
+        webhooks, _ = attempt(files["webhooks.yaml"], WebhooksFile)
     if problems:
         raise ConfigError(problems)
     template_dirs = [config_dir / "templates", shipped_path("templates")]
     return Config(
-        roles=roles, escalation=escalation, playbooks=playbooks, alerts=alerts, template_dirs=template_dirs, files=files
+        roles=roles,
+        escalation=escalation,
+        playbooks=playbooks,
+        alerts=alerts,
+        webhooks=webhooks,
+        template_dirs=template_dirs,
+        files=files,
     )
 
 

@@ -269,10 +269,13 @@ def make_harness(
         smtp_url: str | None = None,
         slack_timeout: int = 15,
         alerts: dict[str, object] | None = None,
+        webhooks: list[dict[str, object]] | None = None,
     ) -> Harness:
         folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
         if alerts is not None:
             (folder / "alerts.yaml").write_text(yaml.safe_dump(alerts, sort_keys=False))
+        if webhooks is not None:
+            (folder / "webhooks.yaml").write_text(yaml.safe_dump(webhooks, sort_keys=False))
         settings = bot_settings(emulator, database_url, folder, smtp_url, slack_timeout)
         bot = build_app(settings, clock=scenario_clock)
         server = HttpServer(bot, port=0, threads=8)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ircbot.domain.effects import attempt
-from ircbot.domain.kinds import OutboxStatus, TimelineKind, TimerStatus
+from ircbot.domain.kinds import REPORT_KINDS, OutboxStatus, TimelineKind, TimerStatus
 from ircbot.domain.messages import AckNotice, Topic
 from ircbot.domain.policy import SeverityPolicy
 from ircbot.domain.services import Services
@@ -105,7 +105,9 @@ def cancel_pending(session: Session, incident: Incident) -> int:
         cancelled += 1
     for message in session.exec(
         select(OutboxMessage).where(
-            OutboxMessage.incident_id == incident.id, OutboxMessage.status == OutboxStatus.PENDING
+            OutboxMessage.incident_id == incident.id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            col(OutboxMessage.kind).not_in(REPORT_KINDS),
         )
     ).all():
         message.status = OutboxStatus.SUPPRESSED

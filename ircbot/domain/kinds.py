@@ -39,10 +39,14 @@ class OutboxKind(StrEnum):
     REMINDER = "reminder"
     DECLARED = "declared"  # the declarer told that a declare cut short has finished
     ALERT_LINE = "alert_line"  # an alert attached to the incident, or resolved, said in its channel
+    WEBHOOK = "webhook"  # a timeline event POSTed, signed, to an endpoint of webhooks.yaml
 
 
 PAGE_KINDS = frozenset({OutboxKind.INVITE, OutboxKind.DM, OutboxKind.EMAIL, OutboxKind.CHANNEL_LINE})
 """The parts of a page: an acknowledgement withholds those not yet delivered."""
+
+REPORT_KINDS = frozenset({OutboxKind.WEBHOOK})
+"""Reports of what happened: no acknowledgement, re-plan or resolve withholds them (resolved is reported too)."""
 
 
 class AccessStatus(StrEnum):

@@ -9,12 +9,15 @@ metadata, and a try whose outcome is unknown (the process died mid-send, or the 
 a timeout or a 5xx) is followed by a look at the conversation's history before posting again. What
 remains is an e-mail whose SMTP answer was lost, and a Slack that does not yet show a message it
 accepted when the look comes (the look comes at least seconds later: the backoff, or the lease).
+A webhook whose answer was lost is simply sent again: it carries the same X-Ircbot-Delivery, for the
+receiver to drop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -22,12 +25,21 @@ from dateutil import tz
 from sqlmodel import col, select
 
 from ircbot.domain.identities import user_for_email
-from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxKind, OutboxStatus, ReminderKind, TimelineKind
+from ircbot.domain.kinds import (
+    PAGE_KINDS,
+    REPORT_KINDS,
+    IncidentStatus,
+    OutboxKind,
+    OutboxStatus,
+    ReminderKind,
+    TimelineKind,
+)
 from ircbot.domain.mailing import page_email
 from ircbot.domain.messages import DeclareOutcome, Message, PageCard, PageLine, ReminderCard, Text
 from ircbot.domain.paging import acked_since
 from ircbot.domain.services import Services
 from ircbot.domain.unit import IncidentTx, incident_tx
+from ircbot.domain.webhooks import NOT_CONFIGURED, prepare_webhook
 from ircbot.errors import GatewayError
 from ircbot.store import queries
 from ircbot.store.models import OutboxMessage
@@ -40,6 +52,22 @@ Send = Callable[[], object]
 Prepare = Callable[[IncidentTx, OutboxMessage], Send]
 DELIVERY_WORKERS = 8  # incidents delivered at once; the WebClient's connection pool and Slack's limits bound it
 LEASE = timedelta(minutes=2)  # a claimed message waits this long for its sender before another may try
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How a kind that is not Slack's is retried: pauses up to `max_backoff`, given up (logged) past `give_up_after`."""
+
+    max_backoff: timedelta
+    give_up_after: timedelta
+    hopeless: frozenset[str] = frozenset()
+
+
+PATIENCE: dict[str, Patience] = {
+    OutboxKind.WEBHOOK: Patience(timedelta(minutes=15), timedelta(hours=24), frozenset({NOT_CONFIGURED})),
+}
+"""Kinds retried on their own terms, each message on a worker of its own, so a slow or dead endpoint holds up no
+page."""
 
 
 def _invite(tx: IncidentTx, message: OutboxMessage) -> Send:
@@ -147,22 +175,26 @@ DELIVER: dict[OutboxKind, Prepare] = {
     OutboxKind.EMAIL: _email,
     OutboxKind.DECLARED: _declared,
     OutboxKind.ALERT_LINE: _alert_line,
+    OutboxKind.WEBHOOK: prepare_webhook,
 }
 """For each kind, what to send: decided under the incident's lock, sent after the commit."""
 
 
 def drain_outbox(svc: Services, *, limit: int = 500) -> int:
-    """Deliver pending outbox messages, several incidents at once (each in order); returns how many were sent."""
+    """Deliver pending outbox messages, several incidents at once (each in order, each webhook apart); returns how
+    many were sent."""
     with svc.db.transaction() as session:
         ready = queries.deliverable_outbox(session=session, now=svc.clock(), limit=limit)
-    by_incident: dict[int, list[int]] = {}
+        on_their_own = queries.outbox_of_kinds(session=session, message_ids=[m for m, _ in ready], kinds=PATIENCE)
+    batches: dict[tuple[int, int], list[int]] = {}  # (incident, 0 or the message delivered on its own) -> ids
     for message_id, incident_id in ready:
-        by_incident.setdefault(incident_id, []).append(message_id)
-    if len(by_incident) <= 1:
-        return sum(deliver(svc, incident_id=i, message_ids=ids) for i, ids in by_incident.items())
+        lane = message_id if message_id in on_their_own else 0  # so one slow endpoint waits alone
+        batches.setdefault((incident_id, lane), []).append(message_id)
+    if len(batches) <= 1:
+        return sum(deliver(svc, incident_id=i, message_ids=ids) for (i, _), ids in batches.items())
     # Slack calls are made outside any lock, so one slow incident's pages need not hold up another's.
     with ThreadPoolExecutor(max_workers=DELIVERY_WORKERS, thread_name_prefix="ircbot-deliver") as pool:
-        return sum(pool.map(lambda item: deliver(svc, incident_id=item[0], message_ids=item[1]), by_incident.items()))
+        return sum(pool.map(lambda item: deliver(svc, incident_id=item[0][0], message_ids=item[1]), batches.items()))
 
 
 def deliver(svc: Services, *, incident_id: int, message_ids: list[int]) -> int:
@@ -191,7 +223,8 @@ def _claim(tx: IncidentTx, message_ids: list[int]) -> list[tuple[int, Send]]:
     claimed = []
     for message in messages:
         withheld = message.kind in PAGE_KINDS and acked_since(tx.incident, message.created_at)
-        if tx.incident.status != IncidentStatus.OPEN or withheld:
+        closed = tx.incident.status != IncidentStatus.OPEN and message.kind not in REPORT_KINDS
+        if closed or withheld:
             message.status = OutboxStatus.SUPPRESSED
             continue
         try:
@@ -231,6 +264,10 @@ def _send(svc: Services, incident_id: int, message_id: int, send: Send) -> int:
         message.attempts += 1
         message.last_error = error[:500]
         message.outcome_unknown = failure.uncertain
+        patience = PATIENCE.get(message.kind)
+        if patience is not None:
+            _retry_patiently(tx, message, failure, patience)
+            return 0
         backoff = min(timedelta(seconds=2 ** min(message.attempts, 16)), MAX_BACKOFF)
         message.next_attempt_at = tx.now + max(backoff, timedelta(seconds=failure.retry_after or 0))
         what = f"the {WHAT.get(message.kind, message.kind)} to {_who(message.recipient)}"
@@ -240,6 +277,18 @@ def _send(svc: Services, incident_id: int, message_id: int, send: Send) -> int:
         elif message.attempts == STILL_FAILING:
             tx.record(TimelineKind.WARNING, f"Still trying to deliver {what} (`{error}`); retrying every minute")
         return 0
+
+
+def _retry_patiently(tx: IncidentTx, message: OutboxMessage, failure: GatewayError, patience: Patience) -> None:
+    """Try again after 2, 4, 8 … seconds (at most `max_backoff`); past `give_up_after`, give up with a warning."""
+    backoff = min(timedelta(seconds=2 ** min(message.attempts, 16)), patience.max_backoff)
+    message.next_attempt_at = tx.now + max(backoff, timedelta(seconds=failure.retry_after or 0))
+    what = f"{WHAT.get(message.kind, message.kind)} {message.id} of {tx.incident.key} to {message.recipient}"
+    if failure.error in patience.hopeless or tx.now - message.created_at >= patience.give_up_after:
+        message.status = OutboxStatus.FAILED
+        tx.svc.log.warning("gave up delivering %s after %d tries: %s", what, message.attempts, failure.error)
+    elif message.attempts == STILL_FAILING:
+        tx.svc.log.warning("still trying to deliver %s (%s)", what, failure.error)
 
 
 HOPELESS = frozenset(
@@ -263,6 +312,7 @@ WHAT: dict[str, str] = {
     OutboxKind.REMINDER: "reminder",
     OutboxKind.DECLARED: "declare notice",
     OutboxKind.ALERT_LINE: "alert line",
+    OutboxKind.WEBHOOK: "webhook",
 }
 
 

@@ -156,3 +156,19 @@ class NoMail:
     def send(self, email: Email) -> None:
         """Refuse: e-mail is off."""
         raise GatewayError("smtp", "e-mail is off (SMTP_URL is not set)")
+
+
+class WebhookPort(Protocol):
+    """Outgoing webhook POSTs (HTTP in production)."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        """POST the body; return on a 2xx answer, else raise GatewayError('webhook', reason)."""
+        ...
+
+
+class NoWebhooks:
+    """The webhook port when none was wired (unit tests): refuses, so a delivery is retried, not lost."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        """Refuse: no HTTP client is wired."""
+        raise GatewayError("webhook", "no HTTP client is wired")

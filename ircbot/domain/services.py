@@ -9,7 +9,17 @@ from datetime import datetime
 import jinja2
 
 from ircbot.domain.policy import Config
-from ircbot.domain.ports import ChartDrawer, ChatPort, Clock, MailPort, NoMail, WakeUp, system_clock
+from ircbot.domain.ports import (
+    ChartDrawer,
+    ChatPort,
+    Clock,
+    MailPort,
+    NoMail,
+    NoWebhooks,
+    WakeUp,
+    WebhookPort,
+    system_clock,
+)
 from ircbot.store.db import Database
 
 
@@ -28,6 +38,7 @@ class Services:
     clock: Clock = system_clock
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("ircbot"))
     mail: MailPort = field(default_factory=NoMail)
+    webhooks: WebhookPort = field(default_factory=NoWebhooks)
     timeline_emoji: str = "pushpin"
     timezone: str = "UTC"  # the one zone postmortems state their times in
     wake: WakeUp = _no_wake

@@ -20,6 +20,7 @@ from ircbot.domain.services import Services
 from ircbot.domain.snapshot import incident_view
 from ircbot.domain.timeline import WORDED, describe, plain
 from ircbot.domain.views import IncidentView
+from ircbot.domain.webhooks import queue_webhooks
 from ircbot.errors import Conflict, NotFound
 from ircbot.store import queries
 from ircbot.store.models import Incident, TimelineEvent
@@ -67,6 +68,8 @@ class IncidentTx:
             text = describe(kind, actor=actor, text="", data=facts, who=plain)
         event = TimelineEvent(incident_id=self.id, at=at or self.now, kind=kind, actor=actor, text=text, data=facts)
         self.session.add(event)
+        if self.svc.config.webhooks.root:
+            queue_webhooks(self, event)
         if kind in CARD_KINDS:
             self.card_changed()
         if kind in HOME_KINDS:

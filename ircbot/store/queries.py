@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -261,6 +261,16 @@ def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequen
         .limit(limit)
     )
     return [(int(message_id or 0), incident_id) for message_id, incident_id in session.exec(query).all()]
+
+
+def outbox_of_kinds(*, session: Session, message_ids: Sequence[int], kinds: Iterable[str]) -> set[int]:
+    """Which of these outbox messages are of one of these kinds."""
+    if not message_ids:
+        return set()
+    query = select(OutboxMessage.id).where(
+        col(OutboxMessage.id).in_(message_ids), col(OutboxMessage.kind).in_(list(kinds))
+    )
+    return {int(message_id or 0) for message_id in session.exec(query).all()}
 
 
 def unanswered_declares(*, session: Session, ready_before: datetime, limit: int) -> Sequence[int]:
