@@ -1,4 +1,4 @@
-"""The `ircbot` command line: serve, demo, check-config, migrate, postmortem, stats."""
+"""The `ircbot` command line: serve, demo, check-config, migrate, postmortem, stats, verify, export."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from ircbot import records
 from ircbot.errors import ConfigError, IrcbotError
 from ircbot.logs import configure_logging
 from ircbot.settings import Settings
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     shape.add_argument("--csv", action="store_true", help="one CSV row per month, then a total row")
     shape.add_argument("--json", action="store_true", help="JSON: window, months, summary and repeats")
     stats.add_argument("--chart", type=Path, default=None, help="also write the PNG chart to this file")
+    records.add_parsers(sub)
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -107,6 +109,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _postmortem(settings, args.key, args.output, args.recompile)
     if args.command == "stats":
         return _stats(settings, args)
+    if args.command in ("verify", "export"):
+        return records.run(args, settings)
     return _serve(settings, args)
 
 

@@ -40,12 +40,12 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "domain": (
         ("ircbot.domain",),
         ("base", "types", "store"),
-        ("sqlalchemy", "sqlmodel"),
+        ("sqlalchemy", "sqlmodel", "publicsuffixlist"),
     ),
     "commands": (("ircbot.commands",), ("base", "types", "domain"), ()),
     "scheduling": (("ircbot.scheduling",), ("base", "types", "domain"), ("apscheduler",)),
     "config": (("ircbot.config", "ircbot.yamlsource", "ircbot.settings", "ircbot.logs"), ("base", "types"), ()),
-    "adapters": (("ircbot.adapters",), ("base", "types"), ("matplotlib",)),
+    "adapters": (("ircbot.adapters",), ("base", "types"), ("matplotlib", "stix2")),
     "telemetry": (("ircbot.telemetry",), ("base", "types", "store"), ("prometheus_client", "sqlalchemy", "sqlmodel")),
     "slack": (
         ("ircbot.slack",),
@@ -54,7 +54,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     ),
     "emulator": (("ircbot.emulator",), ("base",), ()),
     "entry": (
-        ("ircbot.app", "ircbot.cli", "ircbot.web", "ircbot.demo"),
+        ("ircbot.app", "ircbot.cli", "ircbot.records", "ircbot.web", "ircbot.demo"),
         (
             "base",
             "types",

@@ -84,10 +84,18 @@ def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bo
             data={"key": incident.key, "false_positive": false_positive, "summary": incident.summary},
         )
         resolved_view = tx.view()
+        head = (incident.chain_seq, incident.chain_head or "")
     warnings: list[str] = []
     channel = resolved_view.channel_id
     if channel:
-        notice = ResolvedNotice(resolved_view, by=actor, false_positive=false_positive, summary=summary.strip())
+        notice = ResolvedNotice(
+            resolved_view,
+            by=actor,
+            false_positive=false_positive,
+            summary=summary.strip(),
+            chain_seq=head[0],
+            chain_head=head[1],
+        )
         warnings += attempt(
             ("post the summary", lambda: svc.chat.post(channel, notice)),
             ("update the topic", lambda: svc.chat.set_topic(channel, Topic(resolved_view))),

@@ -160,6 +160,8 @@ class ResolvedNotice:
     by: str
     false_positive: bool
     summary: str
+    chain_seq: int = 0  # the timeline's hash chain head at resolve, published outside the database
+    chain_head: str = ""
 
 
 @dataclass(frozen=True)

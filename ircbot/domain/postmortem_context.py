@@ -10,6 +10,7 @@ from typing import Any
 from dateutil import tz
 from sqlmodel import Session
 
+from ircbot.domain.chain import verify_incident
 from ircbot.domain.channel_read import ChannelRead
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.metrics import INTERVALS
@@ -110,6 +111,7 @@ def build_context(
         "message_count": len(channel.messages),
         "compiled_at": svc.clock(),
         "person": person,
+        "chain": verify_incident(session, incident),
     }
 
 

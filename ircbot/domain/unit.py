@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from ircbot.domain import chain
 from ircbot.domain.kinds import CARD_KINDS, HOME_KINDS, IncidentStatus, TimelineKind
 from ircbot.domain.services import Services
 from ircbot.domain.snapshot import incident_view
@@ -67,6 +68,7 @@ class IncidentTx:
             facts[WORDED] = 1
             text = describe(kind, actor=actor, text="", data=facts, who=plain)
         event = TimelineEvent(incident_id=self.id, at=at or self.now, kind=kind, actor=actor, text=text, data=facts)
+        self._chain(event)
         self.session.add(event)
         if self.svc.config.webhooks.root:
             queue_webhooks(self, event)
@@ -75,6 +77,14 @@ class IncidentTx:
         if kind in HOME_KINDS:
             self.homes_changed()
         return event
+
+    def _chain(self, event: TimelineEvent) -> None:
+        """Make the event the next link of the incident's hash chain (the incident row is locked, or new)."""
+        incident = self.incident
+        event.seq, event.recorded_at = incident.chain_seq + 1, self.now
+        event.prev_hash = incident.chain_head or chain.GENESIS
+        event.hash = chain.link_hash(chain.event_body(incident.key, event), event.prev_hash)
+        incident.chain_seq, incident.chain_head = event.seq, event.hash
 
     def homes_changed(self, *, also: str | None = None) -> None:
         """Have the Home tabs of those who can see the incident (and of `also`) redrawn shortly."""

@@ -90,6 +90,11 @@ def _resolved(notice: ResolvedNotice) -> str:
         lines.append("Marked as a *false positive*.")
     if notice.summary:
         lines.append(f"*Summary:* {notice.summary}")
+    if notice.chain_head:
+        lines.append(
+            f"Timeline sealed at event #{notice.chain_seq}, hash `{notice.chain_head}` "
+            f"(`ircbot verify {view.key}` checks the record against it)."
+        )
     return "\n".join(lines)
 
 

@@ -43,8 +43,8 @@ class Database:
                 session.rollback()
                 raise
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision; replicas starting together take turns."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to the newest revision (or to `revision`); replicas starting together take turns."""
         with self.engine.connect() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
@@ -52,7 +52,7 @@ class Database:
                 cfg = AlembicConfig()
                 cfg.set_main_option("script_location", str(_MIGRATIONS))
                 cfg.attributes["connection"] = connection
-                command.upgrade(cfg, "head")
+                command.upgrade(cfg, revision)
                 connection.commit()
             finally:
                 if connection.dialect.name == "postgresql":

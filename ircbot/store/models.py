@@ -55,6 +55,9 @@ class Incident(SQLModel, table=True):
     # None: the events since may have been missed (a restart), so the next compile reads the whole channel.
     channel_read_at: datetime | None = _at(default=None, nullable=True)
     answered_at: datetime | None = _at(default=None, nullable=True)  # the declarer heard the outcome
+    # The head of the timeline's hash chain (domain/chain.py), kept here where deleting events cannot reach it.
+    chain_seq: int = 0
+    chain_head: str | None = None
 
     @property
     def key(self) -> str:
@@ -119,7 +122,13 @@ class StageEntry(SQLModel, table=True):
 
 
 class TimelineEvent(SQLModel, table=True):
-    """Something that happened in an incident, in time order."""
+    """Something that happened in an incident, in time order; a link of the incident's hash chain.
+
+    `at` is when it happened (a captured message keeps its own time), `recorded_at` when it was written;
+    `seq`, `prev_hash` and `hash` chain the events in the order they were recorded (domain/chain.py).
+    """
+
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
@@ -128,6 +137,10 @@ class TimelineEvent(SQLModel, table=True):
     actor: str | None = None
     text: str = Field(sa_column=Column(Text, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    seq: int | None = None
+    recorded_at: datetime | None = _at(default=None, nullable=True)
+    prev_hash: str | None = None
+    hash: str | None = None
 
 
 class Postmortem(SQLModel, table=True):
