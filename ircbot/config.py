@@ -1,4 +1,4 @@
-"""Reading the config folder: roles.yaml, escalation.yaml, playbooks/*.yaml, the optional alerts.yaml and webhooks.yaml.
+"""Reading the config folder: roles.yaml, escalation.yaml, playbooks/*.yaml; optional alerts, webhooks, record.yaml.
 
 Each file in the config folder overrides the shipped one of the same name. Every problem
 is reported with file, line and field, and `load_config` reports all of them at once.
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ircbot.domain.policy import AlertsFile, Config, EscalationFile, Playbook, RolesFile, WebhooksFile
+from ircbot.domain.record_policy import RecordFile
 from ircbot.errors import ConfigError
 from ircbot.shipped import shipped_path
 from ircbot.yamlsource import YamlSource, read_yaml, validate
@@ -66,6 +67,10 @@ def load_config(config_dir: Path) -> Config:
     if (config_dir / "webhooks.yaml").exists():  # optional, and nothing is shipped: no endpoints
         files["webhooks.yaml"] = config_dir / "webhooks.yaml"
         webhooks, _ = attempt(files["webhooks.yaml"], WebhooksFile)
+    record = RecordFile()
+    if (config_dir / "record.yaml").exists():  # optional: decisions' approvers, indicators' TLP, organisation
+        files["record.yaml"] = config_dir / "record.yaml"
+        record, _ = attempt(files["record.yaml"], RecordFile)
     if problems:
         raise ConfigError(problems)
     template_dirs = [config_dir / "templates", shipped_path("templates")]
@@ -75,6 +80,7 @@ def load_config(config_dir: Path) -> Config:
         playbooks=playbooks,
         alerts=alerts,
         webhooks=webhooks,
+        record=record,
         template_dirs=template_dirs,
         files=files,
     )

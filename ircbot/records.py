@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ircbot.errors import NotFound, UsageError
 from ircbot.settings import Settings
@@ -15,12 +16,24 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     which = verify.add_mutually_exclusive_group(required=True)
     which.add_argument("key", nargs="?", help="incident key, e.g. INC-7")
     which.add_argument("--all", action="store_true", help="every incident")
+    export = sub.add_parser("export", help="write an incident's indicators as a STIX 2.1 bundle or CSV")
+    export.add_argument("key", help="incident key, e.g. INC-7")
+    shape = export.add_mutually_exclusive_group(required=True)
+    shape.add_argument("--stix", type=Path, metavar="FILE", help="a STIX 2.1 bundle (JSON), TLP 2.0 marked")
+    shape.add_argument("--csv", type=Path, metavar="FILE", help="CSV: one row per indicator")
+    export.add_argument(
+        "--max-tlp",
+        default="red",
+        help="leave out what is marked above this TLP (clear, green, amber, amber+strict, red)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run `verify` or `export`; the exit code says whether all was well."""
     if args.command == "verify":
         return _verify(settings, key=args.key, every=args.all)
+    if args.command == "export":
+        return _export(settings, key=args.key, stix=args.stix, csv=args.csv, max_tlp=args.max_tlp)
     raise UsageError(f"unknown command {args.command}")
 
 
@@ -52,3 +65,65 @@ def _verify(settings: Settings, *, key: str | None, every: bool) -> int:
     if every:
         print(f"{len(verdicts) - broken} of {len(verdicts)} incident timelines intact")
     return 1 if broken else 0
+
+
+def _export(settings: Settings, *, key: str, stix: Path | None, csv: Path | None, max_tlp: str) -> int:
+    from ircbot.adapters.stix import ExportIncident, ExportIndicator, csv_text, stix_bundle, tlp_rank
+    from ircbot.config import load_config
+    from ircbot.domain.access import find_by_key
+    from ircbot.domain.indicators import indicators_of
+    from ircbot.domain.ioc_extract import Indicator, stix_pattern
+    from ircbot.domain.ports import system_clock
+    from ircbot.store.db import Database
+
+    try:
+        tlp_rank(max_tlp)
+    except ValueError as exc:
+        raise UsageError(f"--max-tlp: {exc}") from None
+    record = load_config(settings.config_dir).record
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        with db.transaction() as session:
+            incident = find_by_key(session, key)
+            if incident is None or incident.id is None:
+                raise NotFound(f"there is no incident {key.upper()}")
+            rows = indicators_of(session, incident.id)
+    finally:
+        db.dispose()
+    about = ExportIncident(
+        key=incident.key,
+        title=incident.title,
+        severity=incident.severity,
+        declared_at=incident.declared_at,
+        detected_at=incident.detected_at,
+        resolved_at=incident.resolved_at,
+        tlp=record.indicators.default_tlp(private=incident.is_private),
+        summary=incident.summary,
+    )
+    indicators = [
+        ExportIndicator(
+            type=row.type,
+            value=row.value,
+            pattern=stix_pattern(Indicator(row.type, row.value)),
+            tlp=row.tlp,
+            first_seen=row.first_seen_at,
+            seen_in=tuple(row.seen_in),
+            added_by=row.added_by,
+        )
+        for row in rows
+    ]
+    if stix is not None:
+        text = stix_bundle(about, indicators, organisation=record.organisation, max_tlp=max_tlp, now=system_clock())
+        target = stix
+    else:
+        assert csv is not None
+        text, target = csv_text(about, indicators, max_tlp=max_tlp), csv
+    target.write_text(text, encoding="utf-8")
+    kept = sum(tlp_rank(i.tlp) <= tlp_rank(max_tlp) for i in indicators)
+    left = len(indicators) - kept
+    print(
+        f"wrote {target}: {kept} indicator(s) of {incident.key}"
+        + (f", {left} above TLP:{max_tlp.upper()} left out" if left else "")
+    )
+    return 0

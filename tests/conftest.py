@@ -270,12 +270,15 @@ def make_harness(
         slack_timeout: int = 15,
         alerts: dict[str, object] | None = None,
         webhooks: list[dict[str, object]] | None = None,
+        record: dict[str, object] | None = None,
     ) -> Harness:
         folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
         if alerts is not None:
             (folder / "alerts.yaml").write_text(yaml.safe_dump(alerts, sort_keys=False))
         if webhooks is not None:
             (folder / "webhooks.yaml").write_text(yaml.safe_dump(webhooks, sort_keys=False))
+        if record is not None:
+            (folder / "record.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
         settings = bot_settings(emulator, database_url, folder, smtp_url, slack_timeout)
         bot = build_app(settings, clock=scenario_clock)
         server = HttpServer(bot, port=0, threads=8)

@@ -452,3 +452,25 @@ def test_the_metrics_count_alerts_by_source_and_outcome(make_harness: Callable[.
     assert waiting[("ircbot_alerts", (("outcome", "pending"), ("source", "alertmanager")))] == 2
     assert decided[("ircbot_alerts", (("outcome", "declared"), ("source", "alertmanager")))] == 1
     assert decided[("ircbot_alerts", (("outcome", "attached"), ("source", "alertmanager")))] == 1
+
+
+def test_a_triage_card_says_when_its_alert_cleared_at_the_source_and_keeps_its_buttons(
+    make_harness: Callable[..., Harness],
+) -> None:
+    h, channel = triage_channel(make_harness)
+    firing = {"title": "Impossible travel for j.doe", "severity": "medium", "fingerprint": "idp-77"}
+    post(h, "generic", firing)
+    h.run_timers()
+    (card,) = cards(h, channel)
+    assert "Cleared at the source" not in h.emulator.message_text(card)
+
+    post(h, "generic", {**firing, "status": "resolved"})
+    h.run_timers()
+
+    (redrawn,) = cards(h, channel)
+    assert redrawn["ts"] == card["ts"] and "Cleared at the source" in h.emulator.message_text(redrawn)
+    assert "alert_declare" in json.dumps(redrawn["blocks"]), "it can still be declared or dismissed"
+    assert [a.outcome for a in stored(h)] == ["triage", "resolved"] and stored(h)[0].cleared_at is not None
+    h.driver.click(ALICE, channel, card["ts"], "alert_declare")
+    declared = h.emulator.message_text(next(m for m in cards(h, channel) if m["ts"] == card["ts"]))
+    assert "Declared as INC-1" in declared and "Cleared at the source" in declared

@@ -28,6 +28,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
             "ircbot.domain.stages",
             "ircbot.domain.kinds",
             "ircbot.domain.policy",
+            "ircbot.domain.record_policy",
             "ircbot.domain.views",
             "ircbot.domain.metrics",
             "ircbot.domain.messages",

@@ -296,3 +296,34 @@ def test_a_timeline_row_does_not_name_its_actor_twice(harness: Harness) -> None:
     ticked = [row for row in rows if "ticked Detection #1" in row[2]]
     assert ticked and ticked[0][1] and ticked[0][2].startswith("ticked Detection #1")
     assert not [row for row in rows if row[1].strip() and row[2].startswith(row[1].strip())]
+
+
+def test_the_record_sections_list_evidence_custody_indicators_and_decisions(harness: Harness) -> None:
+    _, channel = harness.declare()
+    digest = "ab" * 32
+    harness.slash(
+        f'evidence add Memory image of FS01 --hash sha256:{digest} --source FS01 --location "Locker 3"', channel=channel
+    )
+    harness.slash(f"evidence transfer EV-1 <@{BOB}|bob> imaging at the lab", channel=channel)
+    harness.slash("note C2 at 45.77.1[.]9", channel=channel)
+    harness.slash(f"assign analyst <@{BOB}|bob>", channel=channel)
+    harness.slash("decide Isolate FS01 from the network", channel=channel)
+    harness.slash("approve D-1", channel=channel, user=BOB)
+    harness.slash("decide Pay the ransom", channel=channel)
+    harness.slash("reject D-2 Backups are intact", channel=channel, user=BOB)
+    harness.slash("postmortem", channel=channel)
+    markdown = uploaded(harness)
+    evidence = markdown.split("## Evidence", 1)[1].split("## Indicators", 1)[0]
+    assert "**EV-1** Memory image of FS01" in evidence and f"`sha256:{digest}`" in evidence
+    assert "stored at: Locker 3" in evidence and "custodian now: Bob Investigator" in evidence
+    assert "Alice Analyst-Lead → Bob Investigator, imaging at the lab" in evidence
+    indicators = markdown.split("## Indicators", 1)[1].split("## Decisions", 1)[0]
+    assert "| ip | `45.77.1.9` | RED |" in indicators and "| note |" in indicators
+    decisions = markdown.split("## Decisions", 1)[1].split("## Timeline", 1)[0]
+    assert "**D-1 approved**: Isolate FS01 from the network" in decisions
+    assert "approved by Alice Analyst-Lead, Bob Investigator" in decisions
+    assert (
+        "**D-2 rejected**: Pay the ransom" in decisions
+        and "rejected by Bob Investigator (Backups are intact)" in decisions
+    )
+    assert "hash chain verified intact" in markdown

@@ -22,7 +22,7 @@ from ircbot.config import load_config
 from ircbot.errors import ConfigError, GatewayError
 from ircbot.store.models import OutboxMessage
 from tests.conftest import Harness
-from tests.factories import write_config
+from tests.factories import BOB, write_config
 
 SECRET = "whsec-3b9d2f1e7a"
 SECRET_ENV = "IRCBOT_SOAR_SECRET"
@@ -172,7 +172,7 @@ def test_a_private_incident_says_only_key_severity_stage_and_event_unless_includ
     _, channel = h.declare("Exfiltration from HR share sev3")
     h.slash("severity sev1", channel=channel)
     h.run_timers()
-    minimal = [d.json for d in receiver.accepted("/ticketing")]
+    minimal = sorted((d.json for d in receiver.accepted("/ticketing")), key=lambda d: d["event"])  # unordered
     assert minimal == [
         {"event": "declared", "key": "INC-1", "severity": "sev3", "stage": "detection"},
         {"event": "severity_changed", "key": "INC-1", "severity": "sev1", "stage": "detection"},
@@ -278,3 +278,20 @@ def test_the_http_port_turns_a_timeout_a_non_2xx_and_a_refused_connection_into_e
     with pytest.raises(GatewayError) as refused:
         port.post("http://127.0.0.1:9/", b"{}", {})
     assert refused.value.error.startswith("unreachable")
+
+
+def test_an_approved_decision_is_announced_with_who_approved_it(
+    make_harness: Callable[..., Harness], receiver: Receiver
+) -> None:
+    h = make_harness(webhooks=[endpoint(receiver, "/soar", "decision_approved", include_private=True)])
+    _, channel = h.declare("Ransomware on FS01 sev1")
+    h.slash(f"assign analyst <@{BOB}|bob>", channel=channel)
+    h.slash("decide Isolate FS01 from the network", channel=channel)
+    h.run_timers()
+    assert receiver.accepted("/soar") == [], "not approved yet: one of two approvals"
+    h.slash("approve D-1", channel=channel, user=BOB)
+    h.run_timers()
+    (approved,) = [d.json for d in receiver.accepted("/soar")]
+    assert approved["event"] == "decision_approved" and approved["key"] == "INC-1"
+    assert approved["facts"]["approved_by"] == ["U0ALICE", BOB]
+    assert approved["facts"]["text"] == "Isolate FS01 from the network"

@@ -11,13 +11,14 @@ after the 202 loses nothing: the row waits until its lease runs out and is taken
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
 from ircbot.domain.alert_sources import NormalisedAlert
 from ircbot.domain.declare import Declaration, finish_declare, record_in
 from ircbot.domain.identities import user_for_email
+from ircbot.domain.indicators import alert_text, found_in
 from ircbot.domain.kinds import AlertOutcome, IncidentStatus, OutboxKind, TimelineKind
 from ircbot.domain.messages import TriageCard
 from ircbot.domain.policy import USER_ID
@@ -66,6 +67,7 @@ class _Decision:
     declared: Incident | None = None  # recorded now; its channel is opened after the commit
     card: TriageCard | None = None  # to post in the triage channel after the commit
     again: bool = False  # a try before may have posted the card: look for it first
+    cleared: tuple[tuple[str, TriageCard], ...] = ()  # (ts, card) of triage cards to redraw as cleared at source
 
 
 def process_alerts(svc: Services, *, limit: int = BATCH) -> int:
@@ -90,6 +92,8 @@ def _process(svc: Services, alert_id: int) -> int:
             svc.log.warning("%s: Slack did not open its channel yet: %s", decision.declared.key, exc.error)
     if decision.card is not None:
         _post_card(svc, alert_id, decision.card, look_first=decision.again)
+    for ts, card in decision.cleared:
+        _redraw_card(svc, ts, card)
     return 1
 
 
@@ -152,7 +156,7 @@ def _decide(svc: Services, session: Session, alert: Alert, declarer: str | None)
     alert.processed_at, alert.done = now, True
     decision: _Decision
     if alert.status == "resolved":
-        decision = _Decision(AlertOutcome.RESOLVED)
+        decision = _Decision(AlertOutcome.RESOLVED, cleared=() if incident else _clear_triage(session, alert, now))
     elif alert_queries.seen_before(session=session, alert=alert, since=now - settings.dedup_window):
         decision = _Decision(AlertOutcome.DEDUPLICATED)
     elif incident is not None:
@@ -187,6 +191,15 @@ def _decide(svc: Services, session: Session, alert: Alert, declarer: str | None)
     return decision
 
 
+def _clear_triage(session: Session, alert: Alert, now: datetime) -> tuple[tuple[str, TriageCard], ...]:
+    """Mark the alerts of this fingerprint waiting in triage as cleared at their source; their cards to redraw."""
+    cleared = []
+    for waiting in alert_queries.waiting_in_triage(session=session, alert=alert):
+        waiting.cleared_at = now
+        cleared.append((waiting.triage_ts or "", triage_card(waiting, AlertOutcome.TRIAGE)))
+    return tuple(cleared)
+
+
 def _retry(alert: Alert) -> _Decision:
     """An alert decided before whose Slack part did not happen (the triage card): try that again."""
     if alert.outcome == AlertOutcome.TRIAGE and alert.triage_ts is None:
@@ -208,9 +221,9 @@ def declare_for(
     for group in groups:
         group.incident_id = incident.id
     alert.incident_id = incident.id
-    IncidentTx(svc=svc, session=session, incident=incident, now=svc.clock()).record(
-        TimelineKind.ALERT, data=_facts(alert)
-    )
+    tx = IncidentTx(svc=svc, session=session, incident=incident, now=svc.clock())
+    tx.record(TimelineKind.ALERT, data=_facts(alert))
+    _indicators(tx, alert)
     return incident
 
 
@@ -222,6 +235,10 @@ def attach(svc: Services, session: Session, alert: Alert, incident: Incident, gr
         group.incident_id = tx.id
     resolved = alert.status == "resolved"
     tx.record(TimelineKind.ALERT_RESOLVED if resolved else TimelineKind.ALERT, data=_facts(alert))
+    if not resolved:
+        found_in(
+            tx, alert_text(alert.title, alert.description, alert.labels), how=f"alert from {alert.source}", by=None
+        )
     if not resolved and alert.started_at is not None and alert.started_at < incident.detected_at:
         incident.detected_at = alert.started_at  # detection is the earliest alert's start
     queries.queue_outbox(
@@ -232,6 +249,10 @@ def attach(svc: Services, session: Session, alert: Alert, incident: Incident, gr
         payload={"text": alert_line(alert)},
         now=tx.now,
     )
+
+
+def _indicators(tx: IncidentTx, alert: Alert) -> None:
+    found_in(tx, alert_text(alert.title, alert.description, alert.labels), how=f"alert from {alert.source}", by=None)
 
 
 def alert_line(alert: Alert) -> str:
@@ -258,6 +279,7 @@ def triage_card(alert: Alert, outcome: AlertOutcome, incident: Incident | None =
         description=alert.description,
         started_at=alert.started_at,
         labels=tuple(sorted(alert.labels.items())),
+        cleared_at=alert.cleared_at,
         outcome=outcome,
         decided_by=alert.decided_by,
         reason=alert.reason,
@@ -280,3 +302,13 @@ def _post_card(svc: Services, alert_id: int, card: TriageCard, *, look_first: bo
         alert = session.get(Alert, alert_id, with_for_update=True)
         if alert is not None:
             alert.triage_ts, alert.done = ts, True
+
+
+def _redraw_card(svc: Services, ts: str, card: TriageCard) -> None:
+    channel = svc.config.alerts.triage_channel
+    if channel is None or not ts:
+        return
+    try:
+        svc.chat.update(channel, ts, card)
+    except GatewayError as exc:  # kept in the database: the card says it when it is next redrawn (Declare, Dismiss)
+        svc.log.warning("alert %s: could not mark its triage card cleared: %s", card.alert_id, exc.error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from ircbot.domain.indicators import found_in
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.ports import ChatMessage
 from ircbot.domain.services import Services
@@ -13,6 +14,8 @@ from ircbot.store import queries
 from ircbot.store.models import TimelineEvent
 
 MAX_TEXT = 4000
+SEEN_IN = {"pin": "pinned message", "reaction": "marked message", "bot": "bot message"}
+"""Where an indicator in a captured message was seen, by how the message came to be captured."""
 
 
 def capture_message(svc: Services, *, channel_id: str, ts: str, actor: str | None, via: str) -> bool:
@@ -47,6 +50,7 @@ def keep(svc: Services, *, incident_id: int, message: ChatMessage, actor: str | 
             at=message.at,
             data={"ts": message.ts, "author": author, "via": via, "thread_ts": message.thread_ts},
         )
+        found_in(tx, message.text, how=SEEN_IN.get(via, "message"), by=author)
     return True
 
 

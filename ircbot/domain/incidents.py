@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ircbot.domain import escalation, reminders
 from ircbot.domain.effects import attempt
+from ircbot.domain.indicators import found_in
 from ircbot.domain.kinds import IncidentStatus, TimelineKind
 from ircbot.domain.messages import ResolvedNotice, Topic
 from ircbot.domain.postmortem import publish_postmortem
@@ -44,6 +45,7 @@ def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> str:
         raise InvalidInput(f"A note can be at most {MAX_NOTE} characters (this one has {len(text)}).")
     with incident_tx(svc, incident_id) as tx:
         tx.record(TimelineKind.NOTE, text, actor=actor)
+        found_in(tx, text, how="note", by=actor)
         return tx.incident.label
 
 

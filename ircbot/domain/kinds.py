@@ -125,6 +125,13 @@ class TimelineKind(StrEnum):
     POSTMORTEM = "postmortem"
     ALERT = "alert"  # an alert that opened the incident or was attached to it
     ALERT_RESOLVED = "alert_resolved"  # its sender says the condition cleared (the incident stays open)
+    EVIDENCE_ADDED = "evidence_added"
+    EVIDENCE_TRANSFERRED = "evidence_transferred"
+    IOC_ADDED = "ioc_added"  # by hand, or found in a note, pinned message or alert
+    DECISION_PROPOSED = "decision_proposed"
+    DECISION_VOTED = "decision_voted"  # one approval or rejection, before the decision is settled
+    DECISION_APPROVED = "decision_approved"
+    DECISION_REJECTED = "decision_rejected"
 
 
 CARD_KINDS = frozenset(

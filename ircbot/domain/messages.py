@@ -118,6 +118,27 @@ class AccessPrompt:
 
 
 @dataclass(frozen=True)
+class DecisionCard:
+    """A decision put to the team: what, how many must approve, who did, and how it stands."""
+
+    decision_id: int
+    key: str
+    number: int
+    text: str
+    approvers: int
+    proposed_by: str
+    status: str  # pending | approved | rejected
+    approved_by: tuple[tuple[str, datetime], ...]  # (user, when), the proposer first
+    rejected_by: tuple[str, datetime] | None = None
+    reason: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`D-3`."""
+        return f"D-{self.number}"
+
+
+@dataclass(frozen=True)
 class DeclareOutcome:
     """What became of a declare that was cut short and finished (or given up) later: told to the declarer."""
 
@@ -142,6 +163,7 @@ class TriageCard:
     reason: str | None = None  # why it was dismissed
     incident_key: str | None = None
     channel_id: str | None = None
+    cleared_at: datetime | None = None  # its sender said the condition cleared while it waited in triage
 
 
 @dataclass(frozen=True)
@@ -224,6 +246,7 @@ Message = (
     | DeclareOutcome
     | AccessPrompt
     | TriageCard
+    | DecisionCard
 )
 
 

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from ircbot.domain.kinds import TimelineKind
+from ircbot.domain.record_policy import RecordFile
 from ircbot.domain.stages import SEVERITIES, STAGES
 from ircbot.durations import parse_duration
 
@@ -302,6 +303,7 @@ WEBHOOK_EVENTS: dict[str, TimelineKind] = {
     "status_update": TimelineKind.STATUS_UPDATE,
     "alert_attached": TimelineKind.ALERT,
     "resolved": TimelineKind.RESOLVED,
+    "decision_approved": TimelineKind.DECISION_APPROVED,
 }
 """The event names webhooks.yaml may subscribe to, and the timeline event each one follows."""
 
@@ -376,6 +378,7 @@ class Config:
     playbooks: dict[str, Playbook]
     alerts: AlertsFile = field(default_factory=AlertsFile)
     webhooks: WebhooksFile = field(default_factory=WebhooksFile)
+    record: RecordFile = field(default_factory=RecordFile)
     template_dirs: list[Path] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # each file read: roles.yaml, playbooks/x.yaml, …
 

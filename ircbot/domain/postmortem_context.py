@@ -16,6 +16,7 @@ from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.metrics import INTERVALS
 from ircbot.domain.people import MENTION, People
 from ircbot.domain.ports import ChatMessage
+from ircbot.domain.postmortem_record import record_sections
 from ircbot.domain.redaction import Redactor
 from ircbot.domain.services import Services
 from ircbot.domain.stages import STAGE_TITLES, STAGES
@@ -112,6 +113,7 @@ def build_context(
         "compiled_at": svc.clock(),
         "person": person,
         "chain": verify_incident(session, incident),
+        **record_sections(session, incident, clean, person),
     }
 
 

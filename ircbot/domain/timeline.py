@@ -49,6 +49,12 @@ def _resolved(f: Fact, who: Who) -> str:
     return f"{who(f.actor or '')} resolved {f['key']}{label}" + (f": {f['summary']}" if f["summary"] else "")
 
 
+def _evidence(f: Fact, who: Who) -> str:
+    digest = f" ({f['hash']})" if f.data.get("hash") else ""
+    fixes = f", correcting EV-{f['corrects']}" if f.data.get("corrects") else ""
+    return f"{who(f.actor or '')} registered EV-{f['number']}{fixes}: {f['description']}{digest}"
+
+
 _WORDING: dict[K, Callable[[Fact, Who], str]] = {
     K.DECLARED: lambda f, who: (
         f"{f['key']} declared{' (drill)' if f['drill'] else ''}: {f['title']} "
@@ -86,6 +92,29 @@ _WORDING: dict[K, Callable[[Fact, Who], str]] = {
     K.RESOLVED: _resolved,
     K.ALERT: lambda f, who: f"Alert from {f['source']} ({f['severity']}): {f['title']}",
     K.ALERT_RESOLVED: lambda f, who: f"Alert cleared at {f['source']}: {f['title']}",
+    K.EVIDENCE_ADDED: _evidence,
+    K.EVIDENCE_TRANSFERRED: lambda f, who: (
+        f"EV-{f['number']} handed from {who(f['from'])} to {who(f['to'])} by {who(f.actor or '')}: {f['purpose']}"
+    ),
+    K.IOC_ADDED: lambda f, who: (
+        f"Indicator {f['type']} {f['value']} (TLP:{f['tlp'].upper()}) "
+        + (f"added by {who(f.actor or '')}" if f["how"] == "added by hand" else f"found in {f['how']}")
+    ),
+    K.DECISION_PROPOSED: lambda f, who: (
+        f"{who(f.actor or '')} proposed D-{f['number']} (needs {f['approvers']} approval(s)): {f['text']}"
+    ),
+    K.DECISION_VOTED: lambda f, who: (
+        f"{who(f.actor or '')} {'approved' if f['approve'] else 'rejected'} D-{f['number']}"
+        + (f": {f['reason']}" if f.data.get("reason") else "")
+    ),
+    K.DECISION_APPROVED: lambda f, who: (
+        f"D-{f['number']} approved by {', '.join(who(u) for u in f['approved_by'])}: {f['text']}"
+    ),
+    K.DECISION_REJECTED: lambda f, who: (
+        f"D-{f['number']} rejected by {who(f.actor or '')}"
+        + (f" ({f['reason']})" if f.data.get("reason") else "")
+        + f": {f['text']}"
+    ),
 }
 
 

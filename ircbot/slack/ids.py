@@ -22,12 +22,14 @@ JOIN_APPROVE, JOIN_DENY = "join_approve", "join_deny"
 HOME_OPEN_CHANNEL = "home_open_channel"  # a link button: Slack opens the URL and still sends the click
 TRIAGE_DECLARE, TRIAGE_DISMISS = "alert_declare", "alert_dismiss"
 DISMISS_FORM = "alert_dismiss_modal"
+DECISION_APPROVE, DECISION_REJECT = "decision_approve", "decision_reject"
 
 TICK_PATTERN = re.compile(rf"^{TICK}_\d+$")
 SNOOZE_PATTERN = re.compile(rf"^{SNOOZE}_\d+$")
 NOTICE_PATTERN = re.compile(rf"^(?:{NOTICE_SEND}|{NOTICE_EDIT}|{NOTICE_CANCEL})$")
 JOIN_PATTERN = re.compile(rf"^(?:{JOIN_APPROVE}|{JOIN_DENY})$")
 TRIAGE_PATTERN = re.compile(rf"^(?:{TRIAGE_DECLARE}|{TRIAGE_DISMISS})$")
+DECISION_PATTERN = re.compile(rf"^(?:{DECISION_APPROVE}|{DECISION_REJECT})$")
 
 # Forms (view callback ids).
 DECLARE_FORM = "declare_modal"

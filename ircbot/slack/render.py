@@ -20,6 +20,7 @@ from ircbot.domain.kinds import IncidentStatus, NoticeStatus
 from ircbot.domain.messages import (
     AccessPrompt,
     ChecklistCard,
+    DecisionCard,
     IncidentCard,
     IncidentList,
     Message,
@@ -37,6 +38,7 @@ from ircbot.domain.views import IncidentView, ItemView
 from ircbot.durations import format_duration
 from ircbot.slack import ids
 from ircbot.slack.render_alerts import triage_card
+from ircbot.slack.render_record import decision_card
 from ircbot.slack.wording import SHORT, announcement_text
 
 MAX_SECTION = 3000
@@ -77,6 +79,8 @@ def render_message(message: Message) -> tuple[str, list[dict[str, Any]]]:
         return _access_prompt(message)
     if isinstance(message, TriageCard):
         return triage_card(message)
+    if isinstance(message, DecisionCard):
+        return decision_card(message)
     raise TypeError(f"no rendering for {type(message).__name__}")
 
 

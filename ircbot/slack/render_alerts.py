@@ -27,6 +27,9 @@ def triage_card(card: TriageCard) -> tuple[str, list[dict[str, Any]]]:
         lines.append(f"Started <!date^{stamp}^{{date_short_pretty}} at {{time}}|{card.started_at:%Y-%m-%d %H:%M} UTC>")
     shown = [f"`{neutral(k)}`: {neutral(v)[:200]}" for k, v in card.labels[:MAX_LABELS]]
     more = len(card.labels) - len(shown)
+    if card.cleared_at is not None:
+        stamp = int(card.cleared_at.timestamp())
+        lines.append(f":large_green_circle: Cleared at the source <!date^{stamp}^{{time}}|{card.cleared_at:%H:%M} UTC>")
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
     if shown:
         extra = f" (+{more} more)" if more > 0 else ""

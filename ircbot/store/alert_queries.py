@@ -59,6 +59,18 @@ def seen_before(*, session: Session, alert: Alert, since: datetime) -> bool:
     return session.exec(query.limit(1)).first() is not None
 
 
+def waiting_in_triage(*, session: Session, alert: Alert) -> Sequence[Alert]:
+    """The alerts of this source and fingerprint whose triage card still waits for Declare or Dismiss."""
+    query = select(Alert).where(
+        Alert.source == alert.source,
+        Alert.fingerprint == alert.fingerprint,
+        Alert.outcome == "triage",
+        col(Alert.triage_ts).is_not(None),
+        Alert.id != alert.id,
+    )
+    return session.exec(query.order_by(col(Alert.id))).all()
+
+
 def earliest_start(*, session: Session, alert: Alert, since: datetime) -> datetime:
     """The earliest start among this alert and the others of its group received since `since` that no incident
     took yet (an Alertmanager notification brings several at once)."""

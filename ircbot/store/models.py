@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from ircbot.store.types import UTCDateTime
 
 
-def _at(**kwargs: Any) -> Any:
+def utc_field(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
 
@@ -33,28 +33,28 @@ class Incident(SQLModel, table=True):
     declared_by: str
     request_key: str | None = Field(default=None, unique=True)
     summary: str | None = Field(default=None, sa_column=Column(Text))
-    started_at: datetime | None = _at(default=None, nullable=True)
-    detected_at: datetime = _at()
-    declared_at: datetime = _at()
-    acknowledged_at: datetime | None = _at(default=None, nullable=True)
+    started_at: datetime | None = utc_field(default=None, nullable=True)
+    detected_at: datetime = utc_field()
+    declared_at: datetime = utc_field()
+    acknowledged_at: datetime | None = utc_field(default=None, nullable=True)
     acknowledged_by: str | None = None
     policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    contained_at: datetime | None = _at(default=None, nullable=True)
-    resolved_at: datetime | None = _at(default=None, nullable=True)
+    contained_at: datetime | None = utc_field(default=None, nullable=True)
+    resolved_at: datetime | None = utc_field(default=None, nullable=True)
     # The declare, step by step: a channel_id once the channel exists, card_ts once the card is posted,
     # ready_at once the channel is furnished; a declare that stopped short is resumed after its lease.
     card_ts: str | None = None
-    ready_at: datetime | None = _at(default=None, nullable=True)
-    declare_lease_until: datetime | None = _at(default=None, nullable=True)
+    ready_at: datetime | None = utc_field(default=None, nullable=True)
+    declare_lease_until: datetime | None = utc_field(default=None, nullable=True)
     # The pinned card follows the incident: every change it shows counts card_version up; the card is
     # redrawn (chat.update) at card_due_at, and card_shown is the version Slack last showed.
     card_version: int = 0
     card_shown: int = 0
-    card_due_at: datetime | None = _at(default=None, nullable=True, index=True)
+    card_due_at: datetime | None = utc_field(default=None, nullable=True, index=True)
     # When the stored channel copy was last read whole while Slack's message events were being received;
     # None: the events since may have been missed (a restart), so the next compile reads the whole channel.
-    channel_read_at: datetime | None = _at(default=None, nullable=True)
-    answered_at: datetime | None = _at(default=None, nullable=True)  # the declarer heard the outcome
+    channel_read_at: datetime | None = utc_field(default=None, nullable=True)
+    answered_at: datetime | None = utc_field(default=None, nullable=True)  # the declarer heard the outcome
     # The head of the timeline's hash chain (domain/chain.py), kept here where deleting events cannot reach it.
     chain_seq: int = 0
     chain_head: str | None = None
@@ -78,8 +78,8 @@ class RoleAssignment(SQLModel, table=True):
     role: str
     user_id: str
     assigned_by: str
-    assigned_at: datetime = _at()
-    released_at: datetime | None = _at(default=None, nullable=True)
+    assigned_at: datetime = utc_field()
+    released_at: datetime | None = utc_field(default=None, nullable=True)
 
 
 class Participant(SQLModel, table=True):
@@ -91,7 +91,7 @@ class Participant(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", index=True)
     user_id: str = Field(index=True)
     reason: str
-    added_at: datetime = _at()
+    added_at: datetime = utc_field()
 
 
 class ChecklistItem(SQLModel, table=True):
@@ -106,7 +106,7 @@ class ChecklistItem(SQLModel, table=True):
     text: str
     required: bool = False
     checked_by: str | None = None
-    checked_at: datetime | None = _at(default=None, nullable=True)
+    checked_at: datetime | None = utc_field(default=None, nullable=True)
 
 
 class StageEntry(SQLModel, table=True):
@@ -116,8 +116,8 @@ class StageEntry(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", index=True)
     stage: str
     entered_by: str
-    entered_at: datetime = _at()
-    left_at: datetime | None = _at(default=None, nullable=True)
+    entered_at: datetime = utc_field()
+    left_at: datetime | None = utc_field(default=None, nullable=True)
     left_forced: bool = False
 
 
@@ -132,13 +132,13 @@ class TimelineEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
-    at: datetime = _at(index=True)
+    at: datetime = utc_field(index=True)
     kind: str
     actor: str | None = None
     text: str = Field(sa_column=Column(Text, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     seq: int | None = None
-    recorded_at: datetime | None = _at(default=None, nullable=True)
+    recorded_at: datetime | None = utc_field(default=None, nullable=True)
     prev_hash: str | None = None
     hash: str | None = None
 
@@ -148,7 +148,7 @@ class Postmortem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
-    compiled_at: datetime = _at()
+    compiled_at: datetime = utc_field()
     compiled_by: str
     markdown: str = Field(sa_column=Column(Text, nullable=False))
 
@@ -186,7 +186,7 @@ class Identity(SQLModel, table=True):
 
     email: str = Field(primary_key=True)
     user_id: str
-    resolved_at: datetime = _at()
+    resolved_at: datetime = utc_field()
 
 
 class AccessRequest(SQLModel, table=True):
@@ -198,10 +198,10 @@ class AccessRequest(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", index=True)
     user_id: str
     status: str = "pending"  # pending | approved | denied
-    requested_at: datetime = _at()
+    requested_at: datetime = utc_field()
     prompt_ts: str | None = None  # the Approve / Deny prompt in the incident channel
     decided_by: str | None = None
-    decided_at: datetime | None = _at(default=None, nullable=True)
+    decided_at: datetime | None = utc_field(default=None, nullable=True)
 
 
 class HomeViewer(SQLModel, table=True):
@@ -210,8 +210,8 @@ class HomeViewer(SQLModel, table=True):
     __tablename__ = "home_viewer"
 
     user_id: str = Field(primary_key=True)
-    opened_at: datetime = _at()
-    due_at: datetime | None = _at(default=None, nullable=True, index=True)
+    opened_at: datetime = utc_field()
+    due_at: datetime | None = utc_field(default=None, nullable=True, index=True)
 
 
 class ThreadActivity(SQLModel, table=True):
@@ -221,7 +221,7 @@ class ThreadActivity(SQLModel, table=True):
 
     incident_id: int = Field(foreign_key="incident.id", primary_key=True)
     thread_ts: str = Field(primary_key=True)
-    seen_at: datetime = _at()
+    seen_at: datetime = utc_field()
 
 
 class PendingDeclare(SQLModel, table=True):
@@ -231,15 +231,15 @@ class PendingDeclare(SQLModel, table=True):
 
     request_key: str = Field(primary_key=True)
     declaration: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    received_at: datetime = _at()
-    lease_until: datetime | None = _at(default=None, nullable=True)
+    received_at: datetime = utc_field()
+    lease_until: datetime | None = utc_field(default=None, nullable=True)
 
 
 class HandledRequest(SQLModel, table=True):
     """A Slack delivery already taken (event id or trigger id), so a retry is not handled twice."""
 
     key: str = Field(primary_key=True)
-    received_at: datetime = _at()
+    received_at: datetime = utc_field()
 
 
 class PageStep(SQLModel, table=True):
@@ -250,10 +250,10 @@ class PageStep(SQLModel, table=True):
     round: int = 0
     tier: int
     targets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    due_at: datetime = _at(index=True)
+    due_at: datetime = utc_field(index=True)
     status: str = Field(default="pending", index=True)  # pending | fired | cancelled
-    fired_at: datetime | None = _at(default=None, nullable=True)
-    created_at: datetime = _at()
+    fired_at: datetime | None = utc_field(default=None, nullable=True)
+    created_at: datetime = utc_field()
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -270,10 +270,10 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default="pending", index=True)  # pending | sent | suppressed | failed
     attempts: int = 0
     last_error: str | None = None
-    created_at: datetime = _at()
-    next_attempt_at: datetime = _at()
-    sent_at: datetime | None = _at(default=None, nullable=True)
-    first_tried_at: datetime | None = _at(default=None, nullable=True)
+    created_at: datetime = utc_field()
+    next_attempt_at: datetime = utc_field()
+    sent_at: datetime | None = utc_field(default=None, nullable=True)
+    first_tried_at: datetime | None = utc_field(default=None, nullable=True)
     # True from the moment a send starts until Slack's answer says it did not happen: a process killed
     # mid-send, or an answer lost to a timeout or a 5xx, leaves it set, and the next try looks first.
     outcome_unknown: bool = False
@@ -285,10 +285,10 @@ class Impact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     system: str
-    started_at: datetime = _at()
-    ended_at: datetime = _at()
+    started_at: datetime = utc_field()
+    ended_at: datetime = utc_field()
     recorded_by: str
-    recorded_at: datetime = _at()
+    recorded_at: datetime = utc_field()
 
 
 class StatusUpdate(SQLModel, table=True):
@@ -297,11 +297,11 @@ class StatusUpdate(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     sent_by: str
-    sent_at: datetime = _at(index=True)
+    sent_at: datetime = utc_field(index=True)
     status: str = Field(sa_column=Column(Text, nullable=False))
     impact: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     next_steps: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    next_update_at: datetime | None = _at(default=None, nullable=True)
+    next_update_at: datetime | None = utc_field(default=None, nullable=True)
     delivered: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
@@ -311,10 +311,10 @@ class Reminder(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     kind: str  # update | checklist
-    due_at: datetime = _at(index=True)
+    due_at: datetime = utc_field(index=True)
     status: str = Field(default="pending", index=True)  # pending | fired | cancelled
-    fired_at: datetime | None = _at(default=None, nullable=True)
-    created_at: datetime = _at()
+    fired_at: datetime | None = utc_field(default=None, nullable=True)
+    created_at: datetime = utc_field()
 
 
 class Notice(SQLModel, table=True):
@@ -327,9 +327,9 @@ class Notice(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="draft")  # draft | sent | cancelled
     drafted_by: str
-    drafted_at: datetime = _at()
+    drafted_at: datetime = utc_field()
     approved_by: str | None = None
-    sent_at: datetime | None = _at(default=None, nullable=True)
+    sent_at: datetime | None = utc_field(default=None, nullable=True)
 
 
 class Alert(SQLModel, table=True):
@@ -345,19 +345,20 @@ class Alert(SQLModel, table=True):
     severity: str  # critical | high | medium | low | info
     title: str = Field(sa_column=Column(Text, nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
-    started_at: datetime | None = _at(default=None, nullable=True)
-    received_at: datetime = _at()
+    started_at: datetime | None = utc_field(default=None, nullable=True)
+    received_at: datetime = utc_field()
     labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # Processing: claimed under a lease, decided once (outcome), finished once its Slack part is done.
     done: bool = Field(default=False, index=True)
-    lease_until: datetime | None = _at(default=None, nullable=True)
+    lease_until: datetime | None = utc_field(default=None, nullable=True)
     outcome: str | None = None  # an AlertOutcome once decided
-    processed_at: datetime | None = _at(default=None, nullable=True)
+    processed_at: datetime | None = utc_field(default=None, nullable=True)
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
     triage_ts: str | None = None  # the Declare / Dismiss card in the triage channel
     decided_by: str | None = None  # who declared or dismissed it in triage
     reason: str | None = None  # why it was dismissed, when given
+    cleared_at: datetime | None = utc_field(default=None, nullable=True)  # its sender said it cleared (triage)
 
 
 class AlertGroup(SQLModel, table=True):
@@ -368,4 +369,4 @@ class AlertGroup(SQLModel, table=True):
 
     key: str = Field(primary_key=True)  # "<source>:group:<group key>" or "<source>:fp:<fingerprint>"
     incident_id: int | None = Field(default=None, foreign_key="incident.id")
-    first_seen_at: datetime = _at()
+    first_seen_at: datetime = utc_field()

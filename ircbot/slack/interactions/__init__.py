@@ -12,7 +12,7 @@ delivers what it returns::
 
 from __future__ import annotations
 
-from ircbot.slack.interactions import ack, channel, forms, home, joining, notice, snooze, tick, triage
+from ircbot.slack.interactions import ack, channel, decision, forms, home, joining, notice, snooze, tick, triage
 from ircbot.slack.interactions.base import InteractionSpec
 
 INTERACTIONS: list[InteractionSpec] = [
@@ -21,6 +21,7 @@ INTERACTIONS: list[InteractionSpec] = [
     joining.answer_join,
     triage.triage_alert,
     triage.dismiss_form,
+    decision.vote_on_decision,
     snooze.snooze_reminder,
     notice.notice_button,
     notice.notice_form,

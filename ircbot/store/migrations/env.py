@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import ircbot.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import ircbot.store.models
+import ircbot.store.records  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(
