@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from ircbot.config import load_config
+from ircbot.errors import ConfigError
 from tests.conftest import Harness
-from tests.factories import ALICE, BOB, CAROL, MALLORY, roles_config
+from tests.factories import ALICE, BOB, CAROL, MALLORY, roles_config, write_config
 from tests.scenario import channel_text, events
 
 
@@ -112,3 +117,23 @@ def test_decide_names_the_problem_with_bad_input(harness: Harness) -> None:
     assert "takes only the decision" in harness.slash("approve D-1 sure", channel=channel, user=BOB).text
     harness.slash("resolve Done", channel=channel)
     assert "resolved; its decisions are closed" in harness.slash("approve D-1", channel=channel, user=BOB).text
+
+
+def test_a_bad_record_yaml_is_refused_naming_file_line_and_field(tmp_path: Path) -> None:
+    folder = write_config(tmp_path / "config")
+    assert load_config(folder).record.decisions.approvers_for("Wipe FS01") == 2, "the shipped default"
+    (folder / "record.yaml").write_text(
+        "decisions:\n"  # 1
+        "  approvers: 0\n"  # 2
+        "  rules:\n"  # 3
+        "    - when: '/isolat(/'\n"  # 4
+        "      approvers: 2\n"  # 5
+        "indicators:\n"  # 6
+        "  tlp: white\n"  # 7
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(folder)
+    problems = "\n".join(caught.value.problems)
+    assert f"{folder / 'record.yaml'}:2: decisions.approvers:" in problems
+    assert ":4: decisions.rules.0.when:" in problems and "not a valid regular expression" in problems
+    assert ":7: indicators.tlp:" in problems and "'white' is not a TLP 2.0 level" in problems
