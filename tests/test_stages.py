@@ -36,9 +36,10 @@ def test_button_ticks_the_item_and_updates_the_message_in_place(harness: Harness
     items = [
         b["text"]["text"].split(". ", 1)[1].removesuffix(" *(required)*") for b in card["blocks"] if b.get("accessory")
     ]
-    harness.driver.click(BOB, channel, card["ts"], "checklist_toggle_1")
+    clicked = harness.driver.click(BOB, channel, card["ts"], "checklist_toggle_1")
     updated = next(m for m in emu.messages(channel) if m["ts"] == card["ts"])
-    assert buttons(updated)[0]["text"]["text"] == "Untick"
+    calls = [(c.method, c.args.get("ts")) for c in emu.calls if c.method == "chat.update"]
+    assert buttons(updated)[0]["text"]["text"] == "Untick", (clicked.responses, calls)
     assert f"<@{BOB}>" in emu.message_text(updated)
     told = harness.wait_for(lambda: emu.messages(channel)[posted_before:])
     assert [emu.message_text(m) for m in told] == [
