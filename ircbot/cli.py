@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     shape.add_argument("--json", action="store_true", help="JSON: window, months, summary and repeats")
     stats.add_argument("--chart", type=Path, default=None, help="also write the PNG chart to this file")
     records.add_parsers(sub)
+    records.add_clock_parsers(sub)
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -109,7 +110,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _postmortem(settings, args.key, args.output, args.recompile)
     if args.command == "stats":
         return _stats(settings, args)
-    if args.command in ("verify", "export"):
+    if args.command in ("verify", "export", "clocks"):
         return records.run(args, settings)
     return _serve(settings, args)
 

@@ -1,4 +1,4 @@
-"""Reading the config folder: roles.yaml, escalation.yaml, playbooks/*.yaml; optional alerts, webhooks, record.yaml.
+"""Reading the config folder: roles, escalation, regulations and playbooks/*.yaml; optional alerts, webhooks, record.
 
 Each file in the config folder overrides the shipped one of the same name. Every problem
 is reported with file, line and field, and `load_config` reports all of them at once.
@@ -11,6 +11,7 @@ from typing import Any
 
 from ircbot.domain.policy import AlertsFile, Config, EscalationFile, Playbook, RolesFile, WebhooksFile
 from ircbot.domain.record_policy import RecordFile
+from ircbot.domain.regulations import RegulationsFile
 from ircbot.errors import ConfigError
 from ircbot.shipped import shipped_path
 from ircbot.yamlsource import YamlSource, read_yaml, validate
@@ -41,9 +42,10 @@ def load_config(config_dir: Path) -> Config:
             problems.extend(exc.problems)
             return None, None
 
-    files = {name: _locate(config_dir, name) for name in ("roles.yaml", "escalation.yaml")}
+    files = {name: _locate(config_dir, name) for name in ("roles.yaml", "escalation.yaml", "regulations.yaml")}
     roles, _ = attempt(files["roles.yaml"], RolesFile)
     escalation, escalation_source = attempt(files["escalation.yaml"], EscalationFile)
+    regulations, regulations_source = attempt(files["regulations.yaml"], RegulationsFile)
     playbooks: dict[str, Playbook] = {}
     for stem, path in _playbook_files(config_dir).items():
         files[f"playbooks/{stem}.yaml"] = path
@@ -57,6 +59,10 @@ def load_config(config_dir: Path) -> Config:
         problems.append(f"{config_dir / 'playbooks'}: no 'default' playbook found")
     if roles is not None and escalation is not None and escalation_source is not None:
         problems.extend(_unknown_role_targets(roles, escalation, escalation_source))
+    own_regulations = files["regulations.yaml"] == config_dir / "regulations.yaml"
+    if roles is not None and regulations is not None and regulations_source is not None and own_regulations:
+        # Only the operator's own file: the shipped one names role:legal, which a smaller roles.yaml may lack.
+        problems.extend(_unknown_role_owners(roles, regulations, regulations_source))
     alerts = AlertsFile()
     if (config_dir / "alerts.yaml").exists():  # optional, and nothing is shipped: no rules, no triage channel
         files["alerts.yaml"] = config_dir / "alerts.yaml"
@@ -81,6 +87,7 @@ def load_config(config_dir: Path) -> Config:
         alerts=alerts,
         webhooks=webhooks,
         record=record,
+        regulations=regulations,
         template_dirs=template_dirs,
         files=files,
     )
@@ -110,6 +117,19 @@ def _unknown_role_targets(roles: RolesFile, escalation: EscalationFile, source: 
                         f"{source.path}:{source.line_of(loc)}: {'.'.join(map(str, loc))}: "
                         f"role {key!r} is not in roles.yaml; roles are {', '.join(roles.roles)}"
                     )
+    return problems
+
+
+def _unknown_role_owners(roles: RolesFile, regulations: RegulationsFile, source: YamlSource) -> list[str]:
+    problems = []
+    for key, regime in regulations.regimes.items():
+        kind, _, role = (regime.owner or "").partition(":")
+        if kind == "role" and role not in roles.roles:
+            loc = ("regimes", key, "owner")
+            problems.append(
+                f"{source.path}:{source.line_of(loc)}: {'.'.join(loc)}: "
+                f"role {role!r} is not in roles.yaml; roles are {', '.join(roles.roles)}"
+            )
     return problems
 
 

@@ -28,10 +28,25 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
 
 
+def add_clock_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`ircbot clocks deadline <regime> --aware TIME`: the arithmetic of regulations.yaml, without Slack."""
+    clocks = sub.add_parser("clocks", help="regulatory notification deadlines, as regulations.yaml counts them")
+    what = clocks.add_subparsers(dest="clocks_command", required=True)
+    deadline = what.add_parser("deadline", help="each report's deadline for an awareness time")
+    deadline.add_argument("regime", help="a regime of regulations.yaml, e.g. gdpr")
+    deadline.add_argument(
+        "--aware",
+        required=True,
+        help="when the organisation became aware: ISO 8601, IRCBOT_TIMEZONE unless it has an offset",
+    )
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run `verify` or `export`; the exit code says whether all was well."""
     if args.command == "verify":
         return _verify(settings, key=args.key, every=args.all)
+    if args.command == "clocks":
+        return _deadlines(settings, regime_key=args.regime, aware_text=args.aware)
     if args.command == "export":
         return _export(settings, key=args.key, stix=args.stix, csv=args.csv, max_tlp=args.max_tlp)
     raise UsageError(f"unknown command {args.command}")
@@ -126,4 +141,39 @@ def _export(settings: Settings, *, key: str, stix: Path | None, csv: Path | None
         f"wrote {target}: {kept} indicator(s) of {incident.key}"
         + (f", {left} above TLP:{max_tlp.upper()} left out" if left else "")
     )
+    return 0
+
+
+def _deadlines(settings: Settings, *, regime_key: str, aware_text: str) -> int:
+    from dateutil import tz
+
+    from ircbot.config import load_config
+    from ircbot.domain.deadlines import deadline, parse_time
+    from ircbot.domain.ports import system_clock
+
+    regulations = load_config(settings.config_dir).regulations
+    regime = regulations.regime(regime_key.lower())
+    if regime is None:
+        raise NotFound(
+            f"there is no regime {regime_key!r} in regulations.yaml; regimes: {', '.join(regulations.regimes)}"
+        )
+    try:
+        aware = parse_time(aware_text, settings.timezone, system_clock())
+    except ValueError as exc:
+        raise UsageError(f"--aware: {exc}") from None
+    # Local times in the regime's own zone (the SEC's New York), else the operator's.
+    zone = regime.local_zone if regime.cutoff is not None or regime.zone else (tz.gettz(settings.timezone) or tz.UTC)
+    print(f"{regime.name}: aware {aware.astimezone(tz.UTC):%Y-%m-%d %H:%M} UTC")
+    chained = False
+    for rule in regime.reports:
+        to = f" to {rule.recipient}" if rule.recipient else ""
+        chained = chained or rule.start == "previous"
+        if chained:
+            start = "the report before it is submitted" if rule.start == "previous" else "awareness, once it starts"
+            print(f"  {rule.name}{to}: within {rule.within} of {start}")
+            continue
+        due = deadline(regime, rule, aware)
+        local = due.astimezone(zone)
+        print(f"  {rule.name}{to}: {due:%a %Y-%m-%d %H:%M} UTC ({local:%a %Y-%m-%d %H:%M %Z}) — within {rule.within}")
+    print("Not legal advice: check the figures and the rules with counsel.")
     return 0

@@ -19,6 +19,7 @@ from ircbot.app import IrcBot, build_app
 from ircbot.emulator import CommandResult, SlackDriver, SlackEmulator
 from ircbot.settings import Settings
 from ircbot.store.models import HomeViewer, Incident, OutboxMessage, PageStep, Reminder
+from ircbot.store.records import ClockTimer
 from ircbot.web import HttpServer
 from tests.clock import ScenarioClock
 from tests.databases import PG_USER, PostgresTemplate, copy_sqlite, migrated_sqlite
@@ -226,7 +227,7 @@ class Harness:
         self.run_timers()
 
     def next_due(self) -> datetime | None:
-        """The earliest pending step, reminder, outbox retry, card or Home redraw, read from the database."""
+        """The earliest pending step, reminder, clock timer, outbox retry, card or Home redraw, from the database."""
         queries = [
             select(PageStep.due_at).where(PageStep.status == "pending").order_by(col(PageStep.due_at)),
             select(Reminder.due_at).where(Reminder.status == "pending").order_by(col(Reminder.due_at)),
@@ -237,6 +238,7 @@ class Harness:
             .where(col(Incident.card_due_at).is_not(None), col(Incident.card_ts).is_not(None))
             .order_by(col(Incident.card_due_at)),
             select(HomeViewer.due_at).where(col(HomeViewer.due_at).is_not(None)).order_by(col(HomeViewer.due_at)),
+            select(ClockTimer.due_at).where(ClockTimer.status == "pending").order_by(col(ClockTimer.due_at)),
         ]
         with self.bot.db.transaction() as session:
             found = [when for query in queries if (when := session.exec(query.limit(1)).first()) is not None]
@@ -271,6 +273,7 @@ def make_harness(
         alerts: dict[str, object] | None = None,
         webhooks: list[dict[str, object]] | None = None,
         record: dict[str, object] | None = None,
+        regulations: dict[str, object] | None = None,
     ) -> Harness:
         folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
         if alerts is not None:
@@ -279,6 +282,8 @@ def make_harness(
             (folder / "webhooks.yaml").write_text(yaml.safe_dump(webhooks, sort_keys=False))
         if record is not None:
             (folder / "record.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+        if regulations is not None:
+            (folder / "regulations.yaml").write_text(yaml.safe_dump(regulations, sort_keys=False))
         settings = bot_settings(emulator, database_url, folder, smtp_url, slack_timeout)
         bot = build_app(settings, clock=scenario_clock)
         server = HttpServer(bot, port=0, threads=8)

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_MODULE_LINES = 400
 BUILT_ONCE = {"create_engine", "WebClient", "AsyncWebClient", "Settings", "Environment", "App", "AsyncApp", "Database"}
 EXTERNAL = ("slack_bolt", "slack_sdk", "sqlalchemy", "sqlmodel", "alembic", "apscheduler", "waitress", "matplotlib")
+EXTERNAL += ("holidays",)  # public-holiday calendars: only the notification regimes' business days need them
 
 # The layers, lowest first: each module belongs to the layer of the longest entry covering it, and may import
 # its own layer, the layers named here, and the outside libraries named here — nothing else.
@@ -29,13 +30,15 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
             "ircbot.domain.kinds",
             "ircbot.domain.policy",
             "ircbot.domain.record_policy",
+            "ircbot.domain.regulations",
+            "ircbot.domain.deadlines",
             "ircbot.domain.views",
             "ircbot.domain.metrics",
             "ircbot.domain.messages",
             "ircbot.domain.ports",
         ),
         ("base",),
-        (),
+        ("holidays", "dateutil"),
     ),
     "store": (("ircbot.store",), ("base", "types"), ("sqlalchemy", "sqlmodel", "alembic")),
     "domain": (

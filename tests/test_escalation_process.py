@@ -171,3 +171,50 @@ def test_an_update_reminder_due_while_down_fires_once_after_restart(
     wait_until(lambda: reminders(), timeout=5)
     time.sleep(1.5)
     assert len(reminders()) == 1
+
+
+def test_an_overdue_regulatory_report_pages_its_owner_once_across_a_kill(
+    emulator: SlackEmulator, database_url: str, tmp_path: Path, serving: list[ServeProcess]
+) -> None:
+    import re
+
+    import yaml
+
+    policy = escalation_config(sev1={"name": "Critical", "tiers": []})
+    folder = write_config(tmp_path / "config", escalation=policy)
+    regime = {"name": "Quick", "owner": f"user:{BOB}", "reports": [{"name": "notice", "within": "4s"}]}
+    (folder / "regulations.yaml").write_text(yaml.safe_dump({"regimes": {"quick": regime}}))
+    env = serve_environment(emulator, database_url, folder)
+    first = ServeProcess(env)
+    serving.append(first)
+    first.wait_healthy()
+    general = emulator.add_channel(f"soc-{time.monotonic_ns()}", members=[ALICE])
+    driver = SlackDriver(f"{first.url}/slack/events", SIGNING_SECRET, emulator)
+    declared = driver.slash(ALICE, general, "declare Customer data leaked sev1")
+    channel = re.findall(r"<#(C[A-Z0-9]+)", declared.text)[0]
+    started = driver.slash(ALICE, channel, "clock start quick")
+    assert "due" in started.text, started.text
+    first.kill_hard()
+
+    def overdue_pages() -> list[str]:
+        return [
+            str(c.args)
+            for c in emulator.calls_to("chat.postMessage")
+            if c.ok and c.args.get("channel") == BOB and "is overdue" in str(c.args)
+        ]
+
+    time.sleep(5)  # the deadline passes while nothing runs
+    assert overdue_pages() == []
+    second = ServeProcess(env)
+    serving.append(second)
+    second.wait_healthy()
+    wait_until(lambda: overdue_pages(), timeout=15)
+    time.sleep(2)
+    assert len(overdue_pages()) == 1
+    db = Database(database_url)
+    try:
+        with db.transaction() as session:
+            steps = session.exec(select(PageStep).where(PageStep.clock_id.is_not(None))).all()  # type: ignore[union-attr]
+        assert [s.status for s in steps] == ["fired"]
+    finally:
+        db.dispose()

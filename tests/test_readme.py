@@ -30,3 +30,11 @@ def test_the_record_yaml_example_loads_and_means_what_it_says() -> None:
     assert record.organisation == "Example Corp SOC" and record.indicators.private_tlp == "red"
     assert record.decisions.approvers_for("Isolate FS01 from the network") == 2
     assert record.decisions.approvers_for("Brief the board") == 1
+
+
+def test_the_regulations_yaml_example_loads() -> None:
+    from ircbot.domain.regulations import RegulationsFile
+
+    example = README.split("## Regulatory notification clocks", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    regulations = RegulationsFile.model_validate(yaml.safe_load(example))
+    assert set(regulations.regimes) == {"gdpr", "sec"}

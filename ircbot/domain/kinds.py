@@ -40,6 +40,7 @@ class OutboxKind(StrEnum):
     DECLARED = "declared"  # the declarer told that a declare cut short has finished
     ALERT_LINE = "alert_line"  # an alert attached to the incident, or resolved, said in its channel
     WEBHOOK = "webhook"  # a timeline event POSTed, signed, to an endpoint of webhooks.yaml
+    CLOCK = "clock"  # a regulatory clock's reminder or overdue notice, to the channel or the owner's DM
 
 
 PAGE_KINDS = frozenset({OutboxKind.INVITE, OutboxKind.DM, OutboxKind.EMAIL, OutboxKind.CHANNEL_LINE})
@@ -132,6 +133,11 @@ class TimelineKind(StrEnum):
     DECISION_VOTED = "decision_voted"  # one approval or rejection, before the decision is settled
     DECISION_APPROVED = "decision_approved"
     DECISION_REJECTED = "decision_rejected"
+    CLOCK_STARTED = "clock_started"
+    CLOCK_SUBMITTED = "clock_submitted"
+    CLOCK_STOPPED = "clock_stopped"
+    CLOCK_REMINDER = "clock_reminder"
+    CLOCK_OVERDUE = "clock_overdue"
 
 
 CARD_KINDS = frozenset(
@@ -146,6 +152,9 @@ CARD_KINDS = frozenset(
         TimelineKind.PAGED,
         TimelineKind.ACKNOWLEDGED,
         TimelineKind.RESOLVED,
+        TimelineKind.CLOCK_STARTED,
+        TimelineKind.CLOCK_SUBMITTED,
+        TimelineKind.CLOCK_STOPPED,
     }
 )
 """Events that change what the pinned incident card shows: recording one has the card redrawn."""

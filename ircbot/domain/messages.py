@@ -195,6 +195,7 @@ class PageLine:
     users: tuple[str, ...]
     emails: tuple[str, ...]
     late: str | None = None
+    about: str | None = None  # not an escalation tier: why they were paged (an overdue regulatory report)
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,9 @@ def _channel_line(tx: IncidentTx, message: OutboxMessage) -> Send:
     else:
         users = tuple(p["user"] for p in payload["paged"] if p.get("user"))
         emails = tuple(p["email"] for p in payload["paged"] if not p.get("user"))
-        line = PageLine(int(payload["tier"]), int(payload["round"]), users, emails, payload.get("late"))
+        line = PageLine(
+            int(payload["tier"]), int(payload["round"]), users, emails, payload.get("late"), payload.get("about")
+        )
     return _post_once(tx, message, message.recipient, line)
 
 
@@ -161,6 +163,10 @@ def _alert_line(tx: IncidentTx, message: OutboxMessage) -> Send:
     return _post_once(tx, message, channel, Text(str(message.payload["text"])))
 
 
+def _text_line(tx: IncidentTx, message: OutboxMessage) -> Send:
+    return _post_once(tx, message, message.recipient, Text(str(message.payload["text"])))
+
+
 def _email(tx: IncidentTx, message: OutboxMessage) -> Send:
     reason, tier = str(message.payload["reason"]), int(str(message.payload["tier"]))
     email = page_email(tx.svc, tx.view(), to=message.recipient, reason=reason, tier=tier)
@@ -176,6 +182,9 @@ DELIVER: dict[OutboxKind, Prepare] = {
     OutboxKind.DECLARED: _declared,
     OutboxKind.ALERT_LINE: _alert_line,
     OutboxKind.WEBHOOK: prepare_webhook,
+    OutboxKind.CLOCK: lambda tx, message: _post_once(
+        tx, message, message.recipient, Text(str(message.payload["text"]))
+    ),
 }
 """For each kind, what to send: decided under the incident's lock, sent after the commit."""
 
@@ -313,6 +322,7 @@ WHAT: dict[str, str] = {
     OutboxKind.DECLARED: "declare notice",
     OutboxKind.ALERT_LINE: "alert line",
     OutboxKind.WEBHOOK: "webhook",
+    OutboxKind.CLOCK: "regulatory clock notice",
 }
 
 

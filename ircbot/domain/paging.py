@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from ircbot.domain.kinds import IncidentStatus, OutboxKind, TimelineKind, TimerStatus
 from ircbot.domain.roles import OncallUnreachable, oncall_for
@@ -21,6 +21,7 @@ from ircbot.durations import format_duration
 from ircbot.errors import DomainError, GatewayError
 from ircbot.store import queries
 from ircbot.store.models import Incident, PageStep, Participant
+from ircbot.store.records import RegulatoryClock
 
 LATE_AFTER = timedelta(seconds=2)
 
@@ -147,7 +148,11 @@ def _claim(svc: Services, incident_ids: list[int], recipients: dict[int, list[Re
         wakeups: list[datetime] = []
         for step in steps:
             incident = incidents[step.incident_id]
-            if incident.status != IncidentStatus.OPEN or acked_since(incident, step.created_at):
+            if step.clock_id is not None:  # an overdue report: pages until it is submitted, whatever the ack
+                if not clock_running(session, step.clock_id):
+                    step.status = TimerStatus.CANCELLED
+                    continue
+            elif incident.status != IncidentStatus.OPEN or acked_since(incident, step.created_at):
                 step.status = TimerStatus.CANCELLED
                 continue
             tx = IncidentTx(svc=svc, session=session, incident=incident, now=now, wakeups=wakeups)
@@ -156,6 +161,12 @@ def _claim(svc: Services, incident_ids: list[int], recipients: dict[int, list[Re
     for when in wakeups:
         svc.wake(when)
     return fired
+
+
+def clock_running(session: Session, clock_id: int) -> bool:
+    """Whether the regulatory report a page is for is still waiting to be submitted."""
+    clock = session.get(RegulatoryClock, clock_id)
+    return clock is not None and clock.status == "running"
 
 
 def acked_since(incident: Incident, decided_at: datetime) -> bool:
@@ -170,7 +181,7 @@ def _decide_pages(
     late = now - step.due_at
     tier = step.tier + 1
     if not recipients:
-        following = queries.pending_steps(session=tx.session, incident_id=tx.id)
+        following = queries.pending_steps(session=tx.session, incident_id=tx.id) if step.clock_id is None else []
         if following:
             following[0].due_at = now
             tx.wake(now)
@@ -181,7 +192,7 @@ def _decide_pages(
             data={"tier": tier, "round": step.round},
         )
         return
-    reason = f"Escalation tier {tier} of the {incident.severity.upper()} policy"
+    reason = step.reason or f"Escalation tier {tier} of the {incident.severity.upper()} policy"
     paged = []
     for r in recipients:
         paged.append({"user": r.user_id} if r.user_id else {"email": r.email})
@@ -198,7 +209,7 @@ def _decide_pages(
             _queue(tx, step, OutboxKind.EMAIL, r.email, {"reason": reason, "tier": tier})
     late_words = format_duration(late) if late > LATE_AFTER else None
     if incident.channel_id:
-        line = {"tier": tier, "round": step.round, "paged": paged, "late": late_words}
+        line = {"tier": tier, "round": step.round, "paged": paged, "late": late_words, "about": step.reason}
         _queue(tx, step, OutboxKind.CHANNEL_LINE, incident.channel_id, line)
     tx.record(
         TimelineKind.PAGED,
@@ -208,6 +219,7 @@ def _decide_pages(
             "paged": paged,
             "late_seconds": int(late.total_seconds()),
             "late": late_words,
+            "about": step.reason,
         },
     )
 

@@ -25,6 +25,7 @@ from pydantic import (
 
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.record_policy import RecordFile
+from ircbot.domain.regulations import RegulationsFile
 from ircbot.domain.stages import SEVERITIES, STAGES
 from ircbot.durations import parse_duration
 
@@ -379,6 +380,7 @@ class Config:
     alerts: AlertsFile = field(default_factory=AlertsFile)
     webhooks: WebhooksFile = field(default_factory=WebhooksFile)
     record: RecordFile = field(default_factory=RecordFile)
+    regulations: RegulationsFile = field(default_factory=RegulationsFile)  # none; load_config reads regulations.yaml
     template_dirs: list[Path] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # each file read: roles.yaml, playbooks/x.yaml, …
 

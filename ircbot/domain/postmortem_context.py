@@ -113,7 +113,7 @@ def build_context(
         "compiled_at": svc.clock(),
         "person": person,
         "chain": verify_incident(session, incident),
-        **record_sections(session, incident, clean, person),
+        **record_sections(svc, session, incident, clean, person),
     }
 
 

@@ -1,4 +1,4 @@
-"""The postmortem's record sections: evidence with its custody chain, indicators of compromise, decisions."""
+"""The postmortem's record sections: evidence and custody, indicators, decisions, regulatory notifications."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from ircbot.domain.clocks import lines_of
 from ircbot.domain.decisions import decisions_of
 from ircbot.domain.indicators import indicators_of
 from ircbot.domain.people import People
+from ircbot.domain.services import Services
+from ircbot.durations import format_duration
 from ircbot.store.models import Incident
 from ircbot.store.records import CustodyTransfer, Evidence
 
 
 def record_sections(
-    session: Session, incident: Incident, clean: Callable[[str], str], person: People
+    svc: Services, session: Session, incident: Incident, clean: Callable[[str], str], person: People
 ) -> dict[str, Any]:
     """`evidence`, `indicators`, `decisions` (and `utc` for custody times) for the template; text passes `clean`."""
     assert incident.id is not None
@@ -32,6 +35,22 @@ def record_sections(
                 "seen_in": ", ".join(row.seen_in),
             }
             for row in indicators_of(session, incident.id)
+        ],
+        "clocks": [
+            {
+                "regime": line.regime.upper(),
+                "name": line.regime_name,
+                "report": line.report,
+                "recipient": line.recipient,
+                "due_at": line.due_at,
+                "state": line.state,
+                "submitted_at": line.submitted_at,
+                "submitted_by": person(line.submitted_by) if line.submitted_by else "",
+                "reference": clean(line.reference or ""),
+                "late_by": format_duration(line.late_by) if line.late_by else "",
+                "reason": clean(line.reason or ""),
+            }
+            for line in lines_of(session, incident.id, svc, svc.clock())
         ],
         "decisions": [
             {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from ircbot.domain.policy import Config
 from ircbot.domain.stages import STAGES
 from ircbot.domain.views import IncidentView, ItemView, RoleHolder
 from ircbot.store import queries
 from ircbot.store.models import Incident
+from ircbot.store.records import RegulatoryClock
 
 
 def incident_view(*, session: Session, incident: Incident, config: Config, now: datetime) -> IncidentView:
@@ -32,6 +33,11 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
     )
     end = incident.resolved_at or now
     pending = queries.pending_steps(session=session, incident_id=incident.id)
+    due = session.exec(
+        select(RegulatoryClock)
+        .where(RegulatoryClock.incident_id == incident.id, RegulatoryClock.status == "running")
+        .order_by(col(RegulatoryClock.due_at))
+    ).first()
     return IncidentView(
         id=incident.id,
         key=incident.key,
@@ -54,5 +60,6 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
         acknowledged_by=incident.acknowledged_by,
         pending_pages=len(pending),
         next_page_at=pending[0].due_at if pending else None,
+        next_deadline=(f"{due.regime.upper()} {due.report}", due.due_at) if due and due.due_at else None,
         undelivered=queries.undelivered_pages(session=session, incident_id=incident.id),
     )

@@ -41,6 +41,8 @@ def _paged(f: Fact, who: Who) -> str:
     names = ", ".join(who(p["user"]) if p.get("user") else f"{p['email']} (e-mail)" for p in f["paged"])
     repeat = f", round {f['round'] + 1}" if f["round"] else ""
     late = f" ({f['late']} late)" if f.data.get("late") else ""
+    if f.data.get("about"):
+        return f"Paged {names}: {f['about']}"
     return f"Paged tier {f['tier']}{repeat}: {names}{late}"
 
 
@@ -92,6 +94,18 @@ _WORDING: dict[K, Callable[[Fact, Who], str]] = {
     K.RESOLVED: _resolved,
     K.ALERT: lambda f, who: f"Alert from {f['source']} ({f['severity']}): {f['title']}",
     K.ALERT_RESOLVED: lambda f, who: f"Alert cleared at {f['source']}: {f['title']}",
+    K.CLOCK_STARTED: lambda f, who: (
+        f"{who(f.actor or '')} started the {f['regime']} clock ({f['name']}), aware since {f['aware']}"
+        + (" — drill" if f.data.get("drill") else "")
+    ),
+    K.CLOCK_SUBMITTED: lambda f, who: (
+        f"{who(f.actor or '')} submitted the {f['regime']} {f['report']}"
+        + (f" (reference {f['reference']})" if f.data.get("reference") else "")
+        + (f", {f['late']} late" if f.data.get("late") else ", on time")
+    ),
+    K.CLOCK_STOPPED: lambda f, who: f"{who(f.actor or '')} stopped the {f['regime']} clock: {f['reason']}",
+    K.CLOCK_REMINDER: lambda f, who: f"Reminded: the {f['regime']} {f['report']} is due in {f['left']}",
+    K.CLOCK_OVERDUE: lambda f, who: f"The {f['regime']} {f['report']} is overdue",
     K.EVIDENCE_ADDED: _evidence,
     K.EVIDENCE_TRANSFERRED: lambda f, who: (
         f"EV-{f['number']} handed from {who(f['from'])} to {who(f['to'])} by {who(f.actor or '')}: {f['purpose']}"

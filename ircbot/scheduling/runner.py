@@ -18,6 +18,7 @@ from dateutil import tz
 
 from ircbot.domain.alert_intake import process_alerts
 from ircbot.domain.cards import refresh_cards
+from ircbot.domain.clocks import fire_due_clock_timers
 from ircbot.domain.homes import refresh_homes
 from ircbot.domain.outbox import drain_outbox
 from ircbot.domain.paging import fire_due
@@ -35,7 +36,11 @@ class Module:
     run: Callable[[Services], int]
 
 
-FIRING: tuple[Module, ...] = (Module("escalation", fire_due), Module("reminders", fire_due_reminders))
+FIRING: tuple[Module, ...] = (
+    Module("escalation", fire_due),
+    Module("reminders", fire_due_reminders),
+    Module("clocks", fire_due_clock_timers),
+)
 """Decide what is due: escalation steps and reminders, written to the outbox."""
 DELIVERY: tuple[Module, ...] = (
     Module("alerts", process_alerts),

@@ -10,7 +10,7 @@ from slack_sdk.models.views import View
 from ircbot.domain.stages import STAGE_TITLES
 from ircbot.domain.views import IncidentView
 from ircbot.slack import ids
-from ircbot.slack.render import slack_date_time, slack_time
+from ircbot.slack.render import deadline_field, slack_date_time, slack_time
 
 MAX_HOME_BLOCKS = 100
 BLOCKS_PER_INCIDENT = 2
@@ -52,6 +52,8 @@ def _incident_section(viewer: str, view: IncidentView) -> kit.SectionBlock:
         f"*Declared*\n{slack_date_time(view.declared_at)}",
         f"*Paging*\n{_paging(view)}",
     ]
+    if view.next_deadline is not None:
+        fields.append(deadline_field(view.next_deadline))
     button = None
     if view.channel_id:
         button = kit.ButtonElement(

@@ -131,7 +131,15 @@ def _facts(view: IncidentView) -> SectionBlock:
             fields.append(f"*Paging*\n{view.pending_pages} tier(s) pending, next {slack_time(view.next_page_at)}")
         if view.undelivered:
             fields.append(f"*Undelivered*\n:warning: {view.undelivered} page message(s) refused so far, still retrying")
+    if view.next_deadline is not None:
+        fields.append(deadline_field(view.next_deadline))
     return SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields])
+
+
+def deadline_field(deadline: tuple[str, datetime]) -> str:
+    """The regulatory report due soonest, as a field of the card, status and Home."""
+    report, due = deadline
+    return f"*Next deadline*\n:stopwatch: {report} {slack_date_time(due)}"
 
 
 def _roles(view: IncidentView) -> list[Block]:

@@ -63,6 +63,8 @@ def announcement_text(message: Announcement) -> str:
         names = [f"<@{u}>" for u in message.users] + [f"{e} (e-mail)" for e in message.emails]
         repeat = f", round {message.round + 1}" if message.round else ""
         late = f" ({message.late} late)" if message.late else ""
+        if message.about:
+            return f":rotating_light: Paged {', '.join(names)}: {message.about}"
         return f":rotating_light: Paged tier {message.tier}{repeat}: {', '.join(names)}{late}"
     if isinstance(message, SentNotice):
         return f"*{message.subject}*\n\n{message.body}"

@@ -254,6 +254,8 @@ class PageStep(SQLModel, table=True):
     status: str = Field(default="pending", index=True)  # pending | fired | cancelled
     fired_at: datetime | None = utc_field(default=None, nullable=True)
     created_at: datetime = utc_field()
+    clock_id: int | None = None  # a page for an overdue regulatory report: stopped by `clock done`/`stop`, not by ack
+    reason: str | None = None  # why the page goes out, when it is not an escalation tier
 
 
 class OutboxMessage(SQLModel, table=True):

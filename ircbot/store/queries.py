@@ -34,6 +34,7 @@ from ircbot.store.models import (
     ThreadActivity,
     TimelineEvent,
 )
+from ircbot.store.records import ClockTimer
 
 
 def allocate_incident_number(*, session: Session) -> int:
@@ -189,7 +190,7 @@ def delete_incident(*, session: Session, incident_id: int) -> None:
 
 
 def pending_steps(*, session: Session, incident_id: int) -> Sequence[PageStep]:
-    """Escalation steps still waiting to fire, soonest first."""
+    """Escalation steps still waiting to fire, soonest first (not the pages of overdue regulatory reports)."""
     return _steps(session, incident_id, TimerStatus.PENDING, col(PageStep.due_at))
 
 
@@ -199,7 +200,9 @@ def fired_steps(*, session: Session, incident_id: int) -> Sequence[PageStep]:
 
 
 def _steps(session: Session, incident_id: int, status: TimerStatus, first: Any) -> Sequence[PageStep]:
-    query = select(PageStep).where(PageStep.incident_id == incident_id, PageStep.status == status)
+    query = select(PageStep).where(
+        PageStep.incident_id == incident_id, PageStep.status == status, col(PageStep.clock_id).is_(None)
+    )
     return session.exec(query.order_by(first, col(PageStep.id))).all()
 
 
@@ -217,12 +220,14 @@ def due_steps(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[
 
 
 def future_due_times(*, session: Session, now: datetime) -> Sequence[datetime]:
-    """Due times of pending steps, reminders and card redraws after `now` (to set wake-ups after a restart)."""
+    """Due times of pending steps, reminders, clock timers and redraws after `now` (wake-ups after a restart)."""
     steps = select(PageStep.due_at).where(PageStep.status == TimerStatus.PENDING, col(PageStep.due_at) > now)
     reminders = select(Reminder.due_at).where(Reminder.status == TimerStatus.PENDING, col(Reminder.due_at) > now)
     cards = select(Incident.card_due_at).where(col(Incident.card_due_at) > now, col(Incident.card_ts).is_not(None))
     homes = select(HomeViewer.due_at).where(col(HomeViewer.due_at) > now)
+    clocks = select(ClockTimer.due_at).where(ClockTimer.status == TimerStatus.PENDING, col(ClockTimer.due_at) > now)
     return [
+        *session.exec(clocks.distinct()).all(),
         *session.exec(steps.distinct()).all(),
         *session.exec(reminders.distinct()).all(),
         *[when for when in session.exec(cards.distinct()).all() if when is not None],

@@ -88,3 +88,42 @@ class DecisionVote(SQLModel, table=True):
     approve: bool
     reason: str | None = None
     at: datetime = utc_field()
+
+
+class RegulatoryClock(SQLModel, table=True):
+    """One report of a notification regime (GDPR's notification, NIS2's early warning …) and its deadline.
+
+    `starts_at` is what the report counts from (awareness, or the previous report's submission) in UTC, with
+    the offset it was given in kept in `starts_offset`; `due_at` is None while it waits for the report before.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    regime: str
+    position: int  # the report's place in the regime's list, from 0
+    report: str
+    recipient: str = ""
+    starts_at: datetime | None = utc_field(default=None, nullable=True)
+    starts_offset: str = "+00:00"
+    due_at: datetime | None = utc_field(default=None, nullable=True)
+    status: str = "running"  # waiting | running | submitted | stopped
+    started_by: str
+    submitted_at: datetime | None = utc_field(default=None, nullable=True)
+    submitted_by: str | None = None
+    reference: str | None = None
+    stopped_by: str | None = None
+    stopped_at: datetime | None = utc_field(default=None, nullable=True)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ClockTimer(SQLModel, table=True):
+    """A reminder point or the deadline of a regulatory clock: a durable timer fired once, like a page step."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(foreign_key="regulatoryclock.id", index=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    kind: str  # remind | overdue
+    share: float = 0.0  # the part of the window gone when a reminder fires (0.5 at 50%)
+    due_at: datetime = utc_field(index=True)
+    status: str = Field(default="pending", index=True)  # pending | fired | cancelled
+    fired_at: datetime | None = utc_field(default=None, nullable=True)
