@@ -16,6 +16,7 @@ from ircbot.store.models import PageStep
 from tests.conftest import Harness
 from tests.factories import BOB, CAROL, MALLORY, roles_config, write_config
 from tests.scenario import channel_text, events
+from tests.test_card import pinned
 from tests.test_postmortem import uploaded
 
 QUICK: dict[str, object] = {
@@ -67,6 +68,9 @@ def test_start_answers_with_the_deadline_in_utc_and_the_readers_zone(make_harnes
     assert "2026-12-04 09:00 UTC (Fri 2026-12-04 04:00 EST)" in listing and "not legal advice" in listing
     status = h.slash("status", channel=channel).text
     assert "Next deadline" in status and "GDPR notification" in status
+    h.advance(seconds=3)  # the pinned card is redrawn once the burst of changes is over
+    card = h.emulator.message_text(pinned(h, channel))
+    assert "*Next deadline*" in card and "GDPR notification" in card
 
 
 def test_reminders_then_overdue_pages_the_owner_each_round_until_done(make_harness: Callable[..., Harness]) -> None:
