@@ -209,6 +209,8 @@ def test_a_rule_declares_one_incident_per_group_detected_at_the_earliest_alert(
         "BlackBox Probe Failure: https://vpn.example.org",
     ]
     assert {a.outcome for a in stored(h)} == {"declared", "attached"}
+    h.advance(minutes=2)  # past the declare's lease: a rule's declare was never held up, so no one is told it was
+    assert not [e for e in events(h, kind="warning") if "held up" in e.text]
 
 
 def test_a_new_alert_in_the_group_is_attached_and_a_resolved_one_noted(make_harness: Callable[..., Harness]) -> None:

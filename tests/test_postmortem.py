@@ -327,3 +327,34 @@ def test_the_record_sections_list_evidence_custody_indicators_and_decisions(harn
         and "rejected by Bob Investigator (Backups are intact)" in decisions
     )
     assert "hash chain verified intact" in markdown
+
+
+def test_the_retrospective_credits_authors_and_prefills_impact_people_and_communications(harness: Harness) -> None:
+    emu = harness.emulator
+    _, channel = harness.declare("Ransomware on FS01 sev2")
+    finding = emu.post(channel, user=BOB, text="Patient zero is j.doe's laptop")
+    pin = {
+        "type": "pin_added",
+        "user": ALICE,
+        "channel_id": channel,
+        "item": {"type": "message", "channel": channel, "message": {"ts": finding["ts"], "text": finding["text"]}},
+    }
+    harness.driver.event(pin, event_id="Ev0PINAUTHOR")
+    harness.wait_for(lambda: events(harness, kind="captured"))
+    harness.slash("impact fileserver 2026-03-29T01:30Z 2026-03-29T13:28Z", channel=channel)
+    harness.slash(f"page analyst <@{BOB}|bob>", channel=channel)
+    harness.slash("update Contained to FS01; restores under way", channel=channel)
+    harness.slash("postmortem", channel=channel)
+    markdown = uploaded(harness)
+    row = next(line for line in markdown.splitlines() if "Patient zero" in line)
+    assert "| Bob Investigator |" in row and "(pinned by Alice Analyst-Lead)" in row, row
+    impact = markdown.split("## Impact", 1)[1].split("## Detection", 1)[0]
+    assert "| fileserver |" in impact and "Downtime recorded in all: 11h 58m" in impact
+    assert "Detected " in markdown and " by Alice Analyst-Lead." in markdown.split("## Detection", 1)[1]
+    participants = markdown.split("## Participants", 1)[1].split("## Communications", 1)[0]
+    assert "Alice Analyst-Lead — declared it" in participants
+    communications = markdown.split("## Communications", 1)[1].split("## Escalation", 1)[0]
+    assert "Status update to" in communications and "Contained to FS01" in communications
+    assert "CSF 2.0 Respond (RS.MI)" in markdown and "Rev. 2 was withdrawn in April 2025" in markdown
+    assert "is Incident manager" not in markdown.split("## Timeline", 1)[1], "the declarer's own role is no news"
+    assert "Escalation started" not in markdown.split("## Timeline", 1)[1]

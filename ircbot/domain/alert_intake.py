@@ -10,6 +10,7 @@ after the 202 loses nothing: the row waits until its lease runs out and is taken
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,12 +31,13 @@ from ircbot.store.models import Alert, AlertGroup, Incident
 
 LEASE = timedelta(minutes=1)  # a claimed alert waits this long for its process before another takes it
 BATCH = 100
+ROUND_BUDGET = 5.0  # seconds one round may spend on alerts before the other modules (outbox, cards) get their turn
 INCIDENT_SEVERITY = {"critical": "sev1", "high": "sev2", "medium": "sev3", "low": "sev4", "info": "sev4"}
 """The incident severity an alert's own severity suggests, when Declare in triage opens one."""
 
 
 def receive(svc: Services, alerts: list[NormalisedAlert]) -> list[int]:
-    """Store the alerts in one commit and wake the engine; returns their ids."""
+    """Store the alerts in one commit; the engine's next tick decides them. Returns their ids."""
     now = svc.clock()
     rows = [
         Alert(
@@ -57,7 +59,8 @@ def receive(svc: Services, alerts: list[NormalisedAlert]) -> list[int]:
         session.add_all(rows)
         session.flush()
         ids = [row.id or 0 for row in rows]
-    svc.wake(now)
+    # No wake-up per request: at hundreds of alerts a second each would run a round of the timer engine for
+    # nothing. The engine's tick (every second) takes the waiting alerts, many at a time.
     return ids
 
 
@@ -70,12 +73,17 @@ class _Decision:
     cleared: tuple[tuple[str, TriageCard], ...] = ()  # (ts, card) of triage cards to redraw as cleared at source
 
 
-def process_alerts(svc: Services, *, limit: int = BATCH) -> int:
-    """Decide the alerts waiting (the engine's module); returns how many were decided or finished."""
-    now = svc.clock()
-    with svc.db.transaction() as session:
-        claimed = alert_queries.claim_alerts(session=session, now=now, lease_until=now + LEASE, limit=limit)
-    return sum(_process(svc, alert_id) for alert_id in claimed)
+def process_alerts(svc: Services, *, limit: int = BATCH, budget: float = ROUND_BUDGET) -> int:
+    """Decide the alerts waiting (the engine's module), batch after batch while full ones come back, for up to
+    `budget` seconds of one round; returns how many were decided or finished."""
+    done, started = 0, time.monotonic()
+    while True:
+        now = svc.clock()
+        with svc.db.transaction() as session:
+            claimed = alert_queries.claim_alerts(session=session, now=now, lease_until=now + LEASE, limit=limit)
+        done += sum(_process(svc, alert_id) for alert_id in claimed)
+        if len(claimed) < limit or time.monotonic() - started > budget:
+            return done
 
 
 def _process(svc: Services, alert_id: int) -> int:
@@ -177,6 +185,7 @@ def _decide(svc: Services, session: Session, alert: Alert, declarer: str | None)
                 ),
             )
             incident = declare_for(svc, session, alert, groups, request)
+            incident.answered_at = now  # a rule declared it: no one waits for an answer to be told later
             decision = _Decision(AlertOutcome.DECLARED, declared=incident)
         elif settings.triage_channel:
             alert.done = False  # until the card is up

@@ -17,6 +17,7 @@ from ircbot.domain.metrics import INTERVALS
 from ircbot.domain.people import MENTION, People
 from ircbot.domain.ports import ChatMessage
 from ircbot.domain.postmortem_record import record_sections
+from ircbot.domain.postmortem_retro import retro_sections
 from ircbot.domain.redaction import Redactor
 from ircbot.domain.services import Services
 from ircbot.domain.stages import STAGE_TITLES, STAGES
@@ -114,6 +115,7 @@ def build_context(
         "person": person,
         "chain": verify_incident(session, incident),
         **record_sections(svc, session, incident, clean, person),
+        **retro_sections(session, incident, clean, person),
     }
 
 
@@ -151,6 +153,7 @@ def _stages(svc: Services, session: Session, incident: Incident, events: list[Ti
         stage_items = [i for i in items if i.stage == stage]
         stages.append(
             {
+                "stage": stage,
                 "title": STAGE_TITLES[stage],
                 "visited": bool(visits),
                 "duration": format_duration(spent) if visits else "not entered",
@@ -190,16 +193,7 @@ def _escalations(incident: Incident, events: list[TimelineEvent], person: People
 
 def _timeline(events: list[TimelineEvent], channel: ChannelRead, clean: Any, person: People) -> list[Line]:
     captured = {e.data.get("ts") for e in events if e.kind == TimelineKind.CAPTURED}
-    lines = [
-        Line(
-            at=e.at,
-            who=person(e.actor) if e.actor else None,
-            text=clean(_without_actor(_words(e, person), person(e.actor) if e.actor else None)),
-            pinned=e.kind == "captured",
-        )
-        for e in events
-        if e.kind != TimelineKind.POSTMORTEM
-    ]
+    lines = [_line(e, clean, person) for e in events if not _redundant(e)]
     chatter = [
         m
         for m in channel.messages
@@ -208,6 +202,24 @@ def _timeline(events: list[TimelineEvent], channel: ChannelRead, clean: Any, per
     lines += _condensed(chatter, person)
     lines.sort(key=lambda line: line.at)
     return lines
+
+
+def _redundant(event: TimelineEvent) -> bool:
+    """Rows the timeline leaves out: the postmortem's own compiles, the escalation plan (the Escalation section
+    has the pages), and the declarer taking the role the declare gives them."""
+    if event.kind in (TimelineKind.POSTMORTEM, TimelineKind.ESCALATION):
+        return True
+    return event.kind == TimelineKind.ROLE_ASSIGNED and event.data.get("user") == event.actor
+
+
+def _line(event: TimelineEvent, clean: Any, person: People) -> Line:
+    """A timeline row; a captured message is credited to its author, with who pinned or marked it beside."""
+    if event.kind == TimelineKind.CAPTURED:
+        author = event.data.get("author") or event.actor
+        marked = f" (pinned by {person(event.actor)})" if event.actor and event.actor != author else ""
+        return Line(at=event.at, who=person(author) if author else None, text=clean(event.text) + marked, pinned=True)
+    who = person(event.actor) if event.actor else None
+    return Line(at=event.at, who=who, text=clean(_without_actor(_words(event, person), who)))
 
 
 def _condensed(messages: list[ChatMessage], person: People, window: timedelta = timedelta(minutes=15)) -> list[Line]:

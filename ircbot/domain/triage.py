@@ -16,6 +16,7 @@ from ircbot.domain.alert_intake import (
 from ircbot.domain.declare import Declaration, channel_refused, finish_declare
 from ircbot.domain.kinds import AlertOutcome
 from ircbot.domain.messages import TriageCard
+from ircbot.domain.resuming import declarer_answered
 from ircbot.domain.services import Services
 from ircbot.errors import Conflict, GatewayError, NotFound
 from ircbot.store import alert_queries, queries
@@ -67,6 +68,8 @@ def declare_alert(svc: Services, *, alert_id: int, actor: str) -> TriageCard:
                 _undo(svc, alert_id, declared)
                 raise Conflict(channel_refused(exc.error)) from exc
             svc.log.warning("%s: Slack did not answer while its channel was opened: %s", declared.key, exc.error)
+        assert declared.id is not None
+        declarer_answered(svc, declared.id)  # the clicker is told on the card, now
     with svc.db.transaction() as session:
         now_stored = session.get(Alert, alert_id)
         assert now_stored is not None and now_stored.outcome is not None
