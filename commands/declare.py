@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from dateutil import parser as dateparser
-
 from ircbot.commands.base import Context, command
 from ircbot.commands.parsing import SEVERITY_LIKE, severity, split_flags
+from ircbot.commands.times import echo, typed_time, typer_zone
 from ircbot.domain.declare import Declaration, Declared, declare
 from ircbot.domain.messages import OpenModal, Outcome, Reply, Text
 from ircbot.domain.resuming import remember_declaration
-from ircbot.durations import parse_duration
 from ircbot.errors import UsageError
 
-USAGE = 'declare <title> [sev1-4] [--public] [--playbook NAME] [--drill] [--started "2026-11-29 04:10"|2h]'
+USAGE = (
+    'declare <title> [sev1-4] [--public] [--playbook NAME] [--drill] [--started "2026-11-29 04:10"|2h] '
+    '[--detected "2026-11-29 04:40"|30m]'
+)
 DEFAULT_SEVERITY = "sev3"
 MAX_TITLE = 150
 
 
 def keep_request(ctx: Context) -> None:
     """Keep the declare as it arrives, so a crash right after the acknowledgement cannot lose it."""
-    request = _request(ctx)
+    # No Slack call before the acknowledgement: typed times are read in the bot's zone here; the declare
+    # itself reads them in the typer's (a declare resumed after a crash keeps this reading).
+    request = _request(ctx, zone=ctx.svc.timezone)
     if request is not None:
         remember_declaration(ctx.svc, request)
 
@@ -35,15 +36,31 @@ def run(ctx: Context) -> Outcome:
     return declared_reply(declare(ctx.svc, request))
 
 
-def _request(ctx: Context) -> Declaration | None:
+def _request(ctx: Context, *, zone: str | None = None) -> Declaration | None:
     """The declaration typed, or None for the form (no arguments); a UsageError for a bad one."""
     if not ctx.args:
         return None
-    flags = split_flags(ctx.args, switches={"public", "drill", "private"}, valued={"playbook", "started"}, usage=USAGE)
+    flags = split_flags(
+        ctx.args, switches={"public", "drill", "private"}, valued={"playbook", "started", "detected"}, usage=USAGE
+    )
     severities = [w for w in flags.words if SEVERITY_LIKE.match(w)]
     if len(severities) > 1:
         raise UsageError(f"Give one severity, not {len(severities)} ({', '.join(severities)}).", USAGE)
     title = " ".join(w for w in flags.words if not SEVERITY_LIKE.match(w)).strip()
+    if zone is None:
+        zone = typer_zone(ctx) if {"started", "detected"} & set(flags.values) else ctx.svc.timezone
+    started = (
+        typed_time(ctx, flags.values["started"], what="--started", usage=USAGE, zone=zone)
+        if "started" in flags.values
+        else None
+    )
+    detected = (
+        typed_time(ctx, flags.values["detected"], what="--detected", usage=USAGE, zone=zone)
+        if "detected" in flags.values
+        else None
+    )
+    if started and detected and detected < started:
+        raise UsageError(f"--detected ({echo(detected, zone)}) is before --started ({echo(started, zone)}).", USAGE)
     return Declaration(
         title=check_title(title),
         severity=severity(severities[0], USAGE) if severities else DEFAULT_SEVERITY,
@@ -51,7 +68,8 @@ def _request(ctx: Context) -> Declaration | None:
         is_private="public" not in flags.switches,
         playbook=flags.values.get("playbook", "default").lower(),
         is_drill="drill" in flags.switches,
-        started_at=parse_started(flags.values["started"], ctx.svc.clock()) if "started" in flags.values else None,
+        started_at=started,
+        detected_at=detected,
         request_key=ctx.invocation.request_key,
     )
 
@@ -63,32 +81,6 @@ def check_title(title: str) -> str:
     if len(title) > MAX_TITLE:
         raise UsageError(f"Keep the title under {MAX_TITLE} characters (it has {len(title)}).", USAGE)
     return title
-
-
-def parse_started(text: str, now: datetime) -> datetime:
-    """When impact began: an absolute time (UTC unless it says otherwise) or a duration ago (`2h`)."""
-    problem = f"`{text}` is not a usable time; write e.g. `2026-11-29 04:10` or `2h` (ago)."
-    try:
-        return _not_before_floor(now - parse_duration(text.removesuffix("ago").strip()), problem)
-    except ValueError:
-        pass
-    except OverflowError as exc:
-        raise UsageError(problem, USAGE) from exc
-    try:
-        when = dateparser.parse(text)
-        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
-        raise UsageError(problem, USAGE) from exc
-    if when > now:
-        raise UsageError("The impact start time is in the future.", USAGE)
-    return _not_before_floor(when, problem)
-
-
-def _not_before_floor(when: datetime, problem: str) -> datetime:
-    # Anything before 1970 is a typo, and would not survive storage as a UTC timestamp on every database.
-    if when.year < 1970:
-        raise UsageError(problem, USAGE)
-    return when
 
 
 def declared_reply(result: Declared) -> Reply:

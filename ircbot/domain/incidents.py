@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ircbot.domain import escalation, reminders
 from ircbot.domain.effects import attempt
@@ -64,6 +65,23 @@ class Resolved:
     incident: IncidentView
     postmortem: str
     warnings: tuple[str, ...]
+
+
+def mark_contained(svc: Services, *, incident_id: int, at: datetime, actor: str) -> datetime | None:
+    """Containment is a fact with a time: set (or correct) when it was reached; returns the time it replaced."""
+    with incident_tx(svc, incident_id) as tx:
+        incident = tx.incident
+        if at < incident.detected_at:
+            raise InvalidInput(
+                f"{incident.key} was detected at {incident.detected_at:%Y-%m-%d %H:%M} UTC; containment cannot come "
+                "before detection (MTTC counts from detection)."
+            )
+        before, incident.contained_at = incident.contained_at, at
+        text = f"Contained at {at:%Y-%m-%d %H:%M} UTC" + (
+            f" (corrected from {before:%Y-%m-%d %H:%M} UTC)" if before else ""
+        )
+        tx.record(TimelineKind.CONTAINED, text, actor=actor)
+        return before
 
 
 def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bool, actor: str) -> Resolved:

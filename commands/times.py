@@ -1,0 +1,49 @@
+"""Times people type (`--started`, `--detected`, `contained`): an instant, or a duration ago, in their own zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dateutil import tz
+
+from ircbot.commands.base import Context
+from ircbot.domain.deadlines import parse_time
+from ircbot.durations import parse_duration
+from ircbot.errors import GatewayError, UsageError
+
+
+def typer_zone(ctx: Context) -> str:
+    """The typer's Slack time zone, else the bot's (IRCBOT_TIMEZONE)."""
+    try:
+        return ctx.svc.chat.profile(ctx.user).tz or ctx.svc.timezone
+    except GatewayError:
+        return ctx.svc.timezone
+
+
+def typed_time(ctx: Context, text: str, *, what: str, usage: str, zone: str | None = None) -> datetime:
+    """`2h` (ago), `now`, or a date and time read in the typer's zone unless it carries an offset or zone (UTC)."""
+    now = ctx.svc.clock()
+    problem = (
+        f"`{text}` is not a usable time for {what}; write e.g. `2h` (ago), `2026-11-29 04:10` (your Slack time "
+        "zone), `2026-11-29 04:10+01:00` or `2026-11-29T03:10Z`."
+    )
+    try:
+        when = now - parse_duration(text.removesuffix("ago").strip())
+    except ValueError:
+        try:
+            when = parse_time(text, zone or typer_zone(ctx), now)
+        except (ValueError, OverflowError):
+            raise UsageError(problem, usage) from None
+    except OverflowError:
+        raise UsageError(problem, usage) from None
+    if when.year < 1970:  # a typo, and not storable as a UTC timestamp on every database
+        raise UsageError(problem, usage)
+    if when > now:
+        raise UsageError(f"The time given for {what} ({echo(when, zone or typer_zone(ctx))}) is in the future.", usage)
+    return when.astimezone(UTC)
+
+
+def echo(when: datetime, zone: str) -> str:
+    """How a typed time was read: `2026-11-29 04:10 CET (03:10 UTC)`."""
+    local = when.astimezone(tz.gettz(zone) or tz.UTC)
+    return f"{local:%Y-%m-%d %H:%M %Z} ({when.astimezone(UTC):%H:%M} UTC)"

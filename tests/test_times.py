@@ -1,0 +1,43 @@
+"""Typed times: `contained [TIME]`, `declare --started/--detected`, read in the typer's zone and echoed back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from dateutil import tz
+
+from tests.conftest import Harness
+from tests.factories import BOB
+from tests.scenario import events, incident
+
+
+def test_contained_records_the_time_in_the_typers_zone_and_echoes_it(harness: Harness) -> None:
+    _, channel = harness.declare("Ransomware on FS01 sev2 --detected 2h")
+    now = harness.clock.peek()
+    typed = (now - timedelta(minutes=30)).astimezone(UTC)
+    local = typed.astimezone(tz.gettz("America/New_York"))
+    reply = harness.slash(f"contained {local:%Y-%m-%d %H:%M}", channel=channel, user=BOB)  # Bob is in New York
+    assert f"recorded containment at {local:%Y-%m-%d %H:%M} E" in reply.text and f"({typed:%H:%M} UTC)" in reply.text
+    assert incident(harness).contained_at == typed.replace(second=0, microsecond=0)
+    again = harness.slash("contained 10m", channel=channel)
+    assert "it said" in again.text
+    assert [e.kind for e in events(harness, kind="contained")] == ["contained", "contained"]
+
+
+def test_containment_cannot_precede_detection_or_lie_in_the_future(harness: Harness) -> None:
+    _, channel = harness.declare("Ransomware on FS01 sev2")
+    assert "cannot come before detection" in harness.slash("contained 3h", channel=channel).text
+    assert "is in the future" in harness.slash("contained 2099-01-01 00:00", channel=channel).text
+    assert "is not a usable time for containment" in harness.slash("contained soonish", channel=channel).text
+    assert incident(harness).contained_at is None
+
+
+def test_declare_takes_when_impact_started_and_when_it_was_detected(harness: Harness) -> None:
+    result, _ = harness.declare("Data leak sev2 --started 3h --detected 2h")
+    stored = incident(harness)
+    now = harness.clock.peek()
+    assert stored.started_at is not None and abs(stored.started_at - (now - timedelta(hours=3))) < timedelta(minutes=1)
+    assert abs(stored.detected_at - (now - timedelta(hours=2))) < timedelta(minutes=1)
+    backwards = harness.slash("declare Leak sev2 --started 1h --detected 2h").text
+    assert "is before --started" in backwards
+    assert result.status == 200 and isinstance(now, datetime)
