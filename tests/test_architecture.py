@@ -30,6 +30,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
             "ircbot.domain.kinds",
             "ircbot.domain.policy",
             "ircbot.domain.record_policy",
+            "ircbot.domain.webhook_policy",
             "ircbot.domain.regulations",
             "ircbot.domain.deadlines",
             "ircbot.domain.views",
@@ -58,7 +59,15 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     ),
     "emulator": (("ircbot.emulator",), ("base",), ()),
     "entry": (
-        ("ircbot.app", "ircbot.cli", "ircbot.records", "ircbot.web", "ircbot.demo"),
+        (
+            "ircbot.app",
+            "ircbot.cli",
+            "ircbot.records",
+            "ircbot.checkup",
+            "ircbot.web",
+            "ircbot.demo",
+            "ircbot.demo_script",
+        ),
         (
             "base",
             "types",
