@@ -95,7 +95,10 @@ def test_overdue_update_reminds_channel_and_comms_and_can_be_snoozed(make_harnes
     _, channel = h.declare("Suspicious admin logins sev2")
     h.slash(f"assign comms <@{DAVE}|dave>", channel=channel)
     h.advance(minutes=30)
-    assert any("required items open" in h.emulator.message_text(m) for m in dms(h, ALICE))
+    checklist = next(
+        h.emulator.message_text(m) for m in dms(h, ALICE) if "required items open" in h.emulator.message_text(m)
+    )
+    assert f"required items open in <#{channel}>" in checklist, "the DM links the channel"
     assert "No status update" not in channel_text(h.emulator, channel), "the update is not overdue before an hour"
     h.advance(minutes=30)
     assert "No status update" in channel_text(h.emulator, channel)
@@ -104,7 +107,12 @@ def test_overdue_update_reminds_channel_and_comms_and_can_be_snoozed(make_harnes
     reminder = next(
         m for m in reversed(h.emulator.messages(channel)) if "No status update" in h.emulator.message_text(m)
     )
-    assert [b["text"]["text"] for b in buttons(reminder)] == ["Snooze 15 min", "Snooze 1 hour"]
+    said = h.emulator.message_text(reminder)
+    assert "No status update for INC-1 for 1h 00m (since it was declared; the SEV2 cadence is every 1h 00m)" in said
+    assert [b["text"]["text"] for b in buttons(reminder)] == ["Post update", "Snooze 15 min", "Snooze 1 hour"]
+    h.driver.click(DAVE, channel, reminder["ts"], "reminder_post_update", wait=False)
+    form = h.wait_for(lambda: next((v for v in h.emulator.views.values() if v["callback_id"] == "update_modal"), None))
+    assert form["title"]["text"] == "Status update"
     h.driver.click(DAVE, channel, reminder["ts"], "reminder_snooze_15")
     with h.bot.db.transaction() as session:
         pending = session.exec(select(Reminder).where(Reminder.kind == "update", Reminder.status == "pending")).all()

@@ -71,6 +71,11 @@ class ReminderCard:
     about: Literal["update", "checklist"]
     stage: str = ""
     items: tuple[tuple[int, str], ...] = ()  # (position, text) of the open required items
+    since: str = ""  # how long since the last update (or the declare, before the first)
+    first: bool = False  # no update was ever posted
+    cadence: str = ""  # the severity's update cadence, e.g. "30m"
+    severity: str = ""
+    channel_id: str | None = None  # the incident channel, linked from a checklist reminder's DM
 
     @property
     def snooze(self) -> bool:

@@ -127,7 +127,18 @@ def _reminder(tx: IncidentTx, message: OutboxMessage) -> Send:
     else:
         items = tuple((int(p), str(t)) for p, t in payload.get("items", []))
         about = payload.get("about", ReminderKind.UPDATE)  # an older snoozable reminder was about the update
-        card = ReminderCard(tx.id, tx.incident.key, about, str(payload.get("stage", "")), items)
+        card = ReminderCard(
+            tx.id,
+            tx.incident.key,
+            about,
+            str(payload.get("stage", "")),
+            items,
+            since=str(payload.get("since", "")),
+            first=bool(payload.get("first", False)),
+            cadence=str(payload.get("cadence", "")),
+            severity=str(payload.get("severity", "")),
+            channel_id=tx.incident.channel_id,
+        )
     return _post_once(tx, message, message.recipient, card)
 
 

@@ -15,9 +15,10 @@ from sqlmodel import Session, col, select
 from ircbot.domain.kinds import IncidentStatus, OutboxKind, ReminderKind, TimelineKind, TimerStatus
 from ircbot.domain.services import Services
 from ircbot.domain.unit import IncidentTx, incident_tx
+from ircbot.durations import format_duration
 from ircbot.errors import Conflict
 from ircbot.store import queries
-from ircbot.store.models import Reminder
+from ircbot.store.models import Reminder, StatusUpdate
 
 SNOOZE_CHOICES = (15, 60)
 
@@ -103,7 +104,17 @@ def _fire(svc: Services, reminder_id: int, incident_id: int) -> int:
 def _remind_update(tx: IncidentTx) -> None:
     incident = tx.incident
     assert incident.channel_id is not None
-    overdue: dict[str, object] = {"about": ReminderKind.UPDATE}
+    policy = tx.svc.config.escalation.severities[incident.severity].updates
+    last = tx.session.exec(
+        select(StatusUpdate.sent_at).where(StatusUpdate.incident_id == tx.id).order_by(col(StatusUpdate.sent_at).desc())
+    ).first()
+    overdue: dict[str, object] = {
+        "about": ReminderKind.UPDATE,
+        "since": format_duration(tx.now - (last or incident.declared_at)),
+        "first": last is None,
+        "cadence": format_duration(policy.every) if policy and policy.every else "",
+        "severity": incident.severity,
+    }
     _queue(tx, incident.channel_id, overdue)
     comms = _holder(tx, "comms")
     if comms:
@@ -122,7 +133,8 @@ def _remind_checklist(tx: IncidentTx) -> None:
     if not open_items or manager is None:
         return
     items = [[i.position, i.text] for i in open_items]
-    _queue(tx, manager, {"about": ReminderKind.CHECKLIST, "stage": incident.stage, "items": items})
+    facts: dict[str, object] = {"about": ReminderKind.CHECKLIST, "stage": incident.stage, "items": items}
+    _queue(tx, manager, facts)
     tx.record(TimelineKind.REMINDER, f"Reminded the manager of {len(open_items)} open item(s)")
 
 

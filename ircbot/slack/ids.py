@@ -23,6 +23,7 @@ HOME_OPEN_CHANNEL = "home_open_channel"  # a link button: Slack opens the URL an
 TRIAGE_DECLARE, TRIAGE_DISMISS = "alert_declare", "alert_dismiss"
 DISMISS_FORM = "alert_dismiss_modal"
 DECISION_APPROVE, DECISION_REJECT = "decision_approve", "decision_reject"
+POST_UPDATE = "reminder_post_update"  # opens the update form from an update reminder
 
 TICK_PATTERN = re.compile(rf"^{TICK}_\d+$")
 SNOOZE_PATTERN = re.compile(rf"^{SNOOZE}_\d+$")

@@ -292,8 +292,10 @@ def _page_card(page: PageCard) -> list[dict[str, Any]]:
 def _reminder(card: ReminderCard) -> list[dict[str, Any]]:
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=announcement_text(card)[:MAX_SECTION]))]
     if card.snooze:
-        buttons = [
-            ButtonElement(text=label, action_id=ids.snooze_id(minutes), value=ids.number_value(card.incident_id))
+        value = ids.number_value(card.incident_id)
+        buttons = [ButtonElement(text="Post update", action_id=ids.POST_UPDATE, value=value, style="primary")]
+        buttons += [
+            ButtonElement(text=label, action_id=ids.snooze_id(minutes), value=value)
             for minutes, label in ((15, "Snooze 15 min"), (60, "Snooze 1 hour"))
         ]
         blocks.append(ActionsBlock(elements=buttons))

@@ -102,7 +102,14 @@ def _resolved(notice: ResolvedNotice) -> str:
 
 def _reminder(card: ReminderCard) -> str:
     if card.about == "update":
-        return f":hourglass: No status update for {card.key} in a while. Post one with `/incident update <text>`."
+        if card.since:
+            what = "since it was declared" if card.first else "since the last one"
+            cadence = f"; the {card.severity.upper()} cadence is every {card.cadence}" if card.cadence else ""
+            head = f":hourglass: No status update for {card.key} for {card.since} ({what}{cadence})."
+        else:
+            head = f":hourglass: No status update for {card.key} in a while."
+        return f"{head} Post one with *Post update* or `/incident update <text>`."
     lines = "\n".join(f"• #{position}: {text}" for position, text in card.items)
     stage = STAGE_TITLES.get(card.stage, card.stage)
-    return f":clipboard: {card.key} ({stage}) still has required items open:\n{lines}"
+    where = f" in <#{card.channel_id}>" if card.channel_id else ""
+    return f":clipboard: {card.key} ({stage}) still has required items open{where}:\n{lines}"

@@ -23,6 +23,7 @@ INTERACTIONS: list[InteractionSpec] = [
     triage.dismiss_form,
     decision.vote_on_decision,
     snooze.snooze_reminder,
+    snooze.post_update,
     notice.notice_button,
     notice.notice_form,
     forms.declare_form,

@@ -1,4 +1,4 @@
-"""The Snooze buttons on an update reminder."""
+"""The buttons on an update reminder: Post update (the update form) and Snooze."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from ircbot.commands import update
 from ircbot.domain.messages import Text
 from ircbot.domain.reminders import snooze
 from ircbot.slack import ids
-from ircbot.slack.interactions.base import Answer, Interaction, Replace, from_value, interaction
+from ircbot.slack.interactions.base import Answer, Interaction, OpenView, Replace, from_value, interaction
+from ircbot.slack.modals import update_modal
 
 
 @interaction("action", ids.SNOOZE_PATTERN, command=update.run, locate=from_value)
@@ -15,3 +16,10 @@ def snooze_reminder(it: Interaction) -> Answer:
     minutes = ids.snooze_minutes(str(it.payload.get("action_id")))
     due = snooze(it.svc, incident_id=it.require_incident(), minutes=minutes, actor=it.user).until
     return Replace(Text(f":zzz: <@{it.user}> snoozed the update reminder until {due:%H:%M} UTC."))
+
+
+@interaction("action", ids.POST_UPDATE, command=update.run, locate=from_value)
+def post_update(it: Interaction) -> Answer:
+    """Open the status update form, as `/incident update` without text does."""
+    fallback = ":warning: Could not open the update form. Type it instead: `/incident update <text>`"
+    return OpenView(update_modal(ids.number_value(it.require_incident())), fallback=fallback)
