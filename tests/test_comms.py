@@ -182,3 +182,18 @@ def test_an_update_reminder_due_while_the_bot_was_down_fires_once_after_the_rest
     assert len([m for m in h.emulator.messages(channel) if "No status update" in h.emulator.message_text(m)]) == 1
     restarted.advance(minutes=1)
     assert len([m for m in h.emulator.messages(channel) if "No status update" in h.emulator.message_text(m)]) == 2
+
+
+def test_a_notice_draft_warns_at_once_when_email_is_off(make_harness: Callable[..., Harness]) -> None:
+    probe = make_harness()
+    stakeholders = probe.emulator.add_channel("sec-updates", bot_member=True)
+    h = make_harness(escalation=comms_config(stakeholders))  # no SMTP_URL
+    _, channel = h.declare("Ransomware on FS01 sev2")
+    preview = h.slash("notify leadership", channel=channel).text
+    assert ":warning: E-mail is off (SMTP_URL is not set)" in preview and "will not receive it" in preview
+
+
+def test_help_starts_with_the_first_five_minutes(harness: Harness) -> None:
+    text = harness.slash("help").text
+    assert text.startswith("*The first five minutes*") and "`/incident declare <what happened> sev1`" in text
+    assert text.index("*The first five minutes*") < text.index("*`/incident` subcommands*")

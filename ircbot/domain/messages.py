@@ -223,6 +223,7 @@ class NoticeDraft:
     state: str = "draft"
     approved_by: str | None = None
     version: str = ""  # names these exact words: Send approves the version its approver saw
+    warning: str = ""  # said at once with the draft, e.g. that e-mail is off and who will not get it
 
 
 @dataclass(frozen=True)

@@ -139,8 +139,14 @@ def _card(svc: Services, notice: Notice) -> NoticeDraft:
     assert notice.id is not None
     audience = svc.config.escalation.audiences.get(notice.audience)
     recipients: tuple[str, ...] = ()
+    warning = ""
     if audience is not None:
-        recipients = tuple(audience.email) + ((f"<#{audience.channel}>",) if audience.channel else ())
+        mailed = tuple(audience.email) if svc.mail.enabled else ()
+        recipients = mailed + ((f"<#{audience.channel}>",) if audience.channel else ())
+        if audience.email and not svc.mail.enabled:
+            warning = f"E-mail is off (SMTP_URL is not set): {', '.join(audience.email)} will not receive it" + (
+                f"; it goes to <#{audience.channel}> only." if audience.channel else ", and it has no channel."
+            )
     return NoticeDraft(
         notice_id=notice.id,
         audience=audience.title if audience else notice.audience,
@@ -150,6 +156,7 @@ def _card(svc: Services, notice: Notice) -> NoticeDraft:
         state=notice.status,
         approved_by=notice.approved_by,
         version=version_of(notice.subject, notice.body),
+        warning=warning,
     )
 
 

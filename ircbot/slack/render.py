@@ -305,6 +305,8 @@ def _reminder(card: ReminderCard) -> list[dict[str, Any]]:
 def _notice(draft: NoticeDraft) -> list[dict[str, Any]]:
     to = ", ".join(draft.recipients) or "nobody configured"
     head = f"*Notice to {draft.audience}* ({draft.state}) — to: {to}\n*Subject:* {draft.subject}"
+    if draft.warning and draft.state == NoticeStatus.DRAFT:
+        head += f"\n:warning: {draft.warning}"
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=head[:MAX_SECTION])),
         *[
