@@ -5,7 +5,6 @@ from __future__ import annotations
 from ircbot.commands.base import CommandSpec, Context, command
 from ircbot.domain.messages import Outcome, Reply, Text
 
-
 FIRST_FIVE_MINUTES = (
     "*The first five minutes*",
     "1. `/incident declare <what happened> sev1` — opens a private channel and pages the on-call; "
