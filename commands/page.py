@@ -16,6 +16,10 @@ def run(ctx: Context) -> Outcome:
     if len(ctx.args) != 1:
         raise UsageError(f"Name one role. Roles: {', '.join(ctx.svc.config.roles.roles)}.", USAGE)
     joined = page_role(ctx.svc, incident_id=ctx.require_incident(), role=ctx.args[0], actor=ctx.user)
-    lines = [f":telephone_receiver: <@{ctx.user}> brought in <@{joined.user_id}> as {joined.title}."]
+    role = ctx.args[0].lower()
+    lines = [
+        f":telephone_receiver: <@{ctx.user}> paged the {joined.title} on call, <@{joined.user_id}>, into this channel "
+        f"(not assigned the role: `/incident assign {role} <@{joined.user_id}>` gives it)."
+    ]
     lines += [f":warning: {w}" for w in joined.warnings]
     return Reply(Text("\n".join(lines)), visibility="in_channel")
