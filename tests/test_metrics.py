@@ -375,3 +375,30 @@ def test_ircbot_stats_prints_json_csv_and_writes_the_chart(
             if process.poll() is None:
                 process.kill()
             process.communicate()
+
+
+def test_the_catch_all_playbook_makes_no_repeat_but_a_shared_system_does() -> None:
+    from ircbot.domain.metrics import IncidentTimes, find_repeats
+
+    def times(n: int, days: int, playbook: str, *systems: str) -> IncidentTimes:
+        when = NOW - timedelta(days=days)
+        return IncidentTimes(
+            id=n, key=f"INC-{n}", severity="sev3", playbook=playbook, declared_at=when, detected_at=when,
+            systems=systems,
+        )  # fmt: skip
+
+    found = find_repeats(
+        [
+            times(1, 60, "default"),
+            times(2, 50, "default"),  # nothing in common with INC-1 but the catch-all: not a repeat
+            times(3, 40, "default", "vpn"),
+            times(4, 30, "default", "vpn", "mail"),  # hit the VPN again
+            times(5, 20, "phishing"),
+            times(6, 10, "phishing"),  # the same specific playbook
+            times(7, 5, "default", "payroll"),
+        ]
+    )
+    assert {r.key: (r.repeat_of, r.playbook) for r in found.values()} == {
+        "INC-4": ("INC-3", "system vpn"),
+        "INC-6": ("INC-5", "phishing"),
+    }

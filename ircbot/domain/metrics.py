@@ -37,6 +37,7 @@ class IncidentTimes:
     contained_at: datetime | None = None
     resolved_at: datetime | None = None
     false_positive: bool = False
+    systems: tuple[str, ...] = ()  # the affected systems its impact records name
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class Spread:
 
 @dataclass(frozen=True)
 class Repeat:
-    """An incident of the same playbook (category) as one declared at most 90 days before it."""
+    """An incident like one declared at most 90 days before it: the same playbook (category), other than the
+    catch-all `default`, or an affected system in common. `playbook` names what they share."""
 
     key: str
     playbook: str
@@ -176,14 +178,20 @@ def merged_downtime(outages: Iterable[Downtime]) -> tuple[tuple[str, timedelta],
 
 
 def find_repeats(incidents: Sequence[IncidentTimes]) -> dict[int, Repeat]:
-    """For each incident, the latest earlier one of the same playbook declared within REPEAT_WINDOW."""
+    """For each incident, the latest earlier one within REPEAT_WINDOW of the same specific playbook, or hitting a
+    system it hit too; the catch-all `default` playbook alone makes no incident a repeat of another."""
     latest: dict[str, IncidentTimes] = {}
     found: dict[int, Repeat] = {}
     for incident in sorted(incidents, key=lambda i: (i.declared_at, i.id)):
-        earlier = latest.get(incident.playbook)
-        if earlier is not None and incident.declared_at - earlier.declared_at <= REPEAT_WINDOW:
-            found[incident.id] = Repeat(key=incident.key, playbook=incident.playbook, repeat_of=earlier.key)
-        latest[incident.playbook] = incident
+        keys = [incident.playbook] if incident.playbook != "default" else []
+        keys += [f"system {system}" for system in incident.systems]
+        earlier = [(latest[k], k) for k in keys if k in latest]
+        recent = [(e, k) for e, k in earlier if incident.declared_at - e.declared_at <= REPEAT_WINDOW]
+        if recent:
+            match, why = max(recent, key=lambda pair: (pair[0].declared_at, pair[0].id))
+            found[incident.id] = Repeat(key=incident.key, playbook=why, repeat_of=match.key)
+        for key in keys:
+            latest[key] = incident
     return found
 
 

@@ -28,10 +28,17 @@ def collect(
         brought_in = select(Participant.incident_id).where(Participant.user_id == viewer)
         query = query.where(or_(col(Incident.is_private).is_(False), col(Incident.id).in_(brought_in)))
     with db.transaction() as session:
-        incidents = [_times(row) for row in session.exec(query).all()]
-        in_window = [i.id for i in incidents if i.declared_at >= since]
-        rows = session.exec(select(Impact).where(col(Impact.incident_id).in_(in_window))).all() if in_window else []
-        outages = [Downtime(r.incident_id, r.system, r.started_at, r.ended_at) for r in rows]
+        found_rows = session.exec(query).all()
+        ids = [row.id for row in found_rows]
+        impacts = session.exec(select(Impact).where(col(Impact.incident_id).in_(ids))).all() if ids else []
+        systems: dict[int, set[str]] = {}
+        for impact in impacts:
+            systems.setdefault(impact.incident_id, set()).add(impact.system.strip().lower())
+        incidents = [_times(row, tuple(sorted(systems.get(row.id or 0, ())))) for row in found_rows]
+        in_window = {i.id for i in incidents if i.declared_at >= since}
+        outages = [
+            Downtime(r.incident_id, r.system, r.started_at, r.ended_at) for r in impacts if r.incident_id in in_window
+        ]
         alerts = alert_counts(alert_queries.alert_outcomes(session=session, since=since, until=until))
     found = compute(incidents, outages, since=since, until=until, severity=severity, viewer=viewer)
     return replace(found, alerts=alerts)
@@ -48,5 +55,6 @@ def alert_counts(rows: Sequence[tuple[str, str | None, int]]) -> tuple[AlertCoun
     return tuple(AlertCounts(source, **counts) for source, counts in sorted(by_source.items()))
 
 
-def _times(row: Incident) -> IncidentTimes:
-    return IncidentTimes(**{f.name: getattr(row, f.name) for f in fields(IncidentTimes)})
+def _times(row: Incident, systems: tuple[str, ...]) -> IncidentTimes:
+    facts = {f.name: getattr(row, f.name) for f in fields(IncidentTimes) if f.name != "systems"}
+    return IncidentTimes(**facts, systems=systems)
