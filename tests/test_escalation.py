@@ -171,6 +171,8 @@ def test_page_role_brings_legal_in_with_a_dm_and_private_visibility_follows(harn
     assert "no incident INC-1 that you can see" in harness.slash("INC-1 status", user=CAROL).text
     reply = harness.slash("page legal", channel=channel)
     assert f"paged the Legal counsel on call, <@{CAROL}>, into this channel (not assigned the role" in reply.text
+    shown = harness.slash("roles", channel=channel)  # the roles card lists her apart from the role holders
+    assert f"*Also in the incident* (no role): <@{CAROL}>" in shown.text
     assert CAROL in harness.emulator.channel(channel)["members"]
     dm = harness.emulator.message_text(dms(harness, CAROL)[0])
     assert "as *Legal counsel*" in dm and "Advises on obligations" in dm

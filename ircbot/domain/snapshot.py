@@ -10,7 +10,7 @@ from ircbot.domain.policy import Config
 from ircbot.domain.stages import STAGES
 from ircbot.domain.views import IncidentView, ItemView, RoleHolder
 from ircbot.store import queries
-from ircbot.store.models import Incident
+from ircbot.store.models import Incident, Participant
 from ircbot.store.records import RegulatoryClock
 
 
@@ -38,6 +38,14 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
         .where(RegulatoryClock.incident_id == incident.id, RegulatoryClock.status == "running")
         .order_by(col(RegulatoryClock.due_at))
     ).first()
+    holders = set(held.values())
+    others = tuple(
+        p.user_id
+        for p in session.exec(
+            select(Participant).where(Participant.incident_id == incident.id).order_by(col(Participant.added_at))
+        ).all()
+        if p.user_id not in holders
+    )
     return IncidentView(
         id=incident.id,
         key=incident.key,
@@ -60,6 +68,7 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
         acknowledged_by=incident.acknowledged_by,
         pending_pages=len(pending),
         next_page_at=pending[0].due_at if pending else None,
+        others=others,
         next_deadline=(f"{due.regime.upper()} {due.report}", due.due_at) if due and due.due_at else None,
         undelivered=queries.undelivered_pages(session=session, incident_id=incident.id),
     )

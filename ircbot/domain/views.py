@@ -57,6 +57,7 @@ class IncidentView:
     pending_pages: int = 0
     next_page_at: datetime | None = None
     undelivered: int = 0  # page messages Slack or SMTP has refused so far, still being retried
+    others: tuple[str, ...] = ()  # people brought in who hold no role (paged, joined, let in)
     next_deadline: tuple[str, datetime] | None = None  # the regulatory report due soonest: ("GDPR notification", due)
 
     @property

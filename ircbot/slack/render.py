@@ -144,6 +144,8 @@ def deadline_field(deadline: tuple[str, datetime]) -> str:
 
 def _roles(view: IncidentView) -> list[Block]:
     lines = [f"*{r.title}*: " + (f"<@{r.user_id}>" if r.user_id else "_unassigned_") for r in view.roles]
+    if view.others:
+        lines.append("*Also in the incident* (no role): " + ", ".join(f"<@{u}>" for u in view.others))
     return [
         SectionBlock(text=MarkdownTextObject(text=f"*Roles in {view.label}*\n" + "\n".join(lines))),
         ContextBlock(elements=[MarkdownTextObject(text="Change a role with `/incident assign <role> [@user]`.")]),
