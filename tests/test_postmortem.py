@@ -358,3 +358,16 @@ def test_the_retrospective_credits_authors_and_prefills_impact_people_and_commun
     assert "CSF 2.0 Respond (RS.MI)" in markdown and "Rev. 2 was withdrawn in April 2025" in markdown
     assert "is Incident manager" not in markdown.split("## Timeline", 1)[1], "the declarer's own role is no news"
     assert "Escalation started" not in markdown.split("## Timeline", 1)[1]
+
+
+def test_action_items_carry_owner_due_date_and_priority(harness: Harness) -> None:
+    _, channel = harness.declare("Ransomware on FS01 sev2")
+    reply = harness.slash(f"action Enforce MFA on the VPN <@{BOB}|bob> --due 2026-12-15 --priority p1", channel=channel)
+    assert f"(owner <@{BOB}>, due 2026-12-15, P1)" in reply.text
+    assert "is not a date" in harness.slash("action Patch it --due next-week", channel=channel).text
+    assert "use p1, p2, p3" in harness.slash("action Patch it --priority urgent", channel=channel).text
+    harness.slash("action Review the backup schedule", channel=channel)
+    harness.slash("postmortem", channel=channel)
+    items = uploaded(harness).split("## Action items", 1)[1].split("##", 1)[0]
+    assert "- [ ] **P1** Enforce MFA on the VPN — owner Bob Investigator, due 2026-12-15" in items
+    assert "Review the backup schedule — _owner: to assign_" in items

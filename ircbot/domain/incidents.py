@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from ircbot.domain import escalation, reminders
 from ircbot.domain.effects import attempt
@@ -50,12 +50,25 @@ def add_note(svc: Services, *, incident_id: int, text: str, actor: str) -> str:
         return tx.incident.label
 
 
-def add_action_item(svc: Services, *, incident_id: int, text: str, owner: str | None, actor: str) -> None:
-    """Record an action item for the postmortem."""
+PRIORITIES = ("p1", "p2", "p3")
+
+
+def add_action_item(
+    svc: Services,
+    *,
+    incident_id: int,
+    text: str,
+    owner: str | None,
+    actor: str,
+    due: date | None = None,
+    priority: str | None = None,
+) -> None:
+    """Record an action item for the postmortem, with an owner, a due date and a priority when given."""
     if len(text) > MAX_NOTE:
         raise InvalidInput(f"An action item can be at most {MAX_NOTE} characters.")
+    facts = {"owner": owner, "due": due.isoformat() if due else None, "priority": priority}
     with incident_tx(svc, incident_id) as tx:
-        tx.record(TimelineKind.ACTION_ITEM, text, actor=actor, data={"owner": owner})
+        tx.record(TimelineKind.ACTION_ITEM, text, actor=actor, data=facts)
 
 
 @dataclass(frozen=True)

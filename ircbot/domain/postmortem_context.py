@@ -244,7 +244,14 @@ def _condensed(messages: list[ChatMessage], person: People, window: timedelta = 
 
 def _action_items(events: list[TimelineEvent], channel: ChannelRead, clean: Any) -> list[dict[str, Any]]:
     items = [
-        {"text": clean(e.text), "owner": e.data.get("owner"), "by": e.actor, "at": e.at}
+        {
+            "text": clean(e.text),
+            "owner": e.data.get("owner"),
+            "by": e.actor,
+            "at": e.at,
+            "due": e.data.get("due"),
+            "priority": (e.data.get("priority") or "").upper(),
+        }
         for e in events
         if e.kind == "action_item"
     ]
@@ -258,6 +265,8 @@ def _action_items(events: list[TimelineEvent], channel: ChannelRead, clean: Any)
                     "owner": owner.group(1) if owner else None,
                     "by": message.user,
                     "at": message.at,
+                    "due": None,
+                    "priority": "",
                 }
             )
     return sorted(items, key=lambda item: item["at"])
