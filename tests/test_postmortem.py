@@ -33,8 +33,9 @@ def reaction(user: str, name: str, channel: str, ts: str) -> dict[str, object]:
 
 
 def condensed_total(markdown: str) -> int:
-    """How many channel messages the condensed timeline lines account for."""
-    return sum(int(n) for n in re.findall(r"\| (\d+) messages? in the channel", markdown))
+    """How many channel messages the appendix's transcript lists."""
+    appendix = markdown.split("## Appendix: channel transcript", 1)[1].split("\n---\n", 1)[0]
+    return len(re.findall(r"^- \d{4}-\d\d-\d\d ", appendix, re.MULTILINE))
 
 
 def test_every_message_is_read_across_page_boundaries_including_long_threads(harness: Harness) -> None:
@@ -289,12 +290,15 @@ def test_a_draft_trusts_only_what_slack_said_and_the_final_postmortem_reads_ever
 def test_a_timeline_row_does_not_name_its_actor_twice(harness: Harness) -> None:
     _, channel = harness.declare("Beaconing from FS05 sev4")
     harness.slash("check 1", channel=channel)
+    harness.slash("severity sev2", channel=channel)
     harness.slash("resolve Beacon blocked", channel=channel)
 
     rows = [line.split(" | ") for line in uploaded(harness).splitlines() if line.startswith("| 20")]
 
-    ticked = [row for row in rows if "ticked Detection #1" in row[2]]
-    assert ticked and ticked[0][1] and ticked[0][2].startswith("ticked Detection #1")
+    changed = [row for row in rows if "changed severity" in row[2]]
+    assert changed and changed[0][1] and changed[0][2].startswith("changed severity SEV4 → SEV2")
+    assert not [row for row in rows if "ticked Detection #1" in row[2]], "checks are in the stage sections"
+    assert "Alice Analyst-Lead, " in uploaded(harness).split("### Detection", 1)[1].split("###", 1)[0]
     assert not [row for row in rows if row[1].strip() and row[2].startswith(row[1].strip())]
 
 

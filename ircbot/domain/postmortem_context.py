@@ -15,7 +15,6 @@ from ircbot.domain.channel_read import ChannelRead
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.metrics import INTERVALS
 from ircbot.domain.people import MENTION, People
-from ircbot.domain.ports import ChatMessage
 from ircbot.domain.postmortem_record import record_sections
 from ircbot.domain.postmortem_retro import retro_sections
 from ircbot.domain.redaction import Redactor
@@ -94,7 +93,8 @@ def build_context(
         "role_history": _role_history(svc, session, incident),
         "stages": _stages(svc, session, incident, events),
         "escalations": _escalations(incident, events, person),
-        "timeline": _timeline(events, channel, clean, person),
+        "timeline": _timeline(events, clean, person),
+        "transcript": _transcript(events, channel, clean, person),
         "alerts": [
             {
                 "at": a.started_at or a.received_at,
@@ -191,23 +191,47 @@ def _escalations(incident: Incident, events: list[TimelineEvent], person: People
     }
 
 
-def _timeline(events: list[TimelineEvent], channel: ChannelRead, clean: Any, person: People) -> list[Line]:
-    captured = {e.data.get("ts") for e in events if e.kind == TimelineKind.CAPTURED}
+def _timeline(events: list[TimelineEvent], clean: Any, person: People) -> list[Line]:
     lines = [_line(e, clean, person) for e in events if not _redundant(e)]
+    lines.sort(key=lambda line: line.at)
+    return lines
+
+
+def _transcript(events: list[TimelineEvent], channel: ChannelRead, clean: Any, person: People) -> list[Line]:
+    """Every message people wrote in the channel and nobody pinned, for the appendix: no fact is lost."""
+    captured = {e.data.get("ts") for e in events if e.kind == TimelineKind.CAPTURED}
     chatter = [
         m
         for m in channel.messages
         if not m.bot_id and m.subtype not in ("channel_join", "channel_leave") and m.ts not in captured
     ]
-    lines += _condensed(chatter, person)
-    lines.sort(key=lambda line: line.at)
-    return lines
+    return [
+        Line(at=m.at, who=person(m.user) if m.user else "someone", text=clean(person.in_text(m.text)))
+        for m in sorted(chatter, key=lambda m: m.at)
+    ]
+
+
+ELSEWHERE = frozenset(
+    {
+        TimelineKind.POSTMORTEM,
+        TimelineKind.ESCALATION,  # the Escalation section has the pages
+        TimelineKind.ITEM_CHECKED,  # the stage sections have the checklists
+        TimelineKind.ITEM_UNCHECKED,
+        TimelineKind.IOC_ADDED,  # the Indicators section
+        TimelineKind.DECISION_VOTED,  # the Decisions section has who approved
+        TimelineKind.REMINDER,
+        TimelineKind.CLOCK_REMINDER,
+        TimelineKind.MEMBER_JOINED,  # the Participants section
+        TimelineKind.MEMBER_LEFT,
+    }
+)
+"""Events the timeline of key events leaves to the sections that list them."""
 
 
 def _redundant(event: TimelineEvent) -> bool:
-    """Rows the timeline leaves out: the postmortem's own compiles, the escalation plan (the Escalation section
-    has the pages), and the declarer taking the role the declare gives them."""
-    if event.kind in (TimelineKind.POSTMORTEM, TimelineKind.ESCALATION):
+    """Rows the timeline of key events leaves out: what other sections list, and the declarer taking the role
+    the declare gives them."""
+    if event.kind in ELSEWHERE:
         return True
     return event.kind == TimelineKind.ROLE_ASSIGNED and event.data.get("user") == event.actor
 
@@ -220,26 +244,6 @@ def _line(event: TimelineEvent, clean: Any, person: People) -> Line:
         return Line(at=event.at, who=person(author) if author else None, text=clean(event.text) + marked, pinned=True)
     who = person(event.actor) if event.actor else None
     return Line(at=event.at, who=who, text=clean(_without_actor(_words(event, person), who)))
-
-
-def _condensed(messages: list[ChatMessage], person: People, window: timedelta = timedelta(minutes=15)) -> list[Line]:
-    """Runs of ordinary chat, one line per quarter hour: how many messages, and from whom."""
-    runs: list[list[ChatMessage]] = []
-    for message in messages:
-        if runs and message.at - runs[-1][0].at < window:
-            runs[-1].append(message)
-        else:
-            runs.append([message])
-    lines = []
-    for run in runs:
-        authors: dict[str, int] = {}
-        for m in run:
-            authors[m.user or ""] = authors.get(m.user or "", 0) + 1
-        ranked = sorted(authors.items(), key=lambda kv: -kv[1])[:5]
-        who = ", ".join(f"{person(a) if a else 'someone'} ({n})" for a, n in ranked)
-        plural = "message" if len(run) == 1 else "messages"
-        lines.append(Line(at=run[0].at, who=None, text=f"{len(run)} {plural} in the channel — {who}"))
-    return lines
 
 
 def _action_items(events: list[TimelineEvent], channel: ChannelRead, clean: Any) -> list[dict[str, Any]]:
