@@ -24,7 +24,7 @@ def typed_time(ctx: Context, text: str, *, what: str, usage: str, zone: str | No
     """`2h` (ago), `now`, or a date and time read in the typer's zone unless it carries an offset or zone (UTC)."""
     now = ctx.svc.clock()
     problem = (
-        f"`{text}` is not a usable time for {what}; write e.g. `2h` (ago), `2026-11-29 04:10` (your Slack time "
+        f"`{text}` is not a time for {what}; write e.g. `2h` (ago), `2026-11-29 04:10` (your Slack time "
         "zone), `2026-11-29 04:10+01:00` or `2026-11-29T03:10Z`."
     )
     try:

@@ -92,7 +92,7 @@ def test_bad_commands_inside_an_incident_are_answered_ephemerally(
         ("declare sev1", ["needs a title"]),
         ("declare Outage --playbook cooking", ["no playbook `cooking`", "data-breach, default, phishing, ransomware"]),
         ("declare Outage --playbook", ["`--playbook` needs a value"]),
-        ("declare Outage --started tomorrowish", ["is not a usable time"]),
+        ("declare Outage --started tomorrowish", ["is not a time for --started"]),
         ("status", ["not an incident channel", "INC-<n> status"]),
         ("INC-42 status", ["no incident INC-42"]),
         ('note "unbalanced quote', ["not an incident channel"]),

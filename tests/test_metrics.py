@@ -316,7 +316,7 @@ def test_impact_bad_input_gets_usage_and_records_nothing(harness: Harness) -> No
         ("impact mail 2026-03-29T10:00 2999-01-01T00:00", "in the future"),
     ):
         answer = harness.slash(text, channel=channel).text
-        assert expected in answer and "Usage: `/incident impact <system> <from> <to|now>`" in answer, (text, answer)
+        assert expected in answer and "Usage: `/incident impact <system> <from|2h> <to|now>`" in answer, (text, answer)
     with harness.bot.db.transaction() as session:
         assert session.exec(select(Impact)).all() == []
     assert events(harness, kind="impact") == []

@@ -28,7 +28,7 @@ def test_containment_cannot_precede_detection_or_lie_in_the_future(harness: Harn
     _, channel = harness.declare("Ransomware on FS01 sev2")
     assert "cannot come before detection" in harness.slash("contained 3h", channel=channel).text
     assert "is in the future" in harness.slash("contained 2099-01-01 00:00", channel=channel).text
-    assert "is not a usable time for containment" in harness.slash("contained soonish", channel=channel).text
+    assert "is not a time for containment" in harness.slash("contained soonish", channel=channel).text
     assert incident(harness).contained_at is None
 
 
