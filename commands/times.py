@@ -8,21 +8,32 @@ from dateutil import tz
 
 from ircbot.commands.base import Context
 from ircbot.domain.deadlines import parse_time
+from ircbot.domain.services import Services
 from ircbot.durations import parse_duration
 from ircbot.errors import GatewayError, UsageError
 
 
 def typer_zone(ctx: Context) -> str:
     """The typer's Slack time zone, else the bot's (IRCBOT_TIMEZONE)."""
+    return zone_of(ctx.svc, ctx.user)
+
+
+def zone_of(svc: Services, user_id: str) -> str:
+    """A person's Slack time zone, else the bot's (IRCBOT_TIMEZONE)."""
     try:
-        return ctx.svc.chat.profile(ctx.user).tz or ctx.svc.timezone
+        return svc.chat.profile(user_id).tz or svc.timezone
     except GatewayError:
-        return ctx.svc.timezone
+        return svc.timezone
 
 
 def typed_time(ctx: Context, text: str, *, what: str, usage: str, zone: str | None = None) -> datetime:
     """`2h` (ago), `now`, or a date and time read in the typer's zone unless it carries an offset or zone (UTC)."""
-    now = ctx.svc.clock()
+    return read_time(ctx.svc, text, what=what, usage=usage, zone=zone or typer_zone(ctx))
+
+
+def read_time(svc: Services, text: str, *, what: str, usage: str, zone: str) -> datetime:
+    """`typed_time` for a known zone (a form's field, or before Slack is acknowledged)."""
+    now = svc.clock()
     problem = (
         f"`{text}` is not a time for {what}; write e.g. `2h` (ago), `2026-11-29 04:10` (your Slack time "
         "zone), `2026-11-29 04:10+01:00` or `2026-11-29T03:10Z`."
@@ -31,7 +42,7 @@ def typed_time(ctx: Context, text: str, *, what: str, usage: str, zone: str | No
         when = now - parse_duration(text.removesuffix("ago").strip())
     except ValueError:
         try:
-            when = parse_time(text, zone or typer_zone(ctx), now)
+            when = parse_time(text, zone, now)
         except (ValueError, OverflowError):
             raise UsageError(problem, usage) from None
     except OverflowError:
@@ -39,7 +50,7 @@ def typed_time(ctx: Context, text: str, *, what: str, usage: str, zone: str | No
     if when.year < 1970:  # a typo, and not storable as a UTC timestamp on every database
         raise UsageError(problem, usage)
     if when > now:
-        raise UsageError(f"The time given for {what} ({echo(when, zone or typer_zone(ctx))}) is in the future.", usage)
+        raise UsageError(f"The time given for {what} ({echo(when, zone)}) is in the future.", usage)
     return when.astimezone(UTC)
 
 

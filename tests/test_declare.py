@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -180,6 +181,34 @@ def test_declare_without_arguments_opens_the_modal(harness: Harness) -> None:
         False,
     )
     assert "INC-1" in channel_text(emu, emu.im_channel(ALICE) or "")
+
+
+def test_the_declare_form_takes_when_impact_started_and_when_it_was_detected(harness: Harness) -> None:
+    emu = harness.emulator
+    harness.slash("declare", wait=False)
+    view_id = harness.wait_for(lambda: next(iter(emu.views), None))
+    labels = [b["label"]["text"] for b in emu.views[view_id]["blocks"] if b.get("type") == "input"]
+    assert any(label.startswith("Impact started") for label in labels) and any(
+        label.startswith("Detected") for label in labels
+    )
+
+    def text(value: str) -> dict[str, str]:
+        return {"type": "plain_text_input", "value": value}
+
+    values = {"title": {"value": text("Payroll export leaked")}, "started": {"value": text("yesterday-ish")}}
+    refused = harness.driver.submit_view(ALICE, view_id, values)
+    assert refused.json()["response_action"] == "errors" and "started" in refused.json()["errors"]
+    values = {
+        "title": {"value": text("Payroll export leaked")},
+        "started": {"value": text("5h")},
+        "detected": {"value": text("2h")},
+    }
+    assert harness.driver.submit_view(ALICE, view_id, values).status == 200
+    harness.wait_for(lambda: incident_count(harness) == 1)
+    stored = incident(harness)
+    now = harness.clock.peek()
+    assert stored.started_at is not None and abs(stored.started_at - (now - timedelta(hours=5))) < timedelta(minutes=1)
+    assert abs(stored.detected_at - (now - timedelta(hours=2))) < timedelta(minutes=1)
 
 
 def test_a_failing_step_after_the_channel_exists_is_reported_and_recorded(harness: Harness) -> None:

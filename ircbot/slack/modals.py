@@ -74,7 +74,7 @@ def dismiss_modal(alert_id: int, title: str) -> dict[str, Any]:
 
 
 def declare_modal(playbooks: dict[str, str], private_metadata: str = "") -> dict[str, Any]:
-    """The declare form: title, severity, playbook, public and drill."""
+    """The declare form: title, severity, playbook, public and drill, when impact started and when detected."""
     sev_options = [
         {"text": {"type": "plain_text", "text": label}, "value": value}
         for value, label in (
@@ -134,6 +134,10 @@ def declare_modal(playbooks: dict[str, str], private_metadata: str = "") -> dict
                 },
                 optional=True,
             ),
+            _text_input(
+                "started", "Impact started (e.g. 2h ago, or 2026-11-29 04:10 in your time zone)", optional=True
+            ),
+            _text_input("detected", "Detected (e.g. 30m ago; empty: now)", optional=True),
         ],
     )
 
