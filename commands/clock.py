@@ -100,10 +100,12 @@ def describe(line: ClockLine, zone: str) -> str:
 
 
 def _both(when: datetime | None, zone: str) -> str:
+    """UTC, and each reader's own zone (Slack renders the date token; the fallback is the typer's zone)."""
     if when is None:
         return "—"
     local = when.astimezone(tz.gettz(zone) or tz.UTC)
-    return f"{when:%Y-%m-%d %H:%M} UTC ({local:%a %Y-%m-%d %H:%M %Z})"
+    token = f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{local:%a %Y-%m-%d %H:%M %Z}>"
+    return f"{when:%Y-%m-%d %H:%M} UTC ({token})"
 
 
 def _zone(ctx: Context) -> str:
