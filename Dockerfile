@@ -13,13 +13,14 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 # Exactly what pyproject.toml builds the wheel from; .dockerignore keeps everything else out.
-COPY pyproject.toml README.md roles.yaml escalation.yaml ./
+COPY pyproject.toml README.md LICENSE roles.yaml escalation.yaml regulations.yaml ./
 COPY ircbot/ ircbot/
 COPY commands/ commands/
 COPY playbooks/ playbooks/
 COPY templates/ templates/
-# The ircbot wheel and a wheel of every dependency, so the final stage installs offline.
-RUN pip wheel --wheel-dir /wheels .
+# The ircbot wheel and a wheel of every dependency, so the final stage installs offline; the image has
+# both extras: the stats chart (matplotlib) and the PostgreSQL driver compose.yaml's database needs.
+RUN pip wheel --wheel-dir /wheels '.[charts,postgres]'
 
 FROM python:${PYTHON_VERSION}-slim-bookworm
 # Nothing may need a writable root file system: no bytecode written at run time (pip compiled it at
@@ -31,7 +32,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_URL=sqlite:////data/ircbot.db \
     IRCBOT_CONFIG_DIR=/config
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --disable-pip-version-check --no-index --find-links=/wheels /wheels/ircbot-*.whl \
+    pip install --no-cache-dir --disable-pip-version-check --no-index --find-links=/wheels \
+       "$(ls /wheels/ircbot_incident-*.whl)[charts,postgres]" \
     && groupadd --system --gid 10001 ircbot \
     && useradd --system --uid 10001 --gid ircbot --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin ircbot \

@@ -7,7 +7,7 @@ from ircbot.commands.parsing import severity, split_flags
 from ircbot.domain.messages import Outcome, Reply, StatsCard
 from ircbot.domain.metrics import DEFAULT_SINCE, Metrics, parse_since
 from ircbot.domain.stats import collect
-from ircbot.errors import GatewayError, UsageError
+from ircbot.errors import GatewayError, MissingExtra, UsageError
 
 USAGE = "stats [--since 90d|2026-01-01] [--severity sev1]"
 
@@ -37,7 +37,10 @@ def _send_chart(ctx: Context, found: Metrics) -> str:
     """
     if not found.total.incidents or ctx.svc.draw_chart is None:
         return ""
-    png = ctx.svc.draw_chart(found)
+    try:
+        png = ctx.svc.draw_chart(found)
+    except MissingExtra as exc:
+        return f":information_source: No chart: the bot was installed without its charts extra ({exc.install} adds it)."
     scope = found.severity.upper() if found.severity else "all severities"
     try:
         ctx.svc.chat.upload(

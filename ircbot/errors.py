@@ -2,6 +2,7 @@
 
 IrcbotError
 ├── ConfigError          a config file or variable is wrong; names file, line, field
+├── MissingExtra         an optional feature's packages are not installed; names the pip command
 ├── DomainError          the request is understood but refused (answered to the user)
 │   ├── InvalidInput     the domain cannot take this input (the command layer adds the usage line)
 │   │   └── UsageError   a command was typed wrong; carries the usage line
@@ -24,6 +25,23 @@ class ConfigError(IrcbotError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+DISTRIBUTION = "ircbot-incident"  # the name pip knows ircbot by (`ircbot` on PyPI is another project)
+
+
+class MissingExtra(IrcbotError):
+    """An optional feature's packages are not installed; `install` is the command that brings them."""
+
+    def __init__(self, feature: str, extra: str, missing: str):
+        self.feature = feature
+        self.extra = extra
+        self.missing = missing
+        self.install = f"pip install '{DISTRIBUTION}[{extra}]'"
+        super().__init__(
+            f"{feature} needs the {extra} extra, and {missing} is not installed: {self.install} "
+            f"(in a checkout: pip install -e '.[{extra}]')"
+        )
 
 
 class DomainError(IrcbotError):

@@ -49,7 +49,7 @@ def test_the_wheel_installs_only_the_ircbot_package_with_its_subcommands_inside(
     assert done.returncode == 0, done.stdout + done.stderr
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    top_level = {name.split("/")[0] for name in names if not name.startswith("ircbot-")}
+    top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"ircbot"}
     shipped = {name.removeprefix("ircbot/commands/") for name in names if name.startswith("ircbot/commands/")}
     in_checkout = {path.name for path in (ROOT / "commands").glob("*.py")}

@@ -1,4 +1,9 @@
-"""The metrics as a PNG chart, drawn on matplotlib's Agg canvas (no display, no pyplot global state)."""
+"""The metrics as a PNG chart, drawn on matplotlib's Agg canvas (no display, no pyplot global state).
+
+matplotlib is the optional `charts` extra: with numpy and the rest it brings, about 170 MB, more than everything
+else ircbot installs. It is imported on the first chart, never at start; without it a chart is a MissingExtra
+naming the command that installs it.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,8 @@ import math
 import threading
 from dataclasses import dataclass
 
-import numpy
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 from ircbot.domain.metrics import Metrics
+from ircbot.errors import MissingExtra
 
 # matplotlib is not thread-safe (shared font and text caches) and Bolt runs commands on a thread pool.
 _DRAWING = threading.Lock()
@@ -29,7 +30,14 @@ class Chart:
 
 
 def monthly_chart(metrics: Metrics) -> Chart:
-    """Incidents per month (bars) and median MTTR in hours per month (line)."""
+    """Incidents per month (bars) and median MTTR in hours per month (line); MissingExtra without matplotlib."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+        from numpy import asarray
+    except ModuleNotFoundError as exc:  # a package of the extra is absent; a broken one still raises as it is
+        raise MissingExtra("the metrics chart", "charts", exc.name or "matplotlib") from exc
     months = [m.period for m in metrics.months]
     counts = [m.incidents for m in metrics.months]
     hours = [m.mttr.median.total_seconds() / 3600 if m.mttr.median is not None else math.nan for m in metrics.months]
@@ -50,5 +58,5 @@ def monthly_chart(metrics: Metrics) -> Chart:
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         drawn_counts = tuple(round(float(bar.get_height())) for bar in bars)
-        drawn_hours = tuple(None if math.isnan(y) else y for y in numpy.asarray(line.get_ydata(), dtype=float).tolist())
+        drawn_hours = tuple(None if math.isnan(y) else y for y in asarray(line.get_ydata(), dtype=float).tolist())
     return Chart(png=buffer.getvalue(), months=tuple(months), incidents=drawn_counts, mttr_hours=drawn_hours)
