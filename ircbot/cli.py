@@ -1,4 +1,8 @@
-"""The `ircbot` command line: serve, demo, check-config, migrate, postmortem, stats, verify, export."""
+"""The `ircbot` command line: serve, demo, check-config, migrate, postmortem, stats, verify, export, clocks.
+
+Whatever goes wrong ends in one line on stderr (or a list of configuration problems) and an exit code: 2 for
+configuration and usage, 1 for the rest; the traceback of an unexpected error is logged at DEBUG only.
+"""
 
 from __future__ import annotations
 
@@ -7,65 +11,126 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from ircbot import records
 from ircbot.errors import ConfigError, IrcbotError
 from ircbot.logs import configure_logging
-from ircbot.settings import Settings
+from ircbot.settings import Settings, environment_help, variable_name
 
 if TYPE_CHECKING:
     from ircbot.app import IrcBot
     from ircbot.web import HttpServer
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `ircbot` script."""
-    parser = argparse.ArgumentParser(prog="ircbot", description="Slack chat-ops for security-incident response")
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Help that shows each option's default (when it has one to show) and the epilog as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose subcommands' help shows defaults too (subparsers are made of the parser's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+class ShowVersion(argparse.Action):
+    """`--version`, looked up only when asked: finding the distribution reads every installed package's metadata."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"ircbot {version()}")
+        parser.exit()
+
+
+def version() -> str:
+    """The version of the installed distribution that provides the `ircbot` package; "unknown" in a bare checkout."""
+    from importlib import metadata
+
+    for distribution in metadata.packages_distributions().get("ircbot", []):
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, every subcommand with its options."""
+    parser = Parser(
+        prog="ircbot", description="Slack chat-ops for security-incident response", epilog=environment_help()
+    )
+    parser.add_argument("--version", action=ShowVersion, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the bot (HTTP mode by default)")
-    serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=3000)
+    serve = sub.add_parser("serve", help="run the bot (HTTP mode by default)", epilog=environment_help())
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on (Socket Mode: health and alerts)")
     serve.add_argument(
         "--socket-mode", action="store_true", help="connect out to Slack instead (needs SLACK_APP_TOKEN)"
     )
     serve.add_argument("--threads", type=int, default=16, help="HTTP worker threads")
+    serve.add_argument(
+        "--allow-example-config",
+        action="store_true",
+        help="start even on the shipped example roles.yaml / escalation.yaml and their placeholder ids",
+    )
     demo = sub.add_parser("demo", help="play a whole incident against the built-in Slack emulator")
     demo.add_argument("-o", "--output", type=Path, default=None, help="where to write the postmortem")
-    sub.add_parser("check-config", help="validate roles.yaml, escalation.yaml and playbooks")
-    sub.add_parser("migrate", help="apply database migrations and exit")
-    postmortem = sub.add_parser("postmortem", help="compile an incident's postmortem")
-    postmortem.add_argument("key", help="incident key, e.g. INC-7")
-    postmortem.add_argument("-o", "--output", type=Path, default=None, help="file to write (default: stdout)")
-    postmortem.add_argument(
-        "--recompile", action="store_true", help="compile anew from Slack instead of the last compiled copy"
+    check = sub.add_parser("check-config", help="validate the config files and the environment, all problems at once")
+    check.add_argument(
+        "--slack",
+        action="store_true",
+        help="also ask Slack (SLACK_BOT_TOKEN, SLACK_API_URL) whether the configured users, groups and channels exist",
     )
-    stats = sub.add_parser("stats", help="response metrics across incidents (drills excluded), as in Slack")
-    stats.add_argument("--since", default="90d", help="a duration back from now (90d) or a date (2026-01-01)")
-    stats.add_argument("--severity", default=None, help="only incidents of this severity, e.g. sev1")
-    shape = stats.add_mutually_exclusive_group()
-    shape.add_argument("--csv", action="store_true", help="one CSV row per month, then a total row")
-    shape.add_argument("--json", action="store_true", help="JSON: window, months, summary and repeats")
-    stats.add_argument("--chart", type=Path, default=None, help="also write the PNG chart to this file")
+    sub.add_parser("migrate", help="apply database migrations and exit")
     records.add_parsers(sub)
     records.add_clock_parsers(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def read_settings() -> tuple[Settings | None, list[str]]:
+    """The settings, and what is wrong in the environment; a wrong variable is read as its default meanwhile."""
     try:
-        settings = Settings()
+        return Settings(), []
     except ValidationError as exc:
-        print("Environment problems:", file=sys.stderr)
+        problems, wrong = [], set()
+        fields = {variable_name(name): name for name in Settings.model_fields}
         for error in exc.errors():
-            name = error["loc"][0] if error["loc"] else "?"
-            print(f"  {name}={error.get('input')!r}: {error['msg']}", file=sys.stderr)
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            problems.append(f"{name}={error.get('input')!r}: {error['msg'].removeprefix('Value error, ')}")
+            wrong.add(fields.get(name, name))
+        try:
+            defaults = {name: Settings.model_fields[name].default for name in wrong if name in Settings.model_fields}
+            return Settings(**defaults), problems
+        except ValidationError:
+            return None, problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `ircbot` script."""
+    args = build_parser().parse_args(argv)
+    settings, environment = read_settings()
+    if settings is None or (environment and args.command != "check-config"):  # check-config reports them all
+        print("Environment problems:", file=sys.stderr)
+        for problem in environment:
+            print(f"  {problem}", file=sys.stderr)
         return 2
     # Other libraries at WARNING: APScheduler alone logs every timer run at INFO, ~170,000 lines a day.
     configure_logging(settings.log_level, settings.log_format)
     try:
-        return _run(args, settings)
+        return _run(args, settings, environment)
     except ConfigError as exc:
         print("Configuration problems:", file=sys.stderr)
         for problem in exc.problems:
@@ -74,43 +139,44 @@ def main(argv: list[str] | None = None) -> int:
     except IrcbotError as exc:
         print(f"ircbot: {exc}", file=sys.stderr)
         return 1
-
-
-def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "check-config":
-        from ircbot.config import load_config
-        from ircbot.slack.render import CARD_ITEMS
-
-        config = load_config(settings.config_dir)
+    except KeyboardInterrupt:
+        print("ircbot: interrupted", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"ircbot: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # said in one line; the traceback is for IRCBOT_LOG_LEVEL=DEBUG
+        logging.getLogger("ircbot").debug("unexpected error in `ircbot %s`", args.command, exc_info=True)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(
-            f"OK: {len(config.roles.roles)} roles, {len(config.escalation.severities)} severities, "
-            f"{len(config.playbooks)} playbooks ({', '.join(sorted(config.playbooks))})"
+            f"ircbot: unexpected error: {type(exc).__name__}{': ' + first if first else ''} "
+            "(IRCBOT_LOG_LEVEL=DEBUG logs the traceback)",
+            file=sys.stderr,
         )
-        for name, playbook in sorted(config.playbooks.items()):
-            for stage, items in playbook.stages.items():
-                if len(items) > CARD_ITEMS:
-                    print(
-                        f"warning: {config.files[f'playbooks/{name}.yaml']}: stages.{stage}: {len(items)} items, "
-                        f"more than the {CARD_ITEMS} the incident card shows with buttons; it names the rest "
-                        "and points to `/incident stage`, which lists them all",
-                        file=sys.stderr,
-                    )
-        return 0
-    if args.command == "migrate":
-        from ircbot.store.db import Database
+        return 1
 
-        Database(settings.database_url).migrate()
-        print("database is at the newest schema")
+
+def _run(args: argparse.Namespace, settings: Settings, environment: list[str]) -> int:
+    if args.command == "check-config":
+        from ircbot.checkup import run_check
+
+        return run_check(settings, environment, slack=args.slack)
+    if args.command == "migrate":
+        from ircbot.store.db import Database, describe_url
+
+        database = Database(settings.database_url)
+        try:
+            database.migrate()
+        finally:
+            database.dispose()
+        print(f"database {describe_url(settings.database_url)} is at the newest schema")
         return 0
     if args.command == "demo":
         from ircbot.demo import run_demo
 
         return run_demo(output=args.output)
-    if args.command == "postmortem":
-        return _postmortem(settings, args.key, args.output, args.recompile)
-    if args.command == "stats":
-        return _stats(settings, args)
-    if args.command in ("verify", "export", "clocks"):
+    if args.command in ("postmortem", "stats", "verify", "export", "clocks"):
         return records.run(args, settings)
     return _serve(settings, args)
 
@@ -145,17 +211,18 @@ def _confirm_token(bot: IrcBot) -> None:
         log.warning("Slack could not be reached to confirm the token; serving anyway and asking again on requests")
 
 
-def _announce(bot: IrcBot, settings: Settings, args: argparse.Namespace) -> None:
+def _announce(bot: IrcBot, settings: Settings, args: argparse.Namespace, placeholders: list[str]) -> None:
     """One line per fact an operator checks first: config, database, mode, policies."""
-    from sqlalchemy.engine import make_url
-
     from ircbot.config import describe_files
+    from ircbot.store.db import describe_url
 
     log = logging.getLogger("ircbot")
     log.info("config folder: %s", settings.config_dir.resolve())
     for line in describe_files(bot.config):
         log.info("config file %s", line)
-    log.info("database: %s", make_url(settings.database_url).render_as_string(hide_password=True))
+    for line in placeholders:  # only with --allow-example-config
+        log.warning("example config: %s", line)
+    log.info("database: %s", describe_url(settings.database_url))
     mode = "Socket Mode" if args.socket_mode else f"HTTP on {args.host}:{args.port}/slack/events"
     log.info("mode: %s, %d worker threads", mode, args.threads)
     escalation = bot.config.escalation
@@ -167,15 +234,31 @@ def _announce(bot: IrcBot, settings: Settings, args: argparse.Namespace) -> None
     )
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
+def _refusals(settings: Settings, args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """What stops `serve` before anything is built, and the example placeholders it starts with anyway."""
+    from ircbot.checkup import REFUSAL
+    from ircbot.config import example_placeholders, require_folder
+
     problems = settings.problems_for_serving(socket_mode=args.socket_mode)
+    try:
+        require_folder(settings.config_dir)
+    except ConfigError as exc:
+        return [*problems, *exc.problems], []
+    placeholders = example_placeholders(settings.config_dir)
+    if placeholders and not args.allow_example_config:
+        return [*problems, *placeholders, REFUSAL], []
+    return problems, placeholders
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    problems, placeholders = _refusals(settings, args)
     if problems:
         raise ConfigError(problems)
     from ircbot.app import build_app
 
     bot = build_app(settings, socket_mode=args.socket_mode)
     _confirm_token(bot)
-    _announce(bot, settings, args)
+    _announce(bot, settings, args, placeholders)
     bot.start()
     _settle_memory()
     from ircbot.web import HttpServer
@@ -223,72 +306,6 @@ def _serve_until_stopped(bot: IrcBot, server: HttpServer, disconnect: Callable[[
         server.stop()
         bot.bolt.listener_runner.listener_executor.shutdown(wait=True)
         bot.close()
-
-
-def _postmortem(settings: Settings, key: str, output: Path | None, recompile: bool) -> int:
-    from ircbot.app import build_app
-    from ircbot.domain.access import find_by_key
-    from ircbot.domain.postmortem import compile_postmortem, latest_postmortem
-    from ircbot.errors import NotFound
-
-    bot = build_app(settings)
-    with bot.db.transaction() as session:
-        incident = find_by_key(session, key)
-        if incident is None or incident.id is None:
-            raise NotFound(f"there is no incident {key.upper()}")
-        incident_id = incident.id
-    markdown = None if recompile else latest_postmortem(bot.services, incident_id=incident_id)
-    if markdown is None:
-        markdown = compile_postmortem(bot.services, incident_id=incident_id).markdown
-    if output is None:
-        sys.stdout.write(markdown)
-    else:
-        output.write_text(markdown, encoding="utf-8")
-        print(f"wrote {output}")
-    return 0
-
-
-def _stats(settings: Settings, args: argparse.Namespace) -> int:
-    import csv
-    import json
-
-    from ircbot.domain.metrics import parse_since
-    from ircbot.domain.metrics_report import CSV_COLUMNS, report_csv_rows, report_json, report_text
-    from ircbot.domain.ports import system_clock
-    from ircbot.domain.stages import SEVERITIES
-    from ircbot.domain.stats import collect
-    from ircbot.errors import UsageError
-    from ircbot.store.db import Database
-
-    now = system_clock()
-    try:
-        since = parse_since(args.since, now)
-    except ValueError as exc:
-        raise UsageError(f"--since: {exc}") from exc
-    severity = args.severity.lower().replace("-", "") if args.severity else None
-    if severity is not None and severity not in SEVERITIES:
-        raise UsageError(f"--severity: {args.severity!r} is not one of {', '.join(SEVERITIES)}")
-    db = Database(settings.database_url)
-    try:
-        db.migrate()
-        # An operator on the command line sees every incident, private ones included (viewer None).
-        found = collect(db, viewer=None, since=since, until=now, severity=severity)
-    finally:
-        db.dispose()
-    if args.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(report_csv_rows(found))
-    elif args.json:
-        print(json.dumps(report_json(found), indent=2))
-    else:
-        print(report_text(found))
-    if args.chart is not None:
-        from ircbot.adapters.charts import monthly_chart
-
-        args.chart.write_bytes(monthly_chart(found).png)
-        print(f"wrote {args.chart}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":

@@ -64,17 +64,69 @@ def read_yaml(path: Path) -> YamlSource:
     return YamlSource(path=path, data=data, root=root)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a config file: where it is (file, line, field) and what is wrong."""
+
+    path: Path
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+    @classmethod
+    def at(cls, source: YamlSource, loc: tuple[int | str, ...], message: str) -> Problem:
+        """The problem at `loc` (a path of keys and indexes) in a parsed file."""
+        return cls(source.path, source.line_of(loc), ".".join(map(str, loc)) or "(top level)", message)
+
+
 def validate(source: YamlSource, model: type[M]) -> M:
     """Validate YAML data against a pydantic model; each error names file, line and field."""
+    valid, problems = check(source, model)
+    if valid is None:
+        raise ConfigError([str(p) for p in problems])
+    return valid
+
+
+def check(source: YamlSource, model: type[M]) -> tuple[M | None, list[Problem]]:
+    """Validate YAML data against a pydantic model: the model, or None and every problem found."""
     try:
-        return model.model_validate(source.data if source.data is not None else {})
+        return model.model_validate(source.data if source.data is not None else {}), []
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            field = ".".join(str(p) for p in loc) or "(top level)"
-            problems.append(f"{source.path}:{source.line_of(loc)}: {field}: {_clean(err['msg'])}")
-        raise ConfigError(problems) from exc
+            problems.append(Problem.at(source, loc, _clean(err["msg"])))
+        return None, problems
+
+
+def grouped(problems: list[Problem | str], *, fields_shown: int = 5) -> list[str]:
+    """Problems as lines, the same message in one file on many lines said once, listing its lines and fields.
+
+    A copied block repeats its mistake: twenty lines saying the same thing hide the one that says something else.
+    """
+    groups: dict[tuple[Path, str], list[Problem]] = {}
+    for problem in problems:
+        if isinstance(problem, Problem):
+            groups.setdefault((problem.path, problem.message), []).append(problem)
+    lines = []
+    for problem in problems:
+        if not isinstance(problem, Problem):
+            lines.append(problem)
+            continue
+        group = groups.pop((problem.path, problem.message), None)
+        if group is None:
+            continue  # said with the first of its group
+        if len(group) == 1:
+            lines.append(str(problem))
+            continue
+        numbers = ", ".join(str(n) for n in sorted({p.line for p in group}))
+        fields = ", ".join(p.field for p in group[:fields_shown])
+        more = f" and {len(group) - fields_shown} more" if len(group) > fields_shown else ""
+        lines.append(f"{problem.path}: lines {numbers}: {problem.message} ({len(group)} times: {fields}{more})")
+    return lines
 
 
 def _clean(message: str) -> str:

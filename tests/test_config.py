@@ -313,3 +313,160 @@ def test_check_config_warns_about_a_stage_longer_than_the_card_shows(tmp_path: P
     done = ircbot("check-config", tmp_path=tmp_path, config_dir=folder)
     assert done.returncode == 0, done.stderr
     assert "default.yaml: stages.detection: 60 items, more than the 41 the incident card shows" in done.stderr
+
+
+# --- every problem in one run ------------------------------------------------------------------------------------
+
+
+def test_an_unknown_role_target_is_reported_with_a_problem_in_roles_yaml(tmp_path: Path) -> None:
+    roles = GOOD_ROLES.replace("oncall: [bob@example.com]", "oncall: [bob]")
+    escalation = GOOD_ESCALATION.replace("- role:analyst", "- role:legal")
+    folder = folder_with(tmp_path, **{"roles.yaml": roles, "escalation.yaml": escalation})
+    problems = problems_of(folder)
+    assert any(p.startswith(f"{folder / 'roles.yaml'}:8: roles.analyst.oncall.0:") for p in problems), problems
+    assert any(
+        p.startswith(f"{folder / 'escalation.yaml'}:9: severities.sev1.tiers.1.notify.0:")
+        and "role 'legal' is not in roles.yaml; roles are manager, analyst" in p
+        for p in problems
+    ), problems
+
+
+def test_an_unknown_role_target_is_reported_with_a_bad_duration_in_another_tier(tmp_path: Path) -> None:
+    escalation = GOOD_ESCALATION.replace("after: 0s", "after: soon").replace("- role:analyst", "- role:legal")
+    folder = folder_with(tmp_path, **{"escalation.yaml": escalation})
+    problems = problems_of(folder)
+    assert any("escalation.yaml:5: severities.sev1.tiers.0.after:" in p for p in problems), problems
+    assert any("escalation.yaml:9: severities.sev1.tiers.1.notify.0: role 'legal'" in p for p in problems), problems
+
+
+def test_a_missing_severity_is_reported_with_a_bad_duration(tmp_path: Path) -> None:
+    escalation = GOOD_ESCALATION.replace("after: 5m", "after: soon").replace("  sev4:\n    name: Low\n", "")
+    folder = folder_with(tmp_path, **{"escalation.yaml": escalation})
+    problems = problems_of(folder)
+    assert len(problems) == 2, problems
+    assert "escalation.yaml:7: severities.sev1.tiers.1.after:" in problems[0]
+    assert "escalation.yaml:1: severities: missing severity 'sev4'" in problems[1]
+
+
+def test_a_bad_declarer_role_and_a_bad_role_key_are_reported_with_a_bad_oncall_entry(tmp_path: Path) -> None:
+    roles = GOOD_ROLES.replace("declarer_role: manager", "declarer_role: boss")
+    roles = roles.replace("oncall: [bob@example.com]", "oncall: [bob]").replace("  analyst:", "  Analyst:")
+    problems = problems_of(folder_with(tmp_path, **{"roles.yaml": roles}))
+    assert any("roles.Analyst.oncall.0: 'bob' is neither" in p for p in problems), problems
+    assert any("roles: role key 'Analyst' must be lowercase" in p for p in problems), problems
+    assert any("declarer_role 'boss' is not a role; choose one of manager, Analyst" in p for p in problems), problems
+
+
+def test_a_playbook_missing_a_stage_is_reported_with_its_bad_item_and_wrong_name(tmp_path: Path) -> None:
+    stages = "".join(f"  {s}:\n    - Step for {s}\n" for s in STAGES if s != "recovery")
+    stages = stages.replace("- Step for analysis", "- {text: Step, colour: red}")
+    folder = folder_with(tmp_path, **{"playbooks__insider.yaml": f"name: insiders\ntitle: Insider\nstages:\n{stages}"})
+    problems = problems_of(folder)
+    where = folder / "playbooks" / "insider.yaml"
+    assert any(p.startswith(f"{where}:1: name: must equal the file name 'insider'") for p in problems), problems
+    assert any(f"{where}:" in p and "stages.analysis.0.colour: Extra inputs" in p for p in problems), problems
+    assert any(p.startswith(f"{where}:3: stages: missing stage 'recovery'") for p in problems), problems
+
+
+def test_an_alert_rule_naming_an_invalid_playbook_is_not_told_it_does_not_exist(tmp_path: Path) -> None:
+    stages = "".join(f"  {s}:\n    - Step for {s}\n" for s in STAGES if s != "recovery")
+    folder = folder_with(
+        tmp_path,
+        **{
+            "playbooks__insider.yaml": f"name: insider\ntitle: Insider\nstages:\n{stages}",
+            "alerts.yaml": "rules:\n  - when: {severity: high}\n    declare: {playbook: insider}\n",
+        },
+    )
+    problem = only_problem(folder)
+    assert "insider.yaml:3: stages: missing stage 'recovery'" in problem
+
+
+def test_the_same_message_on_many_lines_is_said_once_listing_the_lines(tmp_path: Path) -> None:
+    escalation = GOOD_ESCALATION.replace("- role:analyst", "- role:legal").replace(
+        "  sev2:\n    name: High\n",
+        "  sev2:\n    name: High\n    tiers:\n      - after: 0s\n        notify: [role:legal, role:legal]\n",
+    )
+    folder = folder_with(tmp_path, **{"escalation.yaml": escalation})
+    problem = only_problem(folder)
+    assert problem.startswith(f"{folder / 'escalation.yaml'}: lines 9, 15: role 'legal' is not in roles.yaml"), problem
+    assert "(3 times: severities.sev1.tiers.1.notify.0, severities.sev2.tiers.0.notify.0, " in problem
+
+
+def test_a_config_folder_that_does_not_exist_is_an_error_not_the_shipped_examples(tmp_path: Path) -> None:
+    problem = only_problem(tmp_path / "confg")
+    assert problem.startswith(f"IRCBOT_CONFIG_DIR={tmp_path / 'confg'} does not exist: set it to the folder"), problem
+    (tmp_path / "file").write_text("")
+    assert "is not a folder" in only_problem(tmp_path / "file")
+
+
+# --- may: words ---------------------------------------------------------------------------------------------------
+
+
+def test_an_unknown_may_word_is_an_error_naming_the_line_and_the_words(tmp_path: Path) -> None:
+    roles = GOOD_ROLES.replace("    oncall: [U0ALICE]\n", "    oncall: [U0ALICE]\n    may: [resolve, resolv]\n")
+    problem = only_problem(folder_with(tmp_path, **{"roles.yaml": roles}))
+    assert problem.startswith(f"{tmp_path / 'config' / 'roles.yaml'}:6: roles.manager.may.1: unknown permission"), (
+        problem
+    )
+    assert "'resolv': did you mean 'resolve'?" in problem and "approve_join, assign, decide" in problem
+
+
+def test_every_may_word_the_code_checks_is_known_and_no_other() -> None:
+    import ast
+
+    from ircbot.commands import COMMANDS
+    from ircbot.domain.access_requests import APPROVE
+    from ircbot.domain.policy import MAY_WORDS
+
+    checked = {spec.permission for spec in COMMANDS if spec.permission} | {APPROVE}
+    for path in (ROOT / "ircbot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            called = node.func if isinstance(node, ast.Call) else None
+            name = getattr(called, "id", getattr(called, "attr", None))
+            if name in ("has_permission", "require_permission") and isinstance(node, ast.Call):
+                word = node.args[-1] if len(node.args) == 5 else None
+                if isinstance(word, ast.Constant) and isinstance(word.value, str):
+                    checked.add(word.value)
+    assert "update" in checked, "the scan of has_permission(…, 'update') found nothing: it is broken"
+    assert set(MAY_WORDS) == checked
+
+
+def test_the_shipped_roles_use_only_known_may_words(tmp_path: Path) -> None:
+    from ircbot.domain.policy import MAY_WORDS
+
+    roles = load_config(tmp_path).roles.roles
+    assert {word for role in roles.values() for word in role.may or []} <= set(MAY_WORDS)
+
+
+# --- the shipped examples' placeholders --------------------------------------------------------------------------
+
+
+def test_the_shipped_examples_are_named_as_placeholders(tmp_path: Path) -> None:
+    from ircbot.config import example_placeholders
+
+    found = example_placeholders(tmp_path)
+    assert len(found) == 2, found
+    assert found[0].startswith(f"roles.yaml: the shipped example ({ROOT / 'roles.yaml'}) is in use")
+    assert "U0MANAGER1" in found[0] and f"put your own roles.yaml in IRCBOT_CONFIG_DIR ({tmp_path})" in found[0]
+    assert found[1].startswith(f"escalation.yaml: the shipped example ({ROOT / 'escalation.yaml'})")
+
+
+def test_placeholders_copied_into_your_own_files_are_named_by_line(tmp_path: Path) -> None:
+    from ircbot.config import example_placeholders
+
+    folder = folder_with(tmp_path, **{"roles.yaml": GOOD_ROLES.replace("[U0ALICE]", "[U0MANAGER1, U0ALICE]")})
+    escalation = (ROOT / "escalation.yaml").read_text().replace("role:analyst", "role:manager")
+    (folder / "escalation.yaml").write_text(escalation)
+    found = example_placeholders(folder)
+    assert found[0] == (
+        f"{folder / 'roles.yaml'}:5: roles.manager.oncall.0: 'U0MANAGER1' is a placeholder of the shipped example: "
+        "replace it with your own"
+    )
+    assert any(f.startswith(f"{folder / 'escalation.yaml'}: lines ") and "'S0SOCTIER2'" in f for f in found), found
+    assert not any("soc-lead@example.com" in f for f in found), "escalation addresses are not on-call placeholders"
+
+
+def test_the_test_workspace_config_has_no_placeholders(tmp_path: Path) -> None:
+    from ircbot.config import example_placeholders
+
+    assert example_placeholders(write_config(tmp_path / "config")) == []

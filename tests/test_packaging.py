@@ -274,6 +274,7 @@ def test_the_image_command_works_on_a_read_only_root_writing_only_to_tmp_and_its
     assert values(stage, "WORKDIR")[-1] == volume
     # The image's DATABASE_URL (on the volume) replaces the test's; Python's tempfile uses the image's /tmp.
     env = {**serve_environment(emulator, "", config_dir), **image_environment(moved), "TMPDIR": str(moved["/tmp"])}
+    env["IRCBOT_CONFIG_DIR"] = str(config_dir)  # the folder compose mounts at /config
     bot = ImageCommand(image_command(), env, within=read_only_root(list(moved.values()), moved[volume]))
     serving.append(bot)
     bot.wait_healthy(timeout=60)  # migrates the new, empty database first

@@ -5,10 +5,12 @@ These models validate whatever a config file holds; reading the files is `ircbot
 
 from __future__ import annotations
 
-import os
+import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,16 +19,18 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
-    RootModel,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 
-from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.record_policy import RecordFile
 from ircbot.domain.regulations import RegulationsFile
 from ircbot.domain.stages import SEVERITIES, STAGES
+from ircbot.domain.webhook_policy import ENV_NAME, WebhooksFile
 from ircbot.durations import parse_duration
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -55,6 +59,47 @@ def _oncall_entry(value: Any) -> str:
 
 OncallEntry = Annotated[str, BeforeValidator(_oncall_entry)]
 
+MAY_WORDS = ("assign", "stage", "resolve", "severity", "escalate", "notify", "decide", "update", "approve_join")
+"""What roles.yaml's `may:` lists take: each command's permission, `update` (speaking outside the channel) and
+`approve_join` (answering requests to join a private incident). tests/test_config.py holds it to the code."""
+
+
+def _may_word(value: Any) -> str:
+    word = str(value).strip()
+    if word not in MAY_WORDS:
+        close = difflib.get_close_matches(word, MAY_WORDS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(
+            f"unknown permission {word!r}: {hint}a word no rule checks would leave the action open to everyone; "
+            f"the words are {', '.join(sorted(MAY_WORDS))}"
+        )
+    return word
+
+
+MayWord = Annotated[str, BeforeValidator(_may_word)]
+
+
+def _also(value: Any, handler: Callable[[Any], Any], check: Callable[[Any], None]) -> Any:
+    """Validate `value` and run `check` on it as given, reporting the problems of both together.
+
+    An after-validator runs only once everything inside it is valid, so a missing severity would wait for a
+    bad duration elsewhere to be fixed first: one more round of check-config for nothing.
+    """
+    try:
+        check(value)
+    except ValueError as complaint:
+        try:
+            handler(value)
+        except ValidationError as exc:
+            details = [
+                InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+                for e in exc.errors()
+            ]
+            details.append(InitErrorDetails(type="value_error", loc=(), input=value, ctx={"error": complaint}))
+            raise ValidationError.from_exception_data(exc.title, details) from None
+        raise complaint from None
+    return handler(value)
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -68,7 +113,7 @@ class RoleConfig(Strict):
     duties: list[str] = []
     oncall: list[OncallEntry] = []
     oncall_group: str | None = None
-    may: list[str] | None = None
+    may: list[MayWord] | None = None
 
     @field_validator("oncall_group")
     @classmethod
@@ -84,23 +129,32 @@ class RolesFile(Strict):
     declarer_role: str | None = "manager"
     roles: dict[str, RoleConfig]
 
-    @field_validator("roles")
+    @field_validator("roles", mode="wrap")
     @classmethod
-    def _keys(cls, roles: dict[str, RoleConfig]) -> dict[str, RoleConfig]:
-        if not roles:
-            raise ValueError("define at least one role")
-        for key in roles:
-            if not KEY_PATTERN.match(key):
-                raise ValueError(f"role key {key!r} must be lowercase letters, digits, - or _")
-        return roles
+    def _keys(cls, roles: Any, handler: ValidatorFunctionWrapHandler) -> dict[str, RoleConfig]:
+        return _also(roles, handler, _role_keys)
 
-    @model_validator(mode="after")
-    def _declarer_role_exists(self) -> RolesFile:
-        if self.declarer_role is not None and self.declarer_role not in self.roles:
-            raise ValueError(
-                f"declarer_role {self.declarer_role!r} is not a role; choose one of {', '.join(self.roles)}"
-            )
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _declarer_role_exists(cls, data: Any, handler: ModelWrapValidatorHandler[RolesFile]) -> RolesFile:
+        return _also(data, handler, _declarer_role)
+
+
+def _role_keys(roles: Any) -> None:
+    if not isinstance(roles, dict):
+        return
+    if not roles:
+        raise ValueError("define at least one role")
+    for key in roles:
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            raise ValueError(f"role key {key!r} must be lowercase letters, digits, - or _")
+
+
+def _declarer_role(data: Any) -> None:
+    roles = data.get("roles") if isinstance(data, dict) else None
+    declarer = data.get("declarer_role", "manager") if isinstance(data, dict) else None
+    if isinstance(roles, dict) and roles and isinstance(declarer, str) and declarer not in roles:
+        raise ValueError(f"declarer_role {declarer!r} is not a role; choose one of {', '.join(map(str, roles))}")
 
 
 def _target(value: Any) -> str:
@@ -160,15 +214,17 @@ class EscalationFile(Strict):
     severities: dict[str, SeverityPolicy]
     audiences: dict[str, Audience] = {}
 
-    @field_validator("severities")
+    @field_validator("severities", mode="wrap")
     @classmethod
-    def _all_severities(cls, severities: dict[str, SeverityPolicy]) -> dict[str, SeverityPolicy]:
-        _exactly(severities, SEVERITIES, "severity", "severities are", "define all of")
-        return severities
+    def _all_severities(cls, severities: Any, handler: ValidatorFunctionWrapHandler) -> dict[str, SeverityPolicy]:
+        check = partial(_exactly, keys=SEVERITIES, what="severity", known="severities are", fix="define all of")
+        return _also(severities, handler, check)
 
 
-def _exactly(given: dict[str, Any], keys: tuple[str, ...], what: str, known: str, fix: str) -> None:
+def _exactly(given: Any, keys: tuple[str, ...], what: str, known: str, fix: str) -> None:
     """Every one of `keys` and nothing else, or a ValueError naming the first stranger or the first missing."""
+    if not isinstance(given, dict):
+        return  # the model's own validation says what it should be
     unknown = [key for key in given if key not in keys]
     if unknown:
         raise ValueError(f"unknown {what} {unknown[0]!r}; {known} {', '.join(keys)}")
@@ -196,17 +252,17 @@ class Playbook(Strict):
     description: str = ""
     stages: dict[str, list[Annotated[ChecklistItemConfig, BeforeValidator(_item)]]]
 
-    @field_validator("stages")
+    @field_validator("stages", mode="wrap")
     @classmethod
-    def _six_stages(cls, stages: dict[str, list[ChecklistItemConfig]]) -> dict[str, list[ChecklistItemConfig]]:
-        _exactly(stages, STAGES, "stage", "stages are", "give a checklist for each of")
-        return {key: stages[key] for key in STAGES}
+    def _six_stages(cls, stages: Any, handler: ValidatorFunctionWrapHandler) -> dict[str, list[ChecklistItemConfig]]:
+        check = partial(_exactly, keys=STAGES, what="stage", known="stages are", fix="give a checklist for each of")
+        valid = _also(stages, handler, check)
+        return {key: valid[key] for key in STAGES}
 
 
 ALERT_SEVERITIES = ("critical", "high", "medium", "low", "info")
 ALERT_SOURCES = ("alertmanager", "splunk", "sentinel", "generic")
 ALERT_FIELDS = ("source", "severity", "title", "description", "fingerprint", "group_key", "status")
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 def _match_value(value: Any) -> str:
@@ -290,84 +346,6 @@ class AlertsFile(Strict):
     def rule_for(self, fields: dict[str, str]) -> AlertRule | None:
         """The first rule that matches an alert's fields (`source`, `severity`, …, `labels.NAME`)."""
         return next((rule for rule in self.rules if rule.matches(fields)), None)
-
-
-WEBHOOK_EVENTS: dict[str, TimelineKind] = {
-    "declared": TimelineKind.DECLARED,
-    "severity_changed": TimelineKind.SEVERITY_CHANGED,
-    "stage_changed": TimelineKind.STAGE_ENTERED,
-    "role_assigned": TimelineKind.ROLE_ASSIGNED,
-    "role_released": TimelineKind.ROLE_RELEASED,
-    "acknowledged": TimelineKind.ACKNOWLEDGED,
-    "escalated": TimelineKind.ESCALATED,
-    "contained": TimelineKind.CONTAINED,
-    "status_update": TimelineKind.STATUS_UPDATE,
-    "alert_attached": TimelineKind.ALERT,
-    "resolved": TimelineKind.RESOLVED,
-    "decision_approved": TimelineKind.DECISION_APPROVED,
-}
-"""The event names webhooks.yaml may subscribe to, and the timeline event each one follows."""
-
-
-def _webhook_event(value: Any) -> str:
-    name = str(value)
-    if name not in WEBHOOK_EVENTS:
-        raise ValueError(f"unknown event {name!r}; events are {', '.join(WEBHOOK_EVENTS)}")
-    return name
-
-
-class Webhook(Strict):
-    """One endpoint of webhooks.yaml: where to POST, the variable holding its secret, and which events."""
-
-    url: str
-    secret_env: str
-    events: list[Annotated[str, BeforeValidator(_webhook_event)]] = Field(min_length=1)
-    include_private: bool = False
-    _secret: str = PrivateAttr(default="")  # read from secret_env when the file is loaded, never printed
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", url):
-            raise ValueError(f"{url!r} is not an http:// or https:// URL")
-        return url
-
-    @field_validator("secret_env")
-    @classmethod
-    def _secret_env(cls, name: str) -> str:
-        if not ENV_NAME.match(name):
-            raise ValueError(f"{name!r} is not an environment variable name (e.g. IRCBOT_SOAR_SECRET)")
-        if not os.environ.get(name):
-            raise ValueError(f"the environment variable {name} is not set; set it to this endpoint's shared secret")
-        return name
-
-    @model_validator(mode="after")
-    def _read_secret(self) -> Webhook:
-        self._secret = os.environ.get(self.secret_env, "")
-        return self
-
-    @property
-    def secret(self) -> str:
-        """The shared secret deliveries are signed with (the value of `secret_env` at load time)."""
-        return self._secret
-
-
-def _webhook_list(value: Any) -> Any:
-    return [] if value in (None, {}) else value  # an empty file: no webhooks
-
-
-class WebhooksFile(RootModel[list[Webhook]]):
-    """webhooks.yaml: a list of endpoints. Without the file nothing is sent."""
-
-    root: Annotated[list[Webhook], BeforeValidator(_webhook_list)] = []
-
-    def subscribed(self, kind: str) -> list[tuple[str, Webhook]]:
-        """(event name, endpoint) for each endpoint that wants to hear of a timeline event of this kind."""
-        return [(name, hook) for hook in self.root for name in hook.events if WEBHOOK_EVENTS[name] == kind]
-
-    def endpoint(self, url: str) -> Webhook | None:
-        """The configured endpoint with this URL, or None."""
-        return next((hook for hook in self.root if hook.url == url), None)
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,71 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Session, create_engine
+
+from ircbot.errors import ConfigError, IrcbotError, MissingExtra
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_ID = 0x1BC0_7001  # any constant shared by every replica
+_SHORTHANDS = ("postgres://", "postgresql://")  # Heroku-style and driverless URLs: psycopg 3 is the driver we ship
+CONNECT_TIMEOUT = 10  # seconds; a firewall that drops packets would otherwise hold a command for minutes
+
+
+def normalise_url(url: str) -> str:
+    """DATABASE_URL as SQLAlchemy should read it: `postgres://` and `postgresql://` become `postgresql+psycopg://`."""
+    for shorthand in _SHORTHANDS:
+        if url.startswith(shorthand):
+            return "postgresql+psycopg://" + url.removeprefix(shorthand)
+    return url
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with DATABASE_URL for SQLAlchemy (not a URL, an unknown database, a driver not installed)."""
+    try:
+        parsed = make_url(normalise_url(url))
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:  # a kind of ArgumentError, so first
+        return "SQLAlchemy knows no such database or driver; write e.g. sqlite:///… or postgresql+psycopg://…"
+    except ArgumentError:
+        return "not a database URL; write e.g. sqlite:///ircbot.db or postgresql+psycopg://user:pass@host/db"
+    except ImportError as exc:
+        if parsed.get_backend_name() == "postgresql":
+            return str(MissingExtra("PostgreSQL", "postgres", exc.name or "its driver"))
+        return f"its driver is not installed ({exc}); install it, or pick another driver"
+    return None
+
+
+def describe_url(url: str) -> str:
+    """DATABASE_URL for a log line: the password masked, a SQLite file as an absolute path."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parsed = parsed.set(database=str(Path(parsed.database or "").absolute()))
+    return parsed.render_as_string(hide_password=True)
+
+
+def _place(url: URL) -> str:
+    """host:port of a server, or the file of a SQLite database."""
+    if url.get_backend_name() == "sqlite":
+        return str(Path(url.database or ":memory:").absolute())
+    default = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(url.get_backend_name())
+    return f"{url.host or 'localhost'}:{url.port or default}"
 
 
 class Database:
     """One engine per process; `transaction()` hands out a session that commits or rolls back."""
 
     def __init__(self, url: str):
-        self.url = url
-        self.engine = _create_engine(url)
+        problem = url_problem(url)
+        if problem is not None:
+            raise ConfigError([f"DATABASE_URL: {problem}"])
+        self.url = normalise_url(url)
+        self.engine = _create_engine(self.url)
         # SQLite has one writer at a time and makes waiters poll with growing sleeps (up to 100 ms), so a
         # busy thread can starve the others; queueing this process's transactions on a lock hands over at once.
         self._sqlite_turn = threading.RLock() if self.is_sqlite else None
@@ -43,14 +94,77 @@ class Database:
                 session.rollback()
                 raise
 
+    @classmethod
+    def existing(cls, url: str) -> Database:
+        """The database at `url` for reading only: never created and never migrated, so it must be at the newest schema.
+
+        A SQLite file that is not there is not made (connecting would make an empty one); a schema older than the
+        code points to `ircbot migrate`, which a command that only reads must not run behind the operator's back.
+        """
+        parsed = make_url(normalise_url(url))
+        if parsed.get_backend_name() == "sqlite":
+            file = parsed.database
+            if not file or file == ":memory:" or parsed.query.get("mode") == "memory":
+                raise IrcbotError("DATABASE_URL names an in-memory SQLite database, which is always empty")
+            if "uri" not in parsed.query and not Path(file).is_file():
+                raise IrcbotError(
+                    f"no database at {Path(file).absolute()} (DATABASE_URL={url}): point DATABASE_URL at the "
+                    "bot's database; a relative sqlite:/// path counts from the current directory"
+                )
+        database = cls(url)
+        try:
+            database.require_newest_schema()
+        except BaseException:
+            database.dispose()
+            raise
+        return database
+
+    def require_newest_schema(self) -> None:
+        """Raise unless the schema is the one this code writes (after `ircbot migrate`)."""
+        script = ScriptDirectory.from_config(self._alembic_config())
+        heads = set(script.get_heads())
+        with self.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+        where = describe_url(self.url)
+        if not current:
+            raise IrcbotError(f"the database {where} has no ircbot schema: run `ircbot migrate` to create it")
+        if current == heads:
+            return
+        known = {revision.revision for revision in script.walk_revisions()}
+        if current <= known:
+            raise IrcbotError(
+                f"the database {where} is at schema {', '.join(sorted(current))}, older than this ircbot's "
+                f"{', '.join(sorted(heads))}: run `ircbot migrate` first"
+            )
+        raise IrcbotError(
+            f"the database {where} is at schema {', '.join(sorted(current - known))}, which this ircbot does not "
+            "know: a newer ircbot migrated it, so use that version"
+        )
+
+    def connect(self) -> Connection:
+        """A connection; a database that cannot be reached is one IrcbotError naming where, not a driver traceback."""
+        try:
+            return self.engine.connect()
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            reason = reason.rsplit(" failed: ", 1)[-1].strip()
+            raise IrcbotError(
+                f"cannot reach the database at {_place(self.engine.url)}: {reason} "
+                f"(DATABASE_URL={describe_url(self.url)})"
+            ) from exc
+
+    def _alembic_config(self) -> AlembicConfig:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        return cfg
+
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest revision (or to `revision`); replicas starting together take turns."""
-        with self.engine.connect() as connection:
+        with self.connect() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
             try:
-                cfg = AlembicConfig()
-                cfg.set_main_option("script_location", str(_MIGRATIONS))
+                cfg = self._alembic_config()
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, revision)
                 connection.commit()
@@ -72,7 +186,9 @@ class Database:
 def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        waits = parsed.get_driver_name() == "psycopg" and "connect_timeout" not in parsed.query
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT} if waits else {}
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
