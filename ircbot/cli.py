@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo = sub.add_parser("demo", help="play a whole incident against the built-in Slack emulator")
     demo.add_argument("-o", "--output", type=Path, default=None, help="where to write the postmortem")
+    demo.add_argument(
+        "--keep", type=Path, default=None, metavar="DIR", help="keep the demo's database and config in DIR, to explore"
+    )
     check = sub.add_parser("check-config", help="validate the config files and the environment, all problems at once")
     check.add_argument(
         "--slack",
@@ -175,7 +178,7 @@ def _run(args: argparse.Namespace, settings: Settings, environment: list[str]) -
     if args.command == "demo":
         from ircbot.demo import run_demo
 
-        return run_demo(output=args.output)
+        return run_demo(output=args.output, keep=args.keep)
     if args.command in ("postmortem", "stats", "verify", "export", "clocks"):
         return records.run(args, settings)
     return _serve(settings, args)

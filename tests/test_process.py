@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -98,7 +99,7 @@ def test_serve_refuses_to_start_without_its_secrets(serve_env: dict[str, str]) -
 def test_demo_runs_a_whole_incident_and_writes_the_postmortem(tmp_path: Path) -> None:
     output = tmp_path / "postmortem.md"
     done = subprocess.run(
-        [sys.executable, "-m", "ircbot.cli", "demo", "-o", str(output)],
+        [sys.executable, "-m", "ircbot.cli", "demo", "-o", str(output), "--keep", str(tmp_path / "kept")],
         capture_output=True,
         text=True,
         timeout=180,
@@ -128,6 +129,16 @@ def test_demo_runs_a_whole_incident_and_writes_the_postmortem(tmp_path: Path) ->
         "Timeline sealed at event",
     ):
         assert seen in out, seen
+    database = tmp_path / "kept" / "ircbot.db"
+    assert database.exists() and f"DATABASE_URL=sqlite:///{database} ircbot postmortem INC-1" in out
+    verified = subprocess.run(
+        [sys.executable, "-m", "ircbot.cli", "verify", "INC-1"],
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verified.returncode == 0 and "INC-1: intact" in verified.stdout, verified.stderr
     markdown = output.read_text()
     assert markdown.startswith("# Postmortem INC-1: Ransomware behaviour on FS01")
     metrics = markdown.split("## Response metrics", 1)[1].split("## Roles", 1)[0]
