@@ -402,3 +402,13 @@ def test_the_catch_all_playbook_makes_no_repeat_but_a_shared_system_does() -> No
         "INC-4": ("INC-3", "system vpn"),
         "INC-6": ("INC-5", "phishing"),
     }
+
+
+def test_chart_is_sharp_says_its_window_and_says_no_incidents_when_empty(db: Database) -> None:
+    chart = monthly_chart(collect(db, viewer=None, since=SINCE, until=NOW))
+    pixels = imread(io.BytesIO(chart.png), format="png")
+    assert pixels.shape[:2] == (900, 1600), "8 x 4.5 in at 200 dpi"
+    empty = monthly_chart(collect(db, viewer=None, since=NOW - timedelta(days=1), until=NOW))
+    assert sum(empty.incidents) == 0 and empty.png.startswith(PNG_MAGIC)
+    blank = imread(io.BytesIO(empty.png), format="png")
+    assert blank.std() > 0, "the empty chart still says something"
