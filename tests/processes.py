@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -54,3 +55,18 @@ class ServeProcess:
                 self.process.wait(timeout=10)
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+def build_wheel(folder: Path) -> Path:
+    """Build the project's wheel into `folder` with hatchling, as pip would; its path."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(folder)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (wheel,) = folder.glob("*.whl")
+    return wheel

@@ -26,6 +26,7 @@ from sqlmodel import SQLModel
 import ircbot.store.models
 import ircbot.store.records  # noqa: F401  (with models: the tables, for what SECURITY.md says is stored)
 from ircbot.domain import redaction
+from tests.processes import build_wheel
 from tests.test_architecture import MAX_MODULE_LINES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,15 +76,7 @@ def test_pyproject_promises_the_license_that_is_there() -> None:
 
 @pytest.mark.slow
 def test_the_wheel_is_named_as_pyproject_says_and_carries_the_license(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    (wheel,) = tmp_path.glob("*.whl")
+    wheel = build_wheel(tmp_path)
     assert wheel.name.startswith(f"{NAME.replace('-', '_')}-{PROJECT['version']}-")
     with zipfile.ZipFile(wheel) as archive:
         info = f"{NAME.replace('-', '_')}-{PROJECT['version']}.dist-info"

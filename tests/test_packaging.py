@@ -32,22 +32,14 @@ from ircbot.emulator import SlackDriver, SlackEmulator
 from tests.conftest import SIGNING_SECRET, serve_environment
 from tests.databases import copy_sqlite
 from tests.factories import ALICE
-from tests.processes import ServeProcess, free_port
+from tests.processes import ServeProcess, build_wheel, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
 def test_the_wheel_installs_only_the_ircbot_package_with_its_subcommands_inside(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    (wheel,) = tmp_path.glob("*.whl")
+    wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"ircbot"}
