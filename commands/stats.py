@@ -46,7 +46,7 @@ def _send_chart(ctx: Context, found: Metrics) -> str:
         ctx.svc.chat.upload(
             ctx.user,
             filename=f"incident-metrics-{found.until:%Y-%m-%d}.png",
-            title=f"Incidents and median MTTR per month since {found.since:%Y-%m-%d} ({scope})",
+            title=f"MTTD, MTTA, MTTC and MTTR per month and severity since {found.since:%Y-%m-%d} ({scope})",
             content=png,
             comment=f":bar_chart: Incident metrics since {found.since:%Y-%m-%d} ({scope}), as you asked.",
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -127,7 +127,7 @@ def _incident(number: int) -> IncidentView:
         channel_id=f"C{number:08d}",
         channel_name=None,
         declared_by=ALICE,
-        declared_at=datetime(2026, 1, 1),
+        declared_at=datetime(2026, 1, 1, tzinfo=UTC),
         resolved_at=None,
         age=timedelta(minutes=5),
         roles=(RoleHolder("manager", "Incident manager", ALICE),),

@@ -19,14 +19,18 @@ from sqlmodel import select
 from ircbot.adapters.charts import monthly_chart
 from ircbot.domain.metrics import (
     Downtime,
+    IncidentTimes,
     Metrics,
     Spread,
+    Summary,
+    compute,
     merged_downtime,
     months_from_to,
     parse_since,
+    severity_order,
     spread,
 )
-from ircbot.domain.metrics_report import report_csv_rows, report_json, report_text
+from ircbot.domain.metrics_report import report_body, report_csv_rows, report_json, report_text
 from ircbot.domain.stats import collect
 from ircbot.emulator import SlackEmulator
 from ircbot.store.db import Database
@@ -137,6 +141,10 @@ def hours(n: float) -> timedelta:
     return timedelta(hours=n)
 
 
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
 def seconds(metrics: Metrics) -> dict[str, Any]:
     return report_json(metrics)["summary"]
 
@@ -231,29 +239,145 @@ def test_spread_merge_months_and_since_parsing() -> None:
 def test_report_shapes(db: Database) -> None:
     metrics = collect(db, viewer=None, since=SINCE, until=NOW)
     shape = report_json(metrics)
-    assert list(shape) == ["since", "until", "severity", "months", "summary", "repeats", "alerts"]
+    assert list(shape) == ["since", "until", "severity", "months", "summary", "repeats", "by_severity", "alerts"]
     assert shape["summary"]["mttr"] == {"n": 5, "mean_s": 14880, "median_s": 14400, "p90_s": 27360}
     assert shape["summary"]["downtime_s"] == {"crm": 14400, "fileserver": 9000, "mail": 12600}
     assert shape["months"][3]["mttr"] == {"n": 0, "mean_s": None, "median_s": None, "p90_s": None}
     rows = report_csv_rows(metrics)
     assert [r["period"] for r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04", "total"]
     assert rows[-1]["mttr_median_s"] == 14400 and rows[3]["mttr_median_s"] == "" and rows[-1]["downtime_s"] == 36000
+    assert [s["severity"] for s in shape["by_severity"]] == ["sev1", "sev2", "sev3"]
+    sev2 = shape["by_severity"][1]["months"]
+    assert [m["period"] for m in sev2] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    assert [m["mttr"]["median_s"] for m in sev2] == [14400, 36000, 14400, None]
     text = report_text(metrics)
     for expected in ("MTTR", "2026-02", "False positives: 1 of 5 resolved (20%)", "INC-3 (phishing, after INC-1)"):
         assert expected in text, expected
+    assert text.startswith("Incidents declared 2026-01-01 00:00 – 2026-04-15 12:00 UTC · all severities · drills")
+    assert text.endswith(report_body(metrics)) and "UTC" not in report_body(metrics), "chats state the window"
+
+
+# --- per severity -----------------------------------------------------------------------------------------------
+
+
+def medians(months: tuple[Summary, ...], metric: str) -> list[tuple[int, timedelta | None]]:
+    """(n, median) of one interval, month by month."""
+    return [(getattr(m, metric).n, getattr(m, metric).median) for m in months]
+
+
+def test_each_severity_has_its_own_months_of_every_interval(db: Database) -> None:
+    metrics = collect(db, viewer=None, since=SINCE, until=NOW)
+    by_severity = {s.severity: s.months for s in metrics.by_severity}
+    assert list(by_severity) == ["sev1", "sev2", "sev3"]
+    for months in by_severity.values():
+        assert [m.period for m in months] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    sev1, sev2, sev3 = by_severity["sev1"], by_severity["sev2"], by_severity["sev3"]
+    assert [m.incidents for m in sev1] == [1, 0, 1, 0]  # INC-2 in January, the DST night's INC-4 in March
+    assert medians(sev1, "mttd") == [(0, None), (0, None), (1, minutes(30)), (0, None)]
+    assert medians(sev1, "mtta") == [(1, minutes(5)), (0, None), (1, minutes(30)), (0, None)]
+    assert medians(sev1, "mttc") == [(0, None), (0, None), (1, hours(1)), (0, None)]
+    assert medians(sev1, "mttr") == [(1, minutes(40)), (0, None), (1, hours(2)), (0, None)]
+    assert [m.incidents for m in sev2] == [1, 1, 1, 0]  # INC-1, the private INC-7, the false positive INC-3
+    assert medians(sev2, "mttd") == [(1, minutes(30)), (0, None), (0, None), (0, None)]
+    assert medians(sev2, "mtta") == [(1, minutes(10)), (1, minutes(30)), (1, minutes(20)), (0, None)]
+    assert medians(sev2, "mttc") == [(1, hours(2)), (0, None), (1, hours(2)), (0, None)]
+    assert medians(sev2, "mttr") == [(1, hours(4)), (1, hours(10)), (1, hours(4)), (0, None)]
+    assert [m.incidents for m in sev3] == [0, 0, 0, 1]  # INC-5, still open: no interval has both its times
+    assert all(medians(sev3, metric) == [(0, None)] * 4 for metric in ("mttd", "mtta", "mttc", "mttr"))
+    for month in range(4):  # the severities split the month's incidents, nothing lost or counted twice
+        assert sum(s.months[month].incidents for s in metrics.by_severity) == metrics.months[month].incidents
+
+
+def test_the_private_incident_is_a_gap_in_sev2_for_whoever_may_not_see_it(db: Database) -> None:
+    sev2 = next(s.months for s in collect(db, viewer=ALICE, since=SINCE, until=NOW).by_severity if s.severity == "sev2")
+    assert [m.incidents for m in sev2] == [1, 0, 1, 0]
+    assert medians(sev2, "mttr") == [(1, hours(4)), (0, None), (1, hours(4)), (0, None)]
+
+
+def test_a_severity_filter_leaves_one_severity() -> None:
+    def times(n: int, severity: str, declared: str, resolved_after: float) -> IncidentTimes:
+        when = at(declared)
+        return IncidentTimes(id=n, key=f"INC-{n}", severity=severity, playbook="default", declared_at=when,
+                             detected_at=when, resolved_at=when + hours(resolved_after))  # fmt: skip
+
+    incidents = [times(1, "sev1", "2026-01-05 10:00", 1), times(2, "sev4", "2026-02-05 10:00", 9)]
+    only = compute(incidents, [], since=SINCE, until=NOW, severity="sev4")
+    assert [s.severity for s in only.by_severity] == ["sev4"]
+    assert [m.period for m in only.by_severity[0].months] == ["2026-02"]
+
+
+def test_a_slow_severity_does_not_hide_another_severitys_medians() -> None:
+    """Three sev1 incidents in January resolved in 1h, 2h and 6h, and a sev4 in 100h: the month's median MTTR
+    over all four is 4h, sev1's own is 2h. March has a sev1 again, February none (n=0, no median: a gap)."""
+
+    def times(n: int, severity: str, declared: str, ack_minutes: int, resolved_after: float) -> IncidentTimes:
+        when = at(declared)
+        return IncidentTimes(
+            id=n, key=f"INC-{n}", severity=severity, playbook="default", declared_at=when, detected_at=when,
+            acknowledged_at=when + timedelta(minutes=ack_minutes), resolved_at=when + hours(resolved_after),
+        )  # fmt: skip
+
+    incidents = [
+        times(1, "sev1", "2026-01-05 10:00", 5, 1),
+        times(2, "sev1", "2026-01-12 10:00", 15, 6),
+        times(3, "sev1", "2026-01-19 10:00", 10, 2),
+        times(4, "sev4", "2026-01-20 10:00", 600, 100),
+        times(5, "sev10", "2026-03-01 10:00", 1, 1),
+        times(6, "sev1", "2026-03-02 10:00", 2, 0.5),
+    ]
+    metrics = compute(incidents, [], since=SINCE, until=NOW)
+    assert [s.severity for s in metrics.by_severity] == ["sev1", "sev4", "sev10"]  # by number, not as text
+    sev1 = metrics.by_severity[0].months
+    assert [m.period for m in sev1] == ["2026-01", "2026-02", "2026-03"]
+    assert sev1[0].mttr == Spread(3, hours(3), hours(2), timedelta(seconds=18720))  # p90 0.8 of the way from 2h to 6h
+    assert medians(sev1, "mttr") == [(3, hours(2)), (0, None), (1, hours(0.5))]
+    assert medians(sev1, "mtta") == [(3, minutes(10)), (0, None), (1, minutes(2))]
+    assert metrics.months[0].mttr.median == hours(4)
+    assert medians(metrics.by_severity[1].months, "mttr") == [(1, hours(100)), (0, None), (0, None)]
+    assert severity_order("sev2") < severity_order("sev10") < severity_order("sevx")
 
 
 # --- the chart --------------------------------------------------------------------------------------------------
 
 
-def test_chart_is_a_png_of_the_monthly_series(db: Database) -> None:
+def test_chart_draws_each_interval_per_month_and_severity_with_its_n_and_its_gaps(db: Database) -> None:
     chart = monthly_chart(collect(db, viewer=None, since=SINCE, until=NOW))
     assert chart.png.startswith(PNG_MAGIC)
     pixels = imread(io.BytesIO(chart.png), format="png")
     assert pixels.shape[0] > 0 and pixels.shape[1] > 0 and pixels.std() > 0  # decodes, and is not blank
     assert chart.months == ("2026-01", "2026-02", "2026-03", "2026-04")
-    assert chart.incidents == (2, 1, 2, 1)
-    assert chart.mttr_hours == (pytest.approx(8400 / 3600), 10.0, 3.0, None)
+    assert chart.incidents == {"sev1": (1, 0, 1, 0), "sev2": (1, 1, 1, 0), "sev3": (0, 0, 0, 1)}
+    # Read back from the lines drawn, in hours whatever the panel's unit; None: a gap in the line, not a zero.
+    assert chart.hours["mttr"] == {
+        "sev1": (pytest.approx(40 / 60), None, 2.0, None),
+        "sev2": (4.0, 10.0, 4.0, None),
+        "sev3": (None, None, None, None),
+    }
+    assert chart.hours["mtta"]["sev1"] == (pytest.approx(5 / 60), None, 0.5, None)  # a panel drawn in minutes
+    assert chart.hours["mttd"]["sev2"] == (0.5, None, None, None)
+    assert chart.hours["mttc"]["sev1"] == (None, None, 1.0, None)
+    assert chart.labels["mtta"] == {"sev1": ("n=1", "n=1"), "sev2": ("n=1", "n=1", "n=1"), "sev3": ()}
+
+
+def test_chart_changes_with_the_data_and_only_with_it(db: Database) -> None:
+    everyone = monthly_chart(collect(db, viewer=None, since=SINCE, until=NOW))
+    assert monthly_chart(collect(db, viewer=None, since=SINCE, until=NOW)).png == everyone.png
+    outsider = monthly_chart(collect(db, viewer=ALICE, since=SINCE, until=NOW))  # without the private INC-7
+    assert outsider.png != everyone.png
+    assert outsider.incidents["sev2"] == (1, 0, 1, 0) and outsider.hours["mttr"]["sev2"] == (4.0, None, 4.0, None)
+    sev1 = monthly_chart(collect(db, viewer=None, since=SINCE, until=NOW, severity="sev1"))
+    assert sev1.months == ("2026-01", "2026-02", "2026-03") and list(sev1.incidents) == ["sev1"]
+    assert sev1.png != everyone.png
+
+
+def test_chart_is_sharp_says_its_window_and_says_no_incidents_when_empty(db: Database) -> None:
+    chart = monthly_chart(collect(db, viewer=None, since=SINCE, until=NOW))
+    pixels = imread(io.BytesIO(chart.png), format="png")
+    assert pixels.shape[:2] == (1720, 2400), "12 in wide, 2.6 in and 2 in per severity high, at 200 dpi"
+    empty = monthly_chart(collect(db, viewer=None, since=NOW - timedelta(days=1), until=NOW))
+    assert empty.incidents == {} and empty.png.startswith(PNG_MAGIC)
+    blank = imread(io.BytesIO(empty.png), format="png")
+    assert blank.std() > 0, "the empty chart still says something"
 
 
 # --- Slack ------------------------------------------------------------------------------------------------------
@@ -402,13 +526,3 @@ def test_the_catch_all_playbook_makes_no_repeat_but_a_shared_system_does() -> No
         "INC-4": ("INC-3", "system vpn"),
         "INC-6": ("INC-5", "phishing"),
     }
-
-
-def test_chart_is_sharp_says_its_window_and_says_no_incidents_when_empty(db: Database) -> None:
-    chart = monthly_chart(collect(db, viewer=None, since=SINCE, until=NOW))
-    pixels = imread(io.BytesIO(chart.png), format="png")
-    assert pixels.shape[:2] == (900, 1600), "8 x 4.5 in at 200 dpi"
-    empty = monthly_chart(collect(db, viewer=None, since=NOW - timedelta(days=1), until=NOW))
-    assert sum(empty.incidents) == 0 and empty.png.startswith(PNG_MAGIC)
-    blank = imread(io.BytesIO(empty.png), format="png")
-    assert blank.std() > 0, "the empty chart still says something"

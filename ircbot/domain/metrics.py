@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -97,6 +98,14 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class SeverityMonths:
+    """One severity's summaries, month by month over the same months as `Metrics.months` (empty months too)."""
+
+    severity: str
+    months: tuple[Summary, ...]
+
+
+@dataclass(frozen=True)
 class AlertCounts:
     """What became of the alerts one source sent in the window."""
 
@@ -126,6 +135,7 @@ class Metrics:
     months: tuple[Summary, ...]
     repeats: tuple[Repeat, ...]
     alerts: tuple[AlertCounts, ...] = ()  # per source, by name
+    by_severity: tuple[SeverityMonths, ...] = ()  # each severity in the window, sev1 first
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -210,6 +220,12 @@ def months_from_to(first: str, last: str) -> list[str]:
     return labels
 
 
+def severity_order(severity: str) -> tuple[str, int, str]:
+    """Sorts `sev2` before `sev10`: the letters, then the number in the name, then the name."""
+    digits = re.search(r"\d+", severity)
+    return (re.sub(r"\d+", "", severity), int(digits.group()) if digits else 0, severity)
+
+
 def summarize(
     period: str, incidents: Sequence[IncidentTimes], outages: Sequence[Downtime], repeats: dict[int, Repeat]
 ) -> Summary:
@@ -250,18 +266,25 @@ def compute(
     ]
     chosen_ids = {i.id for i in chosen}
     repeats = {k: r for k, r in repeats.items() if k in chosen_ids}
-    by_month: dict[str, list[IncidentTimes]] = defaultdict(list)
-    for incident in chosen:
-        by_month[month_of(incident.declared_at)].append(incident)
-    labels = months_from_to(min(by_month), max(by_month)) if by_month else []
+    declared_in = {month_of(i.declared_at) for i in chosen}
+    labels = months_from_to(min(declared_in), max(declared_in)) if declared_in else []
+
+    def monthly(group: Sequence[IncidentTimes]) -> tuple[Summary, ...]:
+        by_month: dict[str, list[IncidentTimes]] = defaultdict(list)
+        for incident in group:
+            by_month[month_of(incident.declared_at)].append(incident)
+        return tuple(summarize(label, by_month.get(label, []), outages, repeats) for label in labels)
+
+    severities = sorted({i.severity for i in chosen}, key=severity_order)
     return Metrics(
         since=since,
         until=until,
         severity=severity,
         viewer=viewer,
         total=summarize("total", chosen, outages, repeats),
-        months=tuple(summarize(label, by_month.get(label, []), outages, repeats) for label in labels),
+        months=monthly(chosen),
         repeats=tuple(repeats[i.id] for i in chosen if i.id in repeats),
+        by_severity=tuple(SeverityMonths(s, monthly([i for i in chosen if i.severity == s])) for s in severities),
     )
 
 

@@ -22,17 +22,27 @@ CSV_COLUMNS = [
 
 
 def report_text(metrics: Metrics) -> str:
-    """The readable report: per-month table, MTTx spreads, false positives, repeats, downtime."""
-    scope = metrics.severity.upper() if metrics.severity else "all severities"
-    lines = [
-        f"Incidents declared {metrics.since:%Y-%m-%d %H:%M} – {metrics.until:%Y-%m-%d %H:%M} UTC · {scope} · "
-        "drills excluded",
-        (
-            "Private incidents count only if you were brought into them."
-            if metrics.viewer
-            else "Private incidents included (operator view)."
-        ),
-    ]
+    """The readable report: the window in UTC, then `report_body` (what the terminal prints)."""
+    window = f"{metrics.since:%Y-%m-%d %H:%M} – {metrics.until:%Y-%m-%d %H:%M} UTC"
+    return f"Incidents declared {window} · {report_scope(metrics)}\n{report_body(metrics)}"
+
+
+def report_scope(metrics: Metrics) -> str:
+    """Which incidents count, after the window: `all severities · drills excluded`."""
+    return f"{metrics.severity.upper() if metrics.severity else 'all severities'} · drills excluded"
+
+
+def report_body(metrics: Metrics) -> str:
+    """All of the report but its window: per-month table, MTTx spreads, false positives, repeats, downtime.
+
+    Chat surfaces state the window themselves, in each reader's own time zone.
+    """
+    privacy = (
+        "Private incidents count only if you were brought into them."
+        if metrics.viewer
+        else "Private incidents included (operator view)."
+    )
+    lines = [privacy]
     total = metrics.total
     if not total.incidents:
         return "\n".join([*lines, "", "No incidents in this period.", *_alert_lines(metrics)])
@@ -87,7 +97,8 @@ def _alert_lines(metrics: Metrics) -> list[str]:
 
 
 def report_json(metrics: Metrics) -> dict[str, Any]:
-    """A stable machine-readable shape: window, per-month summaries, the total summary and the repeats."""
+    """A stable machine-readable shape: window, per-month summaries, the total, the repeats, the months per
+    severity (what the chart draws) and the alerts."""
     return {
         "since": metrics.since.isoformat(),
         "until": metrics.until.isoformat(),
@@ -95,6 +106,9 @@ def report_json(metrics: Metrics) -> dict[str, Any]:
         "months": [_summary_json(s) for s in metrics.months],
         "summary": _summary_json(metrics.total),
         "repeats": [{"incident": r.key, "playbook": r.playbook, "repeat_of": r.repeat_of} for r in metrics.repeats],
+        "by_severity": [
+            {"severity": s.severity, "months": [_summary_json(m) for m in s.months]} for s in metrics.by_severity
+        ],
         "alerts": [
             {
                 "source": c.source,

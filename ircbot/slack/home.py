@@ -10,7 +10,8 @@ from slack_sdk.models.views import View
 from ircbot.domain.stages import STAGE_TITLES
 from ircbot.domain.views import IncidentView
 from ircbot.slack import ids
-from ircbot.slack.render import deadline_field, slack_date_time, slack_time
+from ircbot.slack.markup import slack_date
+from ircbot.slack.render import deadline_field
 
 MAX_HOME_BLOCKS = 100
 BLOCKS_PER_INCIDENT = 2
@@ -49,7 +50,7 @@ def _incident_section(viewer: str, view: IncidentView) -> kit.SectionBlock:
         f"*Your role*\n{role}",
         f"*Severity*\n{view.severity.upper()}",
         f"*Stage*\n{STAGE_TITLES[view.stage]}",
-        f"*Declared*\n{slack_date_time(view.declared_at)}",
+        f"*Declared*\n{slack_date(view.declared_at)}",
         f"*Paging*\n{_paging(view)}",
     ]
     if view.next_deadline is not None:
@@ -70,5 +71,5 @@ def _paging(view: IncidentView) -> str:
     if view.acknowledged_by:
         return f"acknowledged by <@{view.acknowledged_by}>"
     if view.pending_pages and view.next_page_at:
-        return f"{view.pending_pages} pending, next {slack_time(view.next_page_at)}"
+        return f"{view.pending_pages} pending, next {slack_date(view.next_page_at)}"
     return "none pending"

@@ -1,19 +1,38 @@
-"""What people type, made safe to post again: no channel-wide pings, no links disguised by a label.
+"""Slack mrkdwn markup: times each reader sees in their own zone, and what people type made safe to post again.
 
-Slack delivers typed text with its markup already in place: `@channel` arrives as `<!channel>`, a
-pasted link with a label as `<https://…|label>`, and literal `<`, `>`, `&` escaped as entities. Text
-that ircbot stores and reposts elsewhere (a title in the stakeholder channel, the Home tab, `list`)
-keeps people's mentions but loses the specials, and every link shows its target.
+Every time ircbot shows in Slack is a `slack_date` token, never a fixed "14:05 UTC": each client renders it in
+its reader's zone and 12/24-hour preference. Only mrkdwn text renders the token; plain_text (headers, buttons,
+modal titles, file titles) would show it raw, so no time goes there.
+
+What people type loses its channel-wide pings and its links disguised by a label. Slack delivers typed text
+with its markup already in place: `@channel` arrives as `<!channel>`, a pasted link with a label as
+`<https://…|label>`, and literal `<`, `>`, `&` escaped as entities. Text that ircbot stores and reposts
+elsewhere (a title in the stakeholder channel, the Home tab, `list`) keeps people's mentions but loses the
+specials, and every link shows its target.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 # <!channel>, <!here>, <!everyone>, <!subteam^S123|@team>, <!date^…|fallback>, and any other <!…>.
 _SPECIAL = re.compile(r"<!(?P<what>[^<>|^]*)(?:\^(?P<arg>[^<>|]*))?(?:[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
 # <https://target|label>, <mailto:x|label> …: a label can say anything, so only the target is kept.
 _LABELLED_LINK = re.compile(r"<(?P<target>[a-zA-Z][a-zA-Z0-9+.-]*:[^|>]*)\|[^>]*>")
+
+
+def slack_date(when: datetime, fallback: str | None = None) -> str:
+    """`<!date^…^{date_short_pretty} {time}|…>`: "Today 14:05" in the reader's zone and clock, "Nov 29 …" further off.
+
+    The fallback is what a client that cannot render the token shows (and what a notification may show), so it
+    names its zone: UTC unless the caller gives one already in the reader's zone. A time without a zone is read
+    as UTC, as the store keeps times, never in the zone of the machine the bot runs on.
+    """
+    moment = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    shown = fallback if fallback is not None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "/")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{shown}>"
 
 
 def _special(match: re.Match[str]) -> str:

@@ -32,11 +32,12 @@ from ircbot.domain.messages import (
     Text,
     TriageCard,
 )
-from ircbot.domain.metrics_report import report_text
+from ircbot.domain.metrics_report import report_body, report_scope
 from ircbot.domain.stages import STAGE_TITLES, STAGES
 from ircbot.domain.views import IncidentView, ItemView
 from ircbot.durations import format_duration
 from ircbot.slack import ids
+from ircbot.slack.markup import slack_date
 from ircbot.slack.render_alerts import triage_card
 from ircbot.slack.render_record import decision_card
 from ircbot.slack.wording import SHORT, announcement_text
@@ -90,22 +91,12 @@ def with_note(blocks: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
     return [*blocks[: MAX_BLOCKS - 1], line]
 
 
-def slack_time(when: datetime) -> str:
-    """A time each reader's Slack client shows in their own zone (UTC in the fallback)."""
-    return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
-
-
-def slack_date_time(when: datetime) -> str:
-    """A day and time each reader's Slack client shows in their own zone ("Today at 04:10", "Nov 29 at …")."""
-    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
-
-
 def _when(view: IncidentView) -> str:
     """When it was declared and, once resolved, when and after how long: no age that would go stale."""
     if view.status == IncidentStatus.RESOLVED and view.resolved_at is not None:
         took = format_duration(view.resolved_at - view.declared_at)
-        return f"*Resolved*\n{slack_date_time(view.resolved_at)}, {took} after it was declared"
-    return f"*Declared*\n{slack_date_time(view.declared_at)}"
+        return f"*Resolved*\n{slack_date(view.resolved_at)}, {took} after it was declared"
+    return f"*Declared*\n{slack_date(view.declared_at)}"
 
 
 def _text_sections(text: str) -> list[Block]:
@@ -128,7 +119,7 @@ def _facts(view: IncidentView) -> SectionBlock:
         if view.acknowledged_by:
             fields.append(f"*Paging*\nacknowledged by <@{view.acknowledged_by}>")
         elif view.next_page_at:
-            fields.append(f"*Paging*\n{view.pending_pages} tier(s) pending, next {slack_time(view.next_page_at)}")
+            fields.append(f"*Paging*\n{view.pending_pages} tier(s) pending, next {slack_date(view.next_page_at)}")
         if view.undelivered:
             fields.append(f"*Undelivered*\n:warning: {view.undelivered} page message(s) refused so far, still retrying")
     if view.next_deadline is not None:
@@ -139,7 +130,7 @@ def _facts(view: IncidentView) -> SectionBlock:
 def deadline_field(deadline: tuple[str, datetime]) -> str:
     """The regulatory report due soonest, as a field of the card, status and Home."""
     report, due = deadline
-    return f"*Next deadline*\n:stopwatch: {report} {slack_date_time(due)}"
+    return f"*Next deadline*\n:stopwatch: {report} {slack_date(due)}"
 
 
 def _roles(view: IncidentView) -> list[Block]:
@@ -242,7 +233,7 @@ def _incident_list(listing: IncidentList) -> list[dict[str, Any]]:
         channel = f"<#{view.channel_id}>" if view.channel_id else ""
         line = (
             f"*{view.label}* {view.title} {channel}\n{view.severity.upper()} · {STAGE_TITLES[view.stage]} · "
-            f"declared {slack_date_time(view.declared_at)}"
+            f"declared {slack_date(view.declared_at)}"
         )
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
     if listing.page < listing.pages:
@@ -274,7 +265,8 @@ def _page_card(page: PageCard) -> list[dict[str, Any]]:
     drill = " [DRILL]" if view.is_drill else ""
     lines = [
         f":rotating_light: *{view.severity.upper()}{drill} — {view.key}: {view.title}*",
-        f"Declared by <@{view.declared_by}> at {page.declared_local}.",
+        # The fallback is the declared time in the recipient's own zone, should their client not render the token.
+        f"Declared by <@{view.declared_by}>, {slack_date(view.declared_at, page.declared_local)}.",
         f"Channel: <#{view.channel_id}>" if view.channel_id else "",
         f"_{page.reason}_",
     ]
@@ -340,9 +332,13 @@ def _chunks(text: str, size: int) -> list[str]:
 
 
 def _stats(card: StatsCard) -> list[dict[str, Any]]:
-    text = report_text(card.metrics)
+    """The window in the reader's zone above the table; a code block would show a date token raw."""
+    metrics = card.metrics
+    window = f"Incidents declared {slack_date(metrics.since)} – {slack_date(metrics.until)} · {report_scope(metrics)}"
+    text = report_body(metrics)
     size = MAX_SECTION - 6  # room for the code fences
     blocks: list[Block] = [HeaderBlock(text="Incident response metrics")]
+    blocks += [SectionBlock(text=MarkdownTextObject(text=window))]
     blocks += [
         SectionBlock(text=MarkdownTextObject(text=f"```{text[i : i + size]}```")) for i in range(0, len(text), size)
     ]

@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from ircbot.domain.kinds import AlertOutcome
 from ircbot.domain.messages import TriageCard
 from ircbot.slack import ids
-from ircbot.slack.markup import neutral
+from ircbot.slack.markup import neutral, slack_date
 
 MAX_LABELS = 12
 _ICONS = {"critical": ":red_circle:", "high": ":large_orange_circle:", "medium": ":large_yellow_circle:"}
@@ -23,13 +23,11 @@ def triage_card(card: TriageCard) -> tuple[str, list[dict[str, Any]]]:
     if card.description:
         lines.append(neutral(card.description)[:1500])
     if card.started_at is not None:
-        stamp = int(card.started_at.timestamp())
-        lines.append(f"Started <!date^{stamp}^{{date_short_pretty}} at {{time}}|{card.started_at:%Y-%m-%d %H:%M} UTC>")
+        lines.append(f"Started {slack_date(card.started_at)}")
     shown = [f"`{neutral(k)}`: {neutral(v)[:200]}" for k, v in card.labels[:MAX_LABELS]]
     more = len(card.labels) - len(shown)
     if card.cleared_at is not None:
-        stamp = int(card.cleared_at.timestamp())
-        lines.append(f":large_green_circle: Cleared at the source <!date^{stamp}^{{time}}|{card.cleared_at:%H:%M} UTC>")
+        lines.append(f":large_green_circle: Cleared at the source {slack_date(card.cleared_at)}")
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
     if shown:
         extra = f" (+{more} more)" if more > 0 else ""

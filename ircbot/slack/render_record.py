@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
 from ircbot.domain.messages import DecisionCard
 from ircbot.slack import ids
-from ircbot.slack.markup import neutral
-
-
-def _at(when: datetime) -> str:
-    return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
+from ircbot.slack.markup import neutral, slack_date
 
 
 def decision_card(card: DecisionCard) -> tuple[str, list[dict[str, Any]]]:
@@ -23,7 +18,7 @@ def decision_card(card: DecisionCard) -> tuple[str, list[dict[str, Any]]]:
     heading = f"{icon} *{card.label} {card.status.upper()}* — {neutral(card.text)}"
     if card.status == "pending":
         heading = f":scales: *Decision {card.label}* — {neutral(card.text)}"
-    approvers = ", ".join(f"<@{user}> ({_at(at)})" for user, at in card.approved_by)
+    approvers = ", ".join(f"<@{user}> ({slack_date(at)})" for user, at in card.approved_by)
     lines = [
         heading,
         f"Proposed by <@{card.proposed_by}>; needs {card.approvers} distinct approval(s): {approvals} so far.",
@@ -31,7 +26,8 @@ def decision_card(card: DecisionCard) -> tuple[str, list[dict[str, Any]]]:
     ]
     if card.rejected_by is not None:
         user, at = card.rejected_by
-        lines.append(f"*Rejected by* <@{user}> ({_at(at)})" + (f": {neutral(card.reason)}" if card.reason else ""))
+        why = f": {neutral(card.reason)}" if card.reason else ""
+        lines.append(f"*Rejected by* <@{user}> ({slack_date(at)}){why}")
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
     if card.status == "pending":
         value = ids.number_value(card.decision_id)
