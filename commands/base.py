@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from ircbot.domain.messages import Outcome
 from ircbot.domain.services import Services
@@ -11,13 +12,14 @@ from ircbot.domain.services import Services
 
 @dataclass(frozen=True)
 class Invocation:
-    """One `/incident …` as typed: who, where, what."""
+    """One `/incident …` (or `!incident …` in the out-of-band room) as typed: who, where, what."""
 
     user_id: str
     channel_id: str
     text: str
     trigger_id: str | None = None
     request_key: str | None = None
+    venue: Literal["slack", "oob", "shell"] = "slack"  # typed in Slack, in the out-of-band room, or at a shell
 
 
 @dataclass(frozen=True)

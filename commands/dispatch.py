@@ -11,6 +11,7 @@ from ircbot.commands.help import help_text
 from ircbot.commands.parsing import split_words, without_nul
 from ircbot.domain.access import INCIDENT_KEY, Located, NotAnIncidentChannel, locate
 from ircbot.domain.messages import Outcome, Reply, Text
+from ircbot.domain.out_of_band import require_in_slack
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, UsageError
 
@@ -53,6 +54,8 @@ def dispatch(svc: Services, invocation: Invocation) -> Outcome:
             return Reply(Text(help_text(COMMANDS, heading=f":warning: There is no subcommand `{words[0]}`.")))
         key, args = _arguments(spec, key, words)
         located = _incident_for(svc, spec, invocation, key)
+        if located and invocation.venue == "slack":
+            require_in_slack(svc, located.incident_id)
         context = Context(
             svc=svc,
             invocation=invocation,

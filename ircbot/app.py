@@ -22,6 +22,9 @@ from ircbot.domain.policy import Config
 from ircbot.domain.ports import Clock, system_clock
 from ircbot.domain.services import Services
 from ircbot.errors import ConfigError
+from ircbot.oob.matrix_chat import MatrixChat
+from ircbot.oob.room import RoomListener
+from ircbot.oob.venue import VenueChat
 from ircbot.scheduling.runner import EscalationRunner, new_alarm
 from ircbot.settings import Settings
 from ircbot.slack.client import build_web_client
@@ -46,6 +49,7 @@ class IrcBot:
     runner: EscalationRunner
     identity: BotIdentity
     telemetry: Telemetry
+    room_listener: RoomListener | None = None  # the out-of-band rooms' commands, when oob.yaml sets a homeserver
 
     def ready(self) -> bool:
         """True when the database answers (config was validated when the app was built)."""
@@ -60,6 +64,8 @@ class IrcBot:
         with self.db.transaction() as session:  # message events may have been missed while nothing ran
             channel_copy.distrust_channel_copies(session=session)
         self.runner.start()
+        if self.room_listener is not None:
+            self.room_listener.start()
         threading.Thread(target=self._look_up, name="ircbot-lookup", daemon=True).start()
 
     def _look_up(self) -> None:
@@ -71,6 +77,8 @@ class IrcBot:
     def close(self) -> None:
         """Stop the escalation runner and release pooled database connections."""
         self.runner.stop()
+        if self.room_listener is not None:
+            self.room_listener.stop()
         self.db.dispose()
 
 
@@ -113,14 +121,18 @@ def build_app(
     )
     alarm = new_alarm(clock)
     telemetry = Telemetry(db, clock)
+    mail = mail_from_url(settings.smtp_url)
+    slack = SlackChat(client, telemetry)
+    room = MatrixChat(config.oob, db) if config.oob.enabled else None
     services = Services(
         db=db,
-        chat=SlackChat(client, telemetry),
+        chat=slack if room is None else VenueChat(slack, room, db, mail),
+        oob_chat=room,
         config=config,
         templates=template_environment(config),
         clock=clock,
         log=logging.getLogger("ircbot"),
-        mail=mail_from_url(settings.smtp_url),
+        mail=mail,
         webhooks=HttpWebhooks(),
         timeline_emoji=settings.timeline_emoji.strip(":"),
         timezone=settings.timezone,
@@ -154,4 +166,5 @@ def build_app(
         runner=runner,
         identity=identity,
         telemetry=telemetry,
+        room_listener=RoomListener(services, room) if room is not None else None,
     )

@@ -55,6 +55,15 @@ def environment_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def _oob_secret(config: Config) -> list[str]:
+    """oob.yaml names the variable holding the bot's Matrix secret: it must be set, or moving out of band fails."""
+    if config.oob.matrix is None:
+        return []
+    kind, value = config.oob.matrix.secret()
+    name = config.oob.matrix.access_token_env if kind == "access_token" else config.oob.matrix.password_env
+    return [] if value else [f"{name}: not set, and oob.yaml reads the bot's Matrix {kind.replace('_', ' ')} from it"]
+
+
 def run_check(settings: Settings, environment: list[str], *, slack: bool) -> int:
     """Check everything, print what was read and every problem; 0 when all is well, 2 when something is wrong."""
     environment = [*environment, *environment_problems(settings)]
@@ -74,6 +83,7 @@ def run_check(settings: Settings, environment: list[str], *, slack: bool) -> int
         problems.extend(exc.problems)
     if config is not None:
         warnings += _long_stages(config)
+        environment += _oob_secret(config)
     slack_problems: list[str] = []
     checked = ""
     if slack and config is not None:

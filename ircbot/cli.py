@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ircbot import records
+from ircbot import oob_cli, records
 from ircbot.errors import ConfigError, IrcbotError
 from ircbot.logs import configure_logging
 from ircbot.settings import Settings, environment_help, variable_name
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations and exit")
     records.add_parsers(sub)
     records.add_clock_parsers(sub)
+    oob_cli.add_parser(sub)
     return parser
 
 
@@ -181,6 +182,8 @@ def _run(args: argparse.Namespace, settings: Settings, environment: list[str]) -
         return run_demo(output=args.output, keep=args.keep)
     if args.command in ("postmortem", "stats", "verify", "export", "clocks"):
         return records.run(args, settings)
+    if args.command == "oob":
+        return oob_cli.run(args, settings)
     return _serve(settings, args)
 
 

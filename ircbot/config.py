@@ -1,4 +1,4 @@
-"""Reading the config folder: roles, escalation, regulations and playbooks/*.yaml; optional alerts, webhooks, record.
+"""The config folder: roles, escalation, regulations, playbooks/*.yaml; optional alerts, webhooks, record, oob.
 
 Each file in the config folder overrides the shipped one of the same name. Every problem
 is reported with file, line and field, and `load_config` reports all of them at once: a check
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ircbot.domain.oob_policy import OobFile
 from ircbot.domain.policy import KEY_PATTERN, AlertsFile, Config, EscalationFile, Playbook, RolesFile
 from ircbot.domain.record_policy import RecordFile
 from ircbot.domain.regulations import RegulationsFile
@@ -21,7 +22,7 @@ from ircbot.shipped import shipped_path
 from ircbot.yamlsource import Problem, YamlSource, check, grouped, read_yaml
 
 REQUIRED = ("roles.yaml", "escalation.yaml", "regulations.yaml")
-OPTIONAL = ("alerts.yaml", "webhooks.yaml", "record.yaml")  # nothing shipped: without the file, none of it
+OPTIONAL = ("alerts.yaml", "webhooks.yaml", "record.yaml", "oob.yaml")  # nothing shipped: without the file, none of it
 EXAMPLES = ("roles.yaml", "escalation.yaml")  # shipped with placeholder people, ids and addresses
 _SLACK_ID = re.compile(r"\b[CGSUW][A-Z0-9]{6,}\b")
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -100,6 +101,7 @@ def load_config(config_dir: Path) -> Config:
         problems.extend(_unknown_playbooks(known, sources["alerts.yaml"]))
     webhooks = attempt("webhooks.yaml", WebhooksFile) if "webhooks.yaml" in files else WebhooksFile()
     record = attempt("record.yaml", RecordFile) if "record.yaml" in files else RecordFile()
+    oob = attempt("oob.yaml", OobFile) if "oob.yaml" in files else OobFile()
     if problems:
         raise ConfigError(grouped(problems))
     return Config(
@@ -110,6 +112,7 @@ def load_config(config_dir: Path) -> Config:
         webhooks=webhooks,
         record=record,
         regulations=regulations,
+        oob=oob,
         template_dirs=[config_dir / "templates", shipped_path("templates")],
         files=files,
     )

@@ -24,6 +24,7 @@ from ircbot.web import HttpServer
 from tests.clock import ScenarioClock
 from tests.databases import PG_USER, PostgresTemplate, copy_sqlite, migrated_sqlite
 from tests.factories import ALICE, populate, write_config
+from tests.matrix_server import synapse  # noqa: F401  (the real Matrix homeserver, for the out-of-band tests)
 from tests.processes import ServeProcess
 from tests.smtp import SmtpServer, running_smtp
 
@@ -274,6 +275,7 @@ def make_harness(
         webhooks: list[dict[str, object]] | None = None,
         record: dict[str, object] | None = None,
         regulations: dict[str, object] | None = None,
+        oob: dict[str, object] | None = None,
     ) -> Harness:
         folder = write_config(tmp_path / f"config{len(built)}", roles=roles, escalation=escalation)
         if alerts is not None:
@@ -284,6 +286,8 @@ def make_harness(
             (folder / "record.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
         if regulations is not None:
             (folder / "regulations.yaml").write_text(yaml.safe_dump(regulations, sort_keys=False))
+        if oob is not None:
+            (folder / "oob.yaml").write_text(yaml.safe_dump(oob, sort_keys=False))
         settings = bot_settings(emulator, database_url, folder, smtp_url, slack_timeout)
         bot = build_app(settings, clock=scenario_clock)
         server = HttpServer(bot, port=0, threads=8)

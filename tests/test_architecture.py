@@ -31,6 +31,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
             "ircbot.domain.policy",
             "ircbot.domain.record_policy",
             "ircbot.domain.webhook_policy",
+            "ircbot.domain.oob_policy",
             "ircbot.domain.regulations",
             "ircbot.domain.deadlines",
             "ircbot.domain.views",
@@ -58,6 +59,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("slack_bolt", "slack_sdk"),
     ),
     "emulator": (("ircbot.emulator",), ("base",), ()),
+    "oob": (("ircbot.oob",), ("base", "types", "store", "domain", "commands", "adapters", "slack"), ()),
     "entry": (
         (
             "ircbot.app",
@@ -67,6 +69,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
             "ircbot.web",
             "ircbot.demo",
             "ircbot.demo_script",
+            "ircbot.oob_cli",
         ),
         (
             "base",
@@ -80,6 +83,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
             "telemetry",
             "slack",
             "emulator",
+            "oob",
         ),
         (*EXTERNAL, "prometheus_client"),
     ),

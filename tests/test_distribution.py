@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 from sqlmodel import SQLModel
 
 import ircbot.store.models
+import ircbot.store.oob
 import ircbot.store.records  # noqa: F401  (with models: the tables, for what SECURITY.md says is stored)
 from ircbot.domain import redaction
 from tests.processes import build_wheel
@@ -171,6 +172,9 @@ STORED = {
     "home_viewer": "App Home tab open",
     "counter": "incident-number counters",
     "thread_activity": "which threads moved",
+    "outofband": "**Out-of-band rooms**",
+    "outofbanddirect": "direct room with each person",
+    "outofbandsync": "the `/sync` position",
 }
 
 

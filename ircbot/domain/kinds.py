@@ -138,6 +138,9 @@ class TimelineKind(StrEnum):
     CLOCK_STOPPED = "clock_stopped"
     CLOCK_REMINDER = "clock_reminder"
     CLOCK_OVERDUE = "clock_overdue"
+    MOVED_OUT_OF_BAND = "moved_out_of_band"  # the response moved to the out-of-band room
+    RETURNED_FROM_OUT_OF_BAND = "returned_from_out_of_band"
+    SAID_OUT_OF_BAND = "said_out_of_band"  # a message of the out-of-band room, kept for the record
 
 
 CARD_KINDS = frozenset(

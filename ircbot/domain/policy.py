@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from ircbot.domain.oob_policy import OobFile
 from ircbot.domain.record_policy import RecordFile
 from ircbot.domain.regulations import RegulationsFile
 from ircbot.domain.stages import SEVERITIES, STAGES
@@ -59,7 +60,7 @@ def _oncall_entry(value: Any) -> str:
 
 OncallEntry = Annotated[str, BeforeValidator(_oncall_entry)]
 
-MAY_WORDS = ("assign", "stage", "resolve", "severity", "escalate", "notify", "decide", "update", "approve_join")
+MAY_WORDS = ("assign", "stage", "resolve", "severity", "escalate", "notify", "decide", "update", "approve_join", "oob")
 """What roles.yaml's `may:` lists take: each command's permission, `update` (speaking outside the channel) and
 `approve_join` (answering requests to join a private incident). tests/test_config.py holds it to the code."""
 
@@ -359,6 +360,7 @@ class Config:
     webhooks: WebhooksFile = field(default_factory=WebhooksFile)
     record: RecordFile = field(default_factory=RecordFile)
     regulations: RegulationsFile = field(default_factory=RegulationsFile)  # none; load_config reads regulations.yaml
+    oob: OobFile = field(default_factory=OobFile)
     template_dirs: list[Path] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # each file read: roles.yaml, playbooks/x.yaml, …
 

@@ -14,6 +14,7 @@ from ircbot.domain.chain import verify_incident
 from ircbot.domain.channel_read import ChannelRead
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.metrics import INTERVALS
+from ircbot.domain.out_of_band import spans, within
 from ircbot.domain.people import MENTION, People
 from ircbot.domain.postmortem_record import record_sections
 from ircbot.domain.postmortem_retro import retro_sections
@@ -55,6 +56,7 @@ class Line:
     who: str | None
     text: str
     pinned: bool = False
+    away: bool = False  # it happened out of band (in the room, while the incident was away from Slack)
 
 
 def metrics(incident: Incident) -> list[dict[str, str]]:
@@ -95,6 +97,7 @@ def build_context(
         "escalations": _escalations(incident, events, person),
         "timeline": _timeline(events, clean, person),
         "transcript": _transcript(events, channel, clean, person),
+        "out_of_band": spans(events),
         "alerts": [
             {
                 "at": a.started_at or a.received_at,
@@ -192,7 +195,11 @@ def _escalations(incident: Incident, events: list[TimelineEvent], person: People
 
 
 def _timeline(events: list[TimelineEvent], clean: Any, person: People) -> list[Line]:
+    """Slack's and the out-of-band room's events in one order, those of the room marked."""
+    away = spans(events)
     lines = [_line(e, clean, person) for e in events if not _redundant(e)]
+    for line in lines:
+        line.away = within(line.at, away)
     lines.sort(key=lambda line: line.at)
     return lines
 
@@ -205,10 +212,15 @@ def _transcript(events: list[TimelineEvent], channel: ChannelRead, clean: Any, p
         for m in channel.messages
         if not m.bot_id and m.subtype not in ("channel_join", "channel_leave") and m.ts not in captured
     ]
-    return [
-        Line(at=m.at, who=person(m.user) if m.user else "someone", text=clean(person.in_text(m.text)))
-        for m in sorted(chatter, key=lambda m: m.at)
+    lines = [
+        Line(at=m.at, who=person(m.user) if m.user else "someone", text=clean(person.in_text(m.text))) for m in chatter
     ]
+    lines += [  # what was said in the out-of-band room, kept as it arrived
+        Line(at=e.at, who=person(e.actor) if e.actor else "someone", text=clean(e.text), away=True)
+        for e in events
+        if e.kind == TimelineKind.SAID_OUT_OF_BAND
+    ]
+    return sorted(lines, key=lambda line: line.at)
 
 
 ELSEWHERE = frozenset(
@@ -223,6 +235,7 @@ ELSEWHERE = frozenset(
         TimelineKind.CLOCK_REMINDER,
         TimelineKind.MEMBER_JOINED,  # the Participants section
         TimelineKind.MEMBER_LEFT,
+        TimelineKind.SAID_OUT_OF_BAND,  # the appendix's transcript, beside the channel's
     }
 )
 """Events the timeline of key events leaves to the sections that list them."""

@@ -43,3 +43,4 @@ class Services:
     timezone: str = "UTC"  # the one zone postmortems state their times in
     wake: WakeUp = _no_wake
     draw_chart: ChartDrawer | None = None
+    oob_chat: ChatPort | None = None  # the out-of-band room's platform (Matrix), when oob.yaml configures one

@@ -106,6 +106,13 @@ _WORDING: dict[K, Callable[[Fact, Who], str]] = {
     K.CLOCK_STOPPED: lambda f, who: f"{who(f.actor or '')} stopped the {f['regime']} clock: {f['reason']}",
     K.CLOCK_REMINDER: lambda f, who: f"Reminded: the {f['regime']} {f['report']} is due in {f['left']}",
     K.CLOCK_OVERDUE: lambda f, who: f"The {f['regime']} {f['report']} is overdue",
+    K.MOVED_OUT_OF_BAND: lambda f, who: (
+        f"{who(f.actor or '')} moved the response out of band ({f['platform']}), inviting "
+        + (", ".join(who(u) for u in f["invited"]) or "nobody")
+        + (f"; not mapped, so left out: {', '.join(who(u) for u in f['not_mapped'])}" if f["not_mapped"] else "")
+        + (f" — reason: {f['reason']}" if f.data.get("reason") else "")
+    ),
+    K.RETURNED_FROM_OUT_OF_BAND: lambda f, who: f"{who(f.actor or '')} moved the response back to Slack",
     K.EVIDENCE_ADDED: _evidence,
     K.EVIDENCE_TRANSFERRED: lambda f, who: (
         f"EV-{f['number']} handed from {who(f['from'])} to {who(f['to'])} by {who(f.actor or '')}: {f['purpose']}"

@@ -20,6 +20,7 @@ from ircbot.store.models import (
     Counter,
     HandledRequest,
     HomeViewer,
+    Identity,
     Impact,
     Incident,
     Notice,
@@ -95,6 +96,18 @@ def add_participant(*, session: Session, incident_id: int, user_id: str, reason:
     except IntegrityError:
         return False
     return True
+
+
+def participants(*, session: Session, incident_id: int) -> Sequence[Participant]:
+    """The people brought into an incident, in the order they came."""
+    return session.exec(
+        select(Participant).where(Participant.incident_id == incident_id).order_by(col(Participant.added_at))
+    ).all()
+
+
+def email_of(*, session: Session, user_id: str) -> str | None:
+    """The on-call address a Slack user was last found by, if any."""
+    return session.exec(select(Identity.email).where(Identity.user_id == user_id)).first()
 
 
 def remove_participant(*, session: Session, incident_id: int, user_id: str) -> bool:

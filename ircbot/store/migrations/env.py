@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import ircbot.store.models
+import ircbot.store.oob
 import ircbot.store.records  # noqa: F401
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,1 @@
+"""Out of band: the Matrix room a live incident moves to when Slack itself may be compromised."""

@@ -1,0 +1,151 @@
+"""Listening to the out-of-band rooms: `!incident …` runs the same commands, with the same rules, as `/incident`.
+
+A thread long-polls the homeserver's `/sync` and keeps the stream's position (`next_batch`) in the database
+after each batch, so a restart neither misses nor replays what was said; each event is also remembered by
+id before it is handled, like a Slack delivery, so one that comes again is handled once. The sender's
+Matrix id is mapped back to the Slack user oob.yaml names; an account it does not name is nobody and may do
+nothing. What people say in an incident's room is kept in its timeline, for the postmortem; none of it
+reaches Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ircbot.adapters.matrix import RoomEvent
+from ircbot.commands.base import Invocation
+from ircbot.commands.dispatch import dispatch
+from ircbot.commands.parsing import without_nul
+from ircbot.domain.deliveries import remember_delivery
+from ircbot.domain.kinds import TimelineKind
+from ircbot.domain.messages import OpenModal, Outcome, Text
+from ircbot.domain.out_of_band import away_row, incident_of_room
+from ircbot.domain.services import Services
+from ircbot.domain.unit import incident_tx
+from ircbot.errors import GatewayError
+from ircbot.oob.matrix_chat import MatrixChat
+from ircbot.oob.render import to_matrix
+from ircbot.slack.modals import typed_instead
+from ircbot.store.oob import OutOfBandSync
+
+PREFIX = "!incident"
+log = logging.getLogger("ircbot.oob")
+MAX_PAUSE = 60.0  # seconds between tries while the homeserver cannot be reached
+
+
+class RoomListener:
+    """Reads the bot's rooms on the homeserver and answers the commands typed there."""
+
+    def __init__(self, svc: Services, chat: MatrixChat, *, poll_ms: int = 30_000) -> None:
+        self.svc = svc
+        self.chat = chat
+        self.poll_ms = poll_ms
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Listen on a thread of its own until `stop`."""
+        self._thread = threading.Thread(target=self._run, name="ircbot-oob", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop listening; a long poll under way is abandoned (its batch is read again at the next start)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+
+    def _run(self) -> None:
+        pause = 1.0
+        while not self._stop.is_set():
+            try:
+                self.poll(timeout_ms=self.poll_ms)
+                pause = 1.0
+            except GatewayError as exc:
+                log.warning("out-of-band homeserver: %s; trying again in %.0f s", exc, pause)
+                self._stop.wait(pause)
+                pause = min(pause * 2, MAX_PAUSE)
+            except Exception:  # a bug must not end listening: the room would go deaf mid-incident
+                log.exception("out-of-band listener failed; going on")
+                self._stop.wait(pause)
+
+    def poll(self, *, timeout_ms: int = 0) -> int:
+        """One `/sync`: handle what it brought, then keep the position. Returns how many commands ran.
+
+        The first sync ever only takes the position: what the rooms said before this database knew them
+        is not a command to run now.
+        """
+        account = self.chat.server.user
+        with self.svc.db.transaction() as session:
+            kept = session.get(OutOfBandSync, account)
+            since = kept.since if kept is not None else None
+        batch = self.chat.client().sync(since, timeout_ms=timeout_ms)
+        ran = 0
+        if since is not None:
+            own = self.chat.client().whoami()
+            for event in batch.events:
+                if event.sender != own and self.handle(event):
+                    ran += 1
+        with self.svc.db.transaction() as session:
+            kept = session.get(OutOfBandSync, account)
+            if kept is None:
+                session.add(OutOfBandSync(account=account, since=batch.next_batch, updated_at=self.svc.clock()))
+            else:
+                kept.since, kept.updated_at = batch.next_batch, self.svc.clock()
+        return ran
+
+    def handle(self, event: RoomEvent) -> bool:
+        """One room event, once: a command is run and answered; other words in an incident's room are kept."""
+        if event.type != "m.room.message" or event.msgtype not in ("m.text", "m.emote"):
+            return False
+        if not remember_delivery(self.svc, f"matrix:{event.event_id}"):
+            return False
+        body = without_nul(event.body).strip()
+        person = self.svc.config.oob.slack_id(event.sender)
+        with self.svc.db.transaction() as session:
+            incident = incident_of_room(session, event.room_id)
+            incident_id = incident.id if incident is not None else None
+            channel = (incident.channel_id or "") if incident is not None else ""
+            away = incident_id is not None and away_row(session, incident_id) is not None
+        if body.split(maxsplit=1)[:1] == [PREFIX]:
+            self._command(event, person, channel, body[len(PREFIX) :].strip())
+            return True
+        if away and incident_id is not None:
+            self._keep(incident_id, event, person, body)
+        return False
+
+    def _command(self, event: RoomEvent, person: str | None, channel: str, text: str) -> None:
+        if person is None:
+            text = (
+                f"{event.sender} is not in oob.yaml's people, so the bot does not know who you are in the "
+                "incident: ask whoever runs ircbot to map your Slack user to this Matrix account."
+            )
+            answer = (text, text)
+        else:
+            invocation = Invocation(
+                user_id=person, channel_id=channel, text=text, request_key=f"matrix:{event.event_id}", venue="oob"
+            )
+            answer = _words(dispatch(self.svc, invocation), self.chat)
+        try:
+            self.chat.say(event.room_id, answer[0], html=answer[1], txn_id=f"answer-{event.event_id}")
+        except GatewayError as exc:  # the command ran and is in the timeline; only its answer is lost
+            log.warning("could not answer %s in %s: %s", event.event_id, event.room_id, exc)
+
+    def _keep(self, incident_id: int, event: RoomEvent, person: str | None, body: str) -> None:
+        with incident_tx(self.svc, incident_id) as tx:
+            tx.record(
+                TimelineKind.SAID_OUT_OF_BAND,
+                body,
+                actor=person or event.sender,
+                data={"sender": event.sender, "event_id": event.event_id},
+            )
+
+
+def _words(outcome: Outcome, chat: MatrixChat) -> tuple[str, str]:
+    """A command's answer as the room shows it (there are no ephemeral answers or forms there)."""
+    if isinstance(outcome, OpenModal):
+        text = typed_instead(outcome).replace("Could not open the", "There are no forms here; instead of the")
+        body, formatted = to_matrix(Text(text), chat.person)
+    else:
+        body, formatted = to_matrix(outcome.message, chat.person)
+    return body.replace("/incident ", f"{PREFIX} "), formatted.replace("/incident ", f"{PREFIX} ")
