@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ircbot.commands.base import Context, command
 from ircbot.commands.parsing import MENTION
-from ircbot.domain.access import INCIDENT_KEY, locate
+from ircbot.domain.access import INCIDENT_KEY, find_by_key, locate
 from ircbot.domain.access_requests import ask_to_join, decide_for_user
 from ircbot.domain.messages import Outcome, Reply, Text
+from ircbot.domain.out_of_band import require_in_slack
 from ircbot.errors import UsageError
 
 USAGE = "join INC-<n> | join approve @person | join deny @person"
@@ -21,6 +22,11 @@ def run(ctx: Context) -> Outcome:
     key = ctx.key or (words[0] if words and INCIDENT_KEY.match(words[0]) else None)
     if key is None or len(words) > (0 if ctx.key else 1):
         raise UsageError("Name the incident to join, e.g. `/incident join INC-7`.", USAGE)
+    if ctx.invocation.venue == "slack":
+        with ctx.svc.db.transaction() as session:
+            found = find_by_key(session, key)
+        if found is not None and found.id is not None:
+            require_in_slack(ctx.svc, found.id)  # nobody joins an incident that is away from Slack through Slack
     asked = ask_to_join(ctx.svc, key=key, user_id=ctx.user)
     warnings = "".join(f"\n:warning: {w}" for w in asked.warnings)
     if asked.outcome == "joined":
@@ -38,6 +44,8 @@ def _decide(ctx: Context, *, approve: bool) -> Outcome:
     if match is None:
         raise UsageError(f"Name the person whose request you {verb}, e.g. `/incident join {verb} @jo`.", USAGE)
     located = locate(ctx.svc, user_id=ctx.user, channel_id=ctx.invocation.channel_id, key=ctx.key, permission=None)
+    if ctx.invocation.venue == "slack":
+        require_in_slack(ctx.svc, located.incident_id)
     decided = decide_for_user(
         ctx.svc, incident_id=located.incident_id, user_id=match.group(1), approve=approve, actor=ctx.user
     )

@@ -20,9 +20,10 @@ def run(ctx: Context) -> Outcome:
     """Move the response to the out-of-band Matrix room, when Slack may be compromised (the reason stays out of it)."""
     moved = move(ctx.svc, ctx.require_incident(), by=ctx.user, reason=ctx.rest.strip() or None)
     _post_clocks(ctx, moved.room_id)
-    invited = ", ".join(f"<@{u}>" for u in moved.invited) or "nobody (no member has a Matrix account in oob.yaml)"
-    lines = [f"{moved.key} is out of band: the Matrix room {moved.room_id} is where it is handled now."]
-    lines.append(f"Invited: {invited}.")
+    # For the mover alone; still, what Slack shows names no room and no reason (Slack may be read by the attacker).
+    lines = [f"{moved.key} is out of band: your Matrix invitation is waiting ({len(moved.invited)} people invited)."]
+    if not moved.invited:
+        lines = [f"{moved.key} is out of band, but no member has a Matrix account in oob.yaml: nobody was invited."]
     if moved.not_mapped:
         left_out = ", ".join(f"<@{u}>" for u in moved.not_mapped)
         lines.append(f"Not invited, having no Matrix account in oob.yaml: {left_out}.")

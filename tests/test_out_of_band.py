@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,9 @@ from sqlmodel import select
 from ircbot.adapters.matrix import MatrixClient, RoomEvent, SyncBatch
 from ircbot.cli import main
 from ircbot.domain.kinds import TimelineKind
+from ircbot.domain.out_of_band import move
 from ircbot.emulator import SlackDriver, SlackEmulator
+from ircbot.errors import Conflict, GatewayError
 from ircbot.oob.room import RoomListener
 from ircbot.store import queries
 from ircbot.store.db import Database
@@ -28,6 +32,7 @@ from tests.processes import ServeProcess, free_port
 from tests.scenario import bot_messages, channel_text, events
 from tests.smtp import SmtpServer
 from tests.test_card import pinned
+from tests.test_home import open_home
 
 pytestmark = pytest.mark.slow
 
@@ -159,6 +164,13 @@ def test_slack_refuses_commands_and_buttons_about_an_incident_away(
     clicked = r.h.driver.click(ALICE, r.channel, card["ts"], "checklist_toggle_1")
     assert "handled out of band" in clicked.text
     assert not events(r.h, kind=TimelineKind.ITEM_CHECKED) and not events(r.h, kind=TimelineKind.NOTE)
+    assert "INC-1" not in r.h.slash("list").text and "INC-1" not in json.dumps(open_home(r.h, ALICE))
+    assert "handled out of band" in r.h.slash("join INC-1", user=DAVE).text, "nobody joins it through Slack"
+    joined = {"type": "member_joined_channel", "user": DAVE, "channel": r.channel, "event_ts": "1.000001"}
+    assert r.h.driver.event(joined, event_id="Ev0DAVEJOINS").status == 200
+    r.h.bot.bolt.listener_runner.listener_executor.submit(lambda: None).result()  # the event's work has run
+    with r.h.bot.db.transaction() as session:
+        assert not queries.is_participant(session=session, incident_id=1, user_id=DAVE), "a Slack join gives no access"
 
 
 def test_commands_in_the_room_run_with_the_same_rules_and_answer_there(
@@ -184,13 +196,28 @@ def test_commands_in_the_room_run_with_the_same_rules_and_answer_there(
     r.say(BOB, "!incident resolve we are done")  # `may:` holds in the room as in Slack
     r.poll()
     assert "Only the Incident manager may `resolve`" in r.texts()[-1]
-    mallory = synapse.user("mallory")
-    r.people[ALICE].invite(r.room, mallory.whoami())
-    mallory.join(r.room)
-    mallory.send(r.room, "!incident resolve all good", txn_id="m1")
-    r.poll()
-    assert "is not in oob.yaml's people" in r.texts()[-1]
     assert not events(r.h, kind=TimelineKind.RESOLVED)
+    mallory = synapse.user("mallory")
+    with pytest.raises(GatewayError) as refused:  # the bot alone brings people into the room
+        r.people[ALICE].invite(r.room, mallory.whoami())
+    assert refused.value.error == "M_FORBIDDEN"
+
+
+def test_an_answer_about_another_incident_goes_to_the_askers_direct_room(
+    make_harness: Callable[..., Harness], synapse: SynapseServer, oob_config: dict[str, Any]
+) -> None:
+    r = moved(make_harness, synapse, oob_config)
+    assert "INC-2" in r.h.slash("declare Payroll mailbox takeover sev3").text  # Alice's, private; Bob is not in it
+    seen_by_bob = len(r.texts(BOB))
+    r.say(ALICE, "!incident INC-2 status")
+    r.say(ALICE, "!incident list")
+    r.poll()
+    assert len(r.texts(BOB)) == seen_by_bob, "nothing of INC-2, or of Alice's list, is shown to the room"
+    (direct,) = [room for room in r.reader(ALICE).read().invited_rooms if room != r.room]
+    r.people[ALICE].join(direct)
+    private = "\n".join(r.texts(ALICE, direct))
+    assert "Status of INC-2: Payroll mailbox takeover" in private and "Open incidents" in private
+    assert "INC-1" not in private.split("Open incidents", 1)[1], "an incident that is away is not listed"
 
 
 def test_pages_while_away_go_to_matrix_and_e_mail_and_never_to_slack(
@@ -245,6 +272,17 @@ def test_a_restart_neither_misses_nor_repeats_commands(
         session.exec(select(OutOfBandSync)).one().since = position
     assert restarted.poll(timeout_ms=0) == 0
     assert [n.text for n in events(r.h, kind=TimelineKind.NOTE)] == ["first", "second, said while the bot was down"]
+
+
+def test_return_without_summary_tells_slack_one_line(
+    make_harness: Callable[..., Harness], synapse: SynapseServer, oob_config: dict[str, Any]
+) -> None:
+    r = moved(make_harness, synapse, oob_config)
+    before = len(bot_messages(r.h.emulator, r.channel))
+    r.say(ALICE, "!incident return")
+    r.poll()
+    after = [r.h.emulator.message_text(m) for m in bot_messages(r.h.emulator, r.channel)][before:]
+    assert after == ["INC-1 is back in this channel."], after
 
 
 def test_return_brings_it_back_and_the_postmortem_merges_both(
@@ -369,3 +407,25 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.1)
+
+
+def test_a_move_cut_short_holds_slack_off_for_its_lease_then_is_taken_up_with_the_same_room(
+    make_harness: Callable[..., Harness], synapse: SynapseServer, oob_config: dict[str, Any]
+) -> None:
+    r = moved(make_harness, synapse, oob_config)
+
+    def cut_short(ago: timedelta) -> None:  # as a process killed mid-move leaves it
+        with r.h.bot.db.transaction() as session:
+            row = session.exec(select(OutOfBand)).one()
+            row.status, row.moved_at = "moving", r.h.clock.peek() - ago
+
+    cut_short(timedelta(seconds=10))
+    assert "handled out of band" in r.h.slash("status", channel=r.channel).text
+    with pytest.raises(Conflict, match="being moved out of band already"):  # a second move (a shell's) waits
+        move(r.h.bot.services, 1, by=ALICE, reason=None)
+    cut_short(timedelta(minutes=3))
+    assert "Detection" in r.h.slash("status", channel=r.channel).text, "a dead move gives the incident back to Slack"
+    assert "is out of band" in r.h.slash("oob", channel=r.channel).text
+    with r.h.bot.db.transaction() as session:
+        row = session.exec(select(OutOfBand)).one()
+    assert row.status == "away" and row.room_id == r.room, "the room it had made is used again"

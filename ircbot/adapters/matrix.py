@@ -108,13 +108,22 @@ class MatrixClient:
     # --- rooms ------------------------------------------------------------------------------------------
 
     def create_room(self, *, name: str, topic: str, invite: list[str]) -> str:
-        """A private, invite-only, unfederated room; history only from one's invite on; returns its room id."""
+        """A private, invite-only, unfederated room that only its creator may invite to or change; history only from
+        one's invite on; returns its room id."""
         body: dict[str, Any] = {
             "preset": "private_chat",
             "visibility": "private",
             "name": name,
             "invite": list(invite),
             "creation_content": {"m.federate": False},
+            # Only the bot invites, removes and changes the room: members talk, the bot keeps the door.
+            "power_level_content_override": {
+                "invite": 100,
+                "kick": 100,
+                "ban": 100,
+                "redact": 100,
+                "state_default": 100,
+            },
             "initial_state": [
                 {"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "invited"}},
                 {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},

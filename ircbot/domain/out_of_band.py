@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -24,13 +24,14 @@ from ircbot.domain.messages import IncidentCard, RolesCard, Text, Topic
 from ircbot.domain.ports import ChatPort
 from ircbot.domain.services import Services
 from ircbot.domain.unit import incident_tx
-from ircbot.errors import Conflict, GatewayError, InvalidInput, PermissionDenied
+from ircbot.errors import Conflict, InvalidInput, PermissionDenied
 from ircbot.store import queries
 from ircbot.store.models import Incident, TimelineEvent
 from ircbot.store.oob import OutOfBand
 
-AWAY = ("moving", "away")
 PLATFORM = "Matrix"
+MOVE_LEASE = timedelta(minutes=2)
+"""How long a move holds the incident before it is taken to have died (its room is reused by the next move)."""
 
 
 @dataclass(frozen=True)
@@ -44,28 +45,35 @@ class Moved:
     warnings: tuple[str, ...] = ()
 
 
-def away_row(session: Session, incident_id: int) -> OutOfBand | None:
-    """The incident's out-of-band row while it is moving or away, else None."""
+def away_row(session: Session, incident_id: int, now: datetime) -> OutOfBand | None:
+    """The incident's out-of-band row while it is away, or being moved there (a move a crash cut short counts only
+    until its lease runs out: then the incident is Slack's again, and the next `oob` takes the move up)."""
     row = session.get(OutOfBand, incident_id)
-    return row if row is not None and row.status in AWAY else None
-
-
-def is_away(svc: Services, incident_id: int) -> bool:
-    """Whether the incident is handled out of band now (or being moved there)."""
-    with svc.db.transaction() as session:
-        return away_row(session, incident_id) is not None
+    if row is None:
+        return None
+    moving = row.status == "moving" and now - row.moved_at < MOVE_LEASE
+    return row if row.status == "away" or moving else None
 
 
 def require_in_slack(svc: Services, incident_id: int) -> None:
     """Refuse Slack a command, click or form about an incident that is away: Slack may be the attacker's."""
     with svc.db.transaction() as session:
-        if away_row(session, incident_id) is None:
+        if away_row(session, incident_id, svc.clock()) is None:
             return
         incident = session.get(Incident, incident_id)
         key = incident.key if incident is not None else "This incident"
     raise PermissionDenied(
         f"{key} is being handled out of band: nothing about it is answered or done in Slack until it is back."
     )
+
+
+def incident_away(svc: Services, channel_id: str) -> bool:
+    """Whether the incident of a Slack channel is away (or being moved there)."""
+    with svc.db.transaction() as session:
+        incident = queries.incident_by_channel(session=session, channel_id=channel_id) if channel_id else None
+        return (
+            incident is not None and incident.id is not None and away_row(session, incident.id, svc.clock()) is not None
+        )
 
 
 def room_of_channel(session: Session, channel_id: str) -> str | None:
@@ -105,7 +113,7 @@ def within(at: datetime, windows: list[tuple[datetime, datetime | None]]) -> boo
     return any(start <= at and (end is None or at < end) for start, end in windows)
 
 
-def _members(session: Session, incident_id: int) -> list[str]:
+def incident_members(session: Session, incident_id: int) -> list[str]:
     """Everyone in the incident: role holders and the people brought in, in the order they came."""
     people = [a.user_id for a in queries.active_roles(session=session, incident_id=incident_id)]
     people += [p.user_id for p in queries.participants(session=session, incident_id=incident_id)]
@@ -132,6 +140,8 @@ def move(svc: Services, incident_id: int, *, by: str, reason: str | None) -> Mov
         row = tx.session.get(OutOfBand, incident_id)
         if row is not None and row.status == "away":
             raise Conflict(f"{tx.incident.key} is already out of band; `!incident return` in the room brings it back.")
+        if row is not None and away_row(tx.session, incident_id, tx.now) is not None:  # moving, within its lease
+            raise Conflict(f"{tx.incident.key} is being moved out of band already; it will be there in a moment.")
         previous = row.status if row is not None else None
         if row is None:
             row = OutOfBand(incident_id=incident_id, moved_by=by, moved_at=tx.now, moves=0)
@@ -139,7 +149,7 @@ def move(svc: Services, incident_id: int, *, by: str, reason: str | None) -> Mov
             row.moves += 1
         row.status, row.moved_by, row.moved_at, row.reason = "moving", by, tx.now, reason
         tx.session.add(row)
-        members = _members(tx.session, incident_id)
+        members = incident_members(tx.session, incident_id)
         view, room_id, key = tx.view(), row.room_id, tx.incident.key
     mapping = svc.config.oob
     invited = tuple(u for u in members if mapping.matrix_id(u))
@@ -156,7 +166,7 @@ def move(svc: Services, incident_id: int, *, by: str, reason: str | None) -> Mov
         room_chat.post(room_id, IncidentCard(incident=view, heading=f"{key} is out of band: {view.title}"))
         room_chat.post(room_id, RolesCard(incident=view))
         room_chat.post(room_id, Text(_how_to(key, reason, not_mapped)))
-    except GatewayError:
+    except Exception:  # the homeserver failed (or anything else): the incident stays in Slack
         _undo(svc, incident_id, previous)
         raise
     # Slack hears that the incident left, nothing more; while the row is `moving` this line still goes to Slack.
@@ -184,8 +194,8 @@ def _undo(svc: Services, incident_id: int, previous: str | None) -> None:
 def come_back(svc: Services, incident_id: int, *, by: str, summary: bool) -> str:
     """Move the response back to Slack; with `summary`, Slack also gets where the incident stands."""
     with incident_tx(svc, incident_id) as tx:
-        row = away_row(tx.session, incident_id)
-        if row is None:
+        row = tx.session.get(OutOfBand, incident_id)
+        if row is None or row.status != "away":
             raise Conflict(f"{tx.incident.key} is not out of band; its channel in Slack is where it is handled.")
         row.status, row.returned_by, row.returned_at = "returned", by, tx.now
         tx.record(TimelineKind.RETURNED_FROM_OUT_OF_BAND, actor=by, data={"summary": summary})

@@ -110,8 +110,7 @@ _WORDING: dict[K, Callable[[Fact, Who], str]] = {
         f"{who(f.actor or '')} moved the response out of band ({f['platform']}), inviting "
         + (", ".join(who(u) for u in f["invited"]) or "nobody")
         + (f"; not mapped, so left out: {', '.join(who(u) for u in f['not_mapped'])}" if f["not_mapped"] else "")
-        + (f" — reason: {f['reason']}" if f.data.get("reason") else "")
-    ),
+    ),  # the reason stays in the event's data: the worded timeline reaches Slack (the postmortem is uploaded there)
     K.RETURNED_FROM_OUT_OF_BAND: lambda f, who: f"{who(f.actor or '')} moved the response back to Slack",
     K.EVIDENCE_ADDED: _evidence,
     K.EVIDENCE_TRANSFERRED: lambda f, who: (

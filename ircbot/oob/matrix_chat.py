@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TypeVar
 
-from ircbot.adapters.matrix import MatrixClient
+from ircbot.adapters.matrix import MatrixClient, SyncBatch
 from ircbot.domain.messages import Message, Topic
 from ircbot.domain.oob_policy import OobFile
 from ircbot.domain.ports import ChatMessage, Profile
@@ -66,6 +66,18 @@ class MatrixChat:
                     self._client = None  # logged out elsewhere: log in again once
                 return work(self.client())
             raise
+
+    def sync(self, since: str | None, *, timeout_ms: int) -> SyncBatch:
+        """The rooms' news since a position (logging in again when the homeserver forgot the bot's token)."""
+        return self._call(lambda c: c.sync(since, timeout_ms=timeout_ms))
+
+    def own_id(self) -> str:
+        """The bot's Matrix user id, as configured (the homeserver says the same: it logged in as it)."""
+        return self.server.user
+
+    def remove(self, room_id: str, person: str) -> None:
+        """Take someone out of a room."""
+        self._call(lambda c: c.kick(room_id, person, "not in this incident"))
 
     def person(self, user_id: str) -> str | None:
         """The Matrix account of a Slack user, None when oob.yaml does not map them."""

@@ -13,20 +13,25 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlmodel import Session
+
 from ircbot.adapters.matrix import RoomEvent
 from ircbot.commands.base import Invocation
-from ircbot.commands.dispatch import dispatch
-from ircbot.commands.parsing import without_nul
+from ircbot.commands.dispatch import dispatch, lookup
+from ircbot.commands.parsing import split_words, without_nul
+from ircbot.domain.access import INCIDENT_KEY
 from ircbot.domain.deliveries import remember_delivery
 from ircbot.domain.kinds import TimelineKind
-from ircbot.domain.messages import OpenModal, Outcome, Text
-from ircbot.domain.out_of_band import away_row, incident_of_room
+from ircbot.domain.messages import OpenModal, Outcome, Reply, Text
+from ircbot.domain.oob_policy import OobFile
+from ircbot.domain.out_of_band import away_row, incident_members, incident_of_room
 from ircbot.domain.services import Services
 from ircbot.domain.unit import incident_tx
 from ircbot.errors import GatewayError
 from ircbot.oob.matrix_chat import MatrixChat
 from ircbot.oob.render import to_matrix
 from ircbot.slack.modals import typed_instead
+from ircbot.store import queries
 from ircbot.store.oob import OutOfBandSync
 
 PREFIX = "!incident"
@@ -79,10 +84,10 @@ class RoomListener:
         with self.svc.db.transaction() as session:
             kept = session.get(OutOfBandSync, account)
             since = kept.since if kept is not None else None
-        batch = self.chat.client().sync(since, timeout_ms=timeout_ms)
+        batch = self.chat.sync(since, timeout_ms=timeout_ms)
         ran = 0
         if since is not None:
-            own = self.chat.client().whoami()
+            own = self.chat.own_id()
             for event in batch.events:
                 if event.sender != own and self.handle(event):
                     ran += 1
@@ -95,50 +100,87 @@ class RoomListener:
         return ran
 
     def handle(self, event: RoomEvent) -> bool:
-        """One room event, once: a command is run and answered; other words in an incident's room are kept."""
-        if event.type != "m.room.message" or event.msgtype not in ("m.text", "m.emote"):
-            return False
-        if not remember_delivery(self.svc, f"matrix:{event.event_id}"):
-            return False
-        body = without_nul(event.body).strip()
-        person = self.svc.config.oob.slack_id(event.sender)
+        """One room event, once: a command is run and answered, other words in an incident's room are kept, and
+        anyone who comes into an incident's room without being in the incident is shown out."""
         with self.svc.db.transaction() as session:
             incident = incident_of_room(session, event.room_id)
             incident_id = incident.id if incident is not None else None
             channel = (incident.channel_id or "") if incident is not None else ""
-            away = incident_id is not None and away_row(session, incident_id) is not None
+            away = incident_id is not None and away_row(session, incident_id, self.svc.clock()) is not None
+            allowed = members(session, self.svc.config.oob, incident_id) if incident_id is not None else None
+        if event.type == "m.room.member":
+            if allowed is not None and event.membership in ("invite", "join") and event.state_key not in allowed:
+                self._show_out(event)
+            return False
+        if event.type != "m.room.message" or event.msgtype not in ("m.text", "m.emote"):
+            return False
+        body = without_nul(event.body).strip()
+        person = self.svc.config.oob.slack_id(event.sender)
         if body.split(maxsplit=1)[:1] == [PREFIX]:
-            self._command(event, person, channel, body[len(PREFIX) :].strip())
+            if not remember_delivery(self.svc, f"matrix:{event.event_id}"):
+                return False
+            in_incident = allowed is None or event.sender in allowed
+            self._command(event, person if in_incident else None, channel, body[len(PREFIX) :].strip())
             return True
         if away and incident_id is not None:
             self._keep(incident_id, event, person, body)
         return False
 
+    def _show_out(self, event: RoomEvent) -> None:
+        """Remove someone the room may not hold (the bot alone invites, but a homeserver admin could force a join)."""
+        assert event.state_key is not None
+        try:
+            self.chat.remove(event.room_id, event.state_key)
+            log.warning("removed %s from out-of-band room %s: not in the incident", event.state_key, event.room_id)
+        except GatewayError as exc:
+            log.error("could not remove %s from out-of-band room %s: %s", event.state_key, event.room_id, exc)
+
     def _command(self, event: RoomEvent, person: str | None, channel: str, text: str) -> None:
         if person is None:
-            text = (
-                f"{event.sender} is not in oob.yaml's people, so the bot does not know who you are in the "
-                "incident: ask whoever runs ircbot to map your Slack user to this Matrix account."
+            line = (
+                f"{event.sender} is not one of this incident's people in oob.yaml, so the bot does not act for you: "
+                "ask whoever runs ircbot to map your Slack user to this Matrix account."
             )
-            answer = (text, text)
+            answer, private = (line, line), False
         else:
             invocation = Invocation(
                 user_id=person, channel_id=channel, text=text, request_key=f"matrix:{event.event_id}", venue="oob"
             )
-            answer = _words(dispatch(self.svc, invocation), self.chat)
+            outcome = dispatch(self.svc, invocation)
+            answer, private = _words(outcome, self.chat), not _for_the_room(outcome, text, channel)
         try:
-            self.chat.say(event.room_id, answer[0], html=answer[1], txn_id=f"answer-{event.event_id}")
+            room = self.chat.direct_room(person) if private and person else event.room_id
+            self.chat.say(room, answer[0], html=answer[1], txn_id=f"answer-{event.event_id}")
         except GatewayError as exc:  # the command ran and is in the timeline; only its answer is lost
             log.warning("could not answer %s in %s: %s", event.event_id, event.room_id, exc)
 
     def _keep(self, incident_id: int, event: RoomEvent, person: str | None, body: str) -> None:
+        """Into the timeline, with the event remembered in the same transaction: kept once, and never lost."""
         with incident_tx(self.svc, incident_id) as tx:
+            if not queries.remember_request(session=tx.session, key=f"matrix:{event.event_id}", at=tx.now):
+                return
             tx.record(
                 TimelineKind.SAID_OUT_OF_BAND,
                 body,
                 actor=person or event.sender,
                 data={"sender": event.sender, "event_id": event.event_id},
             )
+
+
+def members(session: Session, oob: OobFile, incident_id: int) -> set[str]:
+    """The Matrix accounts an incident's room may hold: the mapped members of the incident."""
+    return {m for user in incident_members(session, incident_id) if (m := oob.matrix_id(user))}
+
+
+def _for_the_room(outcome: Outcome, text: str, channel: str) -> bool:
+    """Whether an answer is for the whole room: one about the room's own incident. An answer about another
+    incident (typed with its key), or only for the caller (the incidents they may see), goes to their DM."""
+    if isinstance(outcome, Reply) and outcome.visibility == "in_channel":
+        return True
+    words = split_words(text)
+    spec = lookup(words[0]) if words and not INCIDENT_KEY.match(words[0]) else None
+    keyed = any(INCIDENT_KEY.match(w) for w in words[:2])
+    return bool(channel) and spec is not None and spec.needs_incident and not keyed
 
 
 def _words(outcome: Outcome, chat: MatrixChat) -> tuple[str, str]:

@@ -35,6 +35,7 @@ from ircbot.store.models import (
     ThreadActivity,
     TimelineEvent,
 )
+from ircbot.store.oob import OutOfBand
 from ircbot.store.records import ClockTimer
 
 
@@ -68,12 +69,17 @@ def incident_by_channel(*, session: Session, channel_id: str) -> Incident | None
 
 
 def open_incidents_visible_to(*, session: Session, user_id: str) -> Sequence[Incident]:
-    """Open incidents that are public or that the user was brought into, most severe first, then oldest."""
+    """Open incidents that are public or that the user was brought into, most severe first, then oldest.
+
+    Incidents handled out of band are left out: Slack may be the attacker's, and the room is where they are seen.
+    """
     brought_in = select(Participant.incident_id).where(Participant.user_id == user_id)
+    away = select(OutOfBand.incident_id).where(col(OutOfBand.status).in_(("moving", "away")))
     query = (
         select(Incident)
         .where(Incident.status == IncidentStatus.OPEN, col(Incident.channel_id).is_not(None))
         .where(or_(col(Incident.is_private).is_(False), col(Incident.id).in_(brought_in)))
+        .where(col(Incident.id).not_in(away))
         .order_by(col(Incident.severity), col(Incident.declared_at), col(Incident.number))
     )
     return session.exec(query).all()

@@ -7,11 +7,20 @@ from typing import Any
 from ircbot.domain.capture import capture_message
 from ircbot.domain.channel_read import note_activity
 from ircbot.domain.joining import record_membership
+from ircbot.domain.out_of_band import incident_away
 from ircbot.domain.services import Services
 from ircbot.slack.interactions.base import Answer, Interaction, interaction
 
 
-@interaction("event", "member_joined_channel")
+def _in_slack(svc: Services, event: dict[str, Any]) -> bool:
+    """Whether the channel's incident (if any) is handled in Slack: while it is away, what happens in its Slack
+    channel may be the attacker's, so a join gives no access and nothing there is written into the record."""
+    item = event.get("item") or {}
+    channel = str(event.get("channel_id") or event.get("channel") or item.get("channel") or "")
+    return not incident_away(svc, channel)
+
+
+@interaction("event", "member_joined_channel", accepts=_in_slack)
 def member_joined(it: Interaction) -> Answer:
     """Record that someone joined an incident channel (they may now see the incident)."""
     record_membership(it.svc, channel_id=str(it.payload.get("channel", "")), user_id=it.user, joined=True)
@@ -26,7 +35,11 @@ def member_left(it: Interaction) -> Answer:
 
 
 def _marked(svc: Services, event: dict[str, Any]) -> bool:
-    return event.get("reaction") == svc.timeline_emoji and (event.get("item") or {}).get("type") == "message"
+    return (
+        _in_slack(svc, event)
+        and event.get("reaction") == svc.timeline_emoji
+        and (event.get("item") or {}).get("type") == "message"
+    )
 
 
 @interaction("event", "reaction_added", accepts=_marked)
@@ -41,7 +54,7 @@ def reaction_added(it: Interaction) -> Answer:
 
 def _pinned_message(svc: Services, event: dict[str, Any]) -> bool:
     item = event.get("item") or {}
-    return item.get("type") == "message" and bool((item.get("message") or {}).get("ts"))
+    return item.get("type") == "message" and bool((item.get("message") or {}).get("ts")) and _in_slack(svc, event)
 
 
 @interaction("event", "pin_added", accepts=_pinned_message)
@@ -54,7 +67,8 @@ def pin_added(it: Interaction) -> Answer:
 
 
 def _kept_or_moved(svc: Services, event: dict[str, Any]) -> bool:
-    return (_from_a_bot(event) and bool(event.get("ts"))) or _moved_thread(event) is not None
+    kept = (_from_a_bot(event) and bool(event.get("ts"))) or _moved_thread(event) is not None
+    return kept and _in_slack(svc, event)
 
 
 def _from_a_bot(event: dict[str, Any]) -> bool:
