@@ -382,3 +382,13 @@ def test_a_long_poll_gets_more_time_than_the_client_timeout(proxy: Proxy) -> Non
     assert batch == SyncBatch(next_batch="s2", events=(), invited_rooms=("!i:ircbot.test",))
     _, path, _, _ = proxy.seen[-1]
     assert "since=s1" in path and "timeout=1000" in path and "filter=" in path
+
+
+@pytest.mark.slow
+def test_a_tagged_message_is_found_by_its_key_and_an_untagged_one_is_not(synapse: SynapseServer) -> None:
+    bot, alice = synapse.user("bot"), synapse.user("alice")
+    room = bot.create_room(name="inc-50", topic="", invite=[alice.whoami()])
+    sent = bot.send(room, "Paged tier 2", txn_id="outbox-17", key="outbox-17")
+    bot.send(room, "a line without a key", txn_id="plain-1")
+    assert bot.find_key(room, "outbox-17") == sent
+    assert bot.find_key(room, "outbox-18") is None and bot.find_key(room, "plain-1") is None

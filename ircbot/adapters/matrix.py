@@ -39,6 +39,7 @@ SYNC_FILTER = {
     },
 }
 SYNC_FILTER_JSON = json.dumps(SYNC_FILTER, separators=(",", ":"))
+KEY_FIELD = "org.ircbot.key"  # the content field a message's idempotency key rides in (namespaced, as the spec asks)
 GAP_PAGE = 100  # events per /messages page when a sync answer left some out (its timeline was `limited`)
 
 
@@ -180,18 +181,39 @@ class MatrixClient:
 
     # --- messages ---------------------------------------------------------------------------------------
 
-    def send(self, room_id: str, body: str, *, html: str | None = None, txn_id: str, notice: bool = False) -> str:
-        """Send an m.text (or m.notice) message, with HTML if given; returns its event id.
+    def send(
+        self,
+        room_id: str,
+        body: str,
+        *,
+        html: str | None = None,
+        txn_id: str,
+        notice: bool = False,
+        key: str | None = None,
+    ) -> str:
+        """Send an m.text (or m.notice) message, with HTML if given, tagged with `key` if given; its event id.
 
-        The homeserver remembers `txn_id` per device (access token): the same send repeated with the same
-        txn_id, e.g. after a lost answer, is a no-op that returns the first event's id instead of a second message.
+        The homeserver remembers `txn_id` per device for a while (Synapse: in memory, minutes): the same send
+        repeated soon with the same txn_id is a no-op that returns the first event's id. For longer, `find_key`
+        looks for the tag.
         """
         content: dict[str, Any] = {"msgtype": "m.notice" if notice else "m.text", "body": body}
+        if key is not None:
+            content[KEY_FIELD] = key
         if html is not None:
             content["format"] = "org.matrix.custom.html"
             content["formatted_body"] = html
         path = _path("rooms", room_id, "send", "m.room.message", txn_id)
         return _text(self._call("send", "PUT", path, content), "event_id", "matrix.send")
+
+    def find_key(self, room_id: str, key: str, *, within: int = 200) -> str | None:
+        """The id of a message of this account tagged `key` among a room's last `within` events, or None."""
+        query = urllib.parse.urlencode({"dir": "b", "limit": str(within)})
+        page = self._call("messages", "GET", _path("rooms", room_id, "messages") + "?" + query)
+        for raw in page.get("chunk") or []:
+            if isinstance(raw, dict) and (raw.get("content") or {}).get(KEY_FIELD) == key:
+                return str(raw.get("event_id", "")) or None
+        return None
 
     def sync(self, since: str | None, *, timeout_ms: int = 30000) -> SyncBatch:
         """Long-poll /sync: what happened since `since` (None: the start), waiting up to timeout_ms for news."""

@@ -34,6 +34,13 @@ METRIC_WORDS = {
     "mttc": ("time to contain", "contained − detected"),
     "mttr": ("time to resolve", "resolved − detected"),
 }
+UNKNOWN = {
+    "mttd": "— (impact start not recorded: `declare --started`)",
+    "mtta": "— (never acknowledged)",
+    "mttc": "— (containment not recorded: `contained [TIME]`)",
+    "mttr": "— (not resolved)",
+}
+"""What a metric without one of its two times says instead: unknown, and how to record it, never a zero."""
 # NIST SP 800-61 r2, section 3.4.1 (lessons learned).
 LESSONS_QUESTIONS = (
     "Exactly what happened, and at what times?",
@@ -66,7 +73,7 @@ def metrics(incident: Incident) -> list[dict[str, str]]:
         began: datetime | None = getattr(incident, start)
         ended: datetime | None = getattr(incident, end)
         label, definition = METRIC_WORDS[name]
-        value = format_duration(ended - began if began and ended else None)
+        value = format_duration(ended - began) if began and ended else UNKNOWN[name]
         rows.append({"name": name.upper(), "label": label, "definition": definition, "value": value})
     return rows
 

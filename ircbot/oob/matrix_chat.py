@@ -113,7 +113,7 @@ class MatrixChat:
         room = channel_id if channel_id.startswith("!") else self.direct_room(channel_id)
         body, formatted = to_matrix(message, self.person)
         txn = key or uuid.uuid4().hex
-        return self._call(lambda c: c.send(room, body, html=formatted, txn_id=txn))
+        return self._call(lambda c: c.send(room, body, html=formatted, txn_id=txn, key=key))
 
     def say(self, room_id: str, text: str, *, html: str | None = None, txn_id: str) -> str:
         """An answer into a room (a notice, which bots do not answer), sent once per transaction id."""
@@ -141,8 +141,15 @@ class MatrixChat:
         """Matrix has no Home tab."""
 
     def find_posted(self, channel_id: str, key: str, *, since: datetime) -> str | None:
-        """Never needed: a send repeated with its transaction id is the same event."""
-        return None
+        """A message tagged `key` among the room's (or the person's direct room's) latest, or None."""
+        if channel_id.startswith("!"):
+            room: str | None = channel_id
+        else:
+            person = self.person(channel_id)
+            with self.db.transaction() as session:
+                known = session.get(OutOfBandDirect, person) if person else None
+                room = known.room_id if known is not None else None
+        return self._call(lambda c: c.find_key(room, key)) if room else None
 
     def pin(self, channel_id: str, ts: str) -> None:
         """The room's first messages are its state; nothing is pinned."""

@@ -131,14 +131,15 @@ class VenueChat:
         self.slack.publish_home(user_id, tuple(i for i in incidents if i.id not in away))
 
     def find_posted(self, channel_id: str, key: str, *, since: datetime) -> str | None:
-        """Slack's history; in the room a repeated send is the same event anyway."""
-        if self._room_for(channel_id) is not None:
-            return None
+        """Where the message would have gone: the room, the person's direct room, or Slack."""
+        room = self._room_for(channel_id)
+        if room is not None:
+            return self.room.find_posted(room, key, since=since)
         if key.startswith(OUTBOX_KEY) and channel_id[:1] in ("U", "W"):
             with self.db.transaction() as session:
                 queued = session.get(OutboxMessage, int(key.removeprefix(OUTBOX_KEY)))
                 if queued is not None and queued.incident_id in away_incident_ids(session):
-                    return None
+                    return self.room.find_posted(channel_id, key, since=since)
         return self.slack.find_posted(channel_id, key, since=since)
 
     def pin(self, channel_id: str, ts: str) -> None:
