@@ -19,7 +19,7 @@ RETURN_USAGE = "return [--summary]"
 def run(ctx: Context) -> Outcome:
     """Move the response to the out-of-band Matrix room, when Slack may be compromised (the reason stays out of it)."""
     moved = move(ctx.svc, ctx.require_incident(), by=ctx.user, reason=ctx.rest.strip() or None)
-    _post_clocks(ctx, moved.room_id)
+    clock_warnings = _post_clocks(ctx, moved.room_id)
     # For the mover alone; still, what Slack shows names no room and no reason (Slack may be read by the attacker).
     lines = [f"{moved.key} is out of band: your Matrix invitation is waiting ({len(moved.invited)} people invited)."]
     if not moved.invited:
@@ -27,18 +27,19 @@ def run(ctx: Context) -> Outcome:
     if moved.not_mapped:
         left_out = ", ".join(f"<@{u}>" for u in moved.not_mapped)
         lines.append(f"Not invited, having no Matrix account in oob.yaml: {left_out}.")
-    lines += list(moved.warnings)
+    lines += [*moved.warnings, *clock_warnings]
     return Reply(Text("\n".join(lines)))  # for the mover only: the channel gets one line without details
 
 
-def _post_clocks(ctx: Context, room_id: str) -> None:
+def _post_clocks(ctx: Context, room_id: str) -> list[str]:
     """The running regulatory clocks go with the incident: a deadline does not stop because Slack did."""
     with ctx.svc.db.transaction() as session:
         lines = lines_of(session, ctx.require_incident(), ctx.svc, ctx.svc.clock())
     room = ctx.svc.oob_chat
-    if lines and room is not None:
-        listing = Text("\n".join(["*Regulatory clocks*", *(describe(line, "UTC") for line in lines), NOT_ADVICE]))
-        attempt(("post the regulatory clocks in the room", lambda: room.post(room_id, listing)))
+    if not lines or room is None:
+        return []
+    listing = Text("\n".join(["*Regulatory clocks*", *(describe(line, "UTC") for line in lines), NOT_ADVICE]))
+    return attempt(("post the regulatory clocks in the room", lambda: room.post(room_id, listing)))
 
 
 @command("return", RETURN_USAGE, permission="oob")

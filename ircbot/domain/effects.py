@@ -10,11 +10,13 @@ Step = tuple[str, Callable[[], object]]
 
 
 def attempt(*steps: Step) -> list[str]:
-    """Run each (label, step); a step Slack refuses becomes a warning naming what could not be done."""
+    """Run each (label, step); a step Slack (or the Matrix homeserver) refuses becomes a warning naming what could not
+    be done."""
     warnings = []
     for label, step in steps:
         try:
             step()
         except GatewayError as exc:
-            warnings.append(f"Could not {label}: Slack said `{exc.error}`.")
+            who = "the Matrix homeserver" if exc.method.startswith("matrix") else "Slack"
+            warnings.append(f"Could not {label}: {who} said `{exc.error}`.")
     return warnings
