@@ -8,11 +8,13 @@ from dateutil import tz
 
 from ircbot.commands.base import Context, command
 from ircbot.commands.parsing import split_flags, split_words
+from ircbot.commands.times import typer_zone
 from ircbot.domain.clocks import ClockLine, lines_of, regime_of, start_clock, stop, submit
+from ircbot.domain.date_token import slack_date
 from ircbot.domain.deadlines import parse_time
 from ircbot.domain.messages import Outcome, Reply, Text
 from ircbot.durations import format_duration
-from ircbot.errors import GatewayError, UsageError
+from ircbot.errors import UsageError
 
 USAGE = "clock start <regime> [--aware TIME] | clock done <regime> [reference] | clock stop <regime> <reason>"
 NOT_ADVICE = "_Deadlines follow regulations.yaml; they are not legal advice._"
@@ -31,7 +33,7 @@ def run(ctx: Context) -> Outcome:
         )
     regime, rest = words[1].lower(), words[2].strip() if len(words) > 2 else ""
     regime_of(ctx.svc, regime)  # an unknown regime is answered with the list
-    zone = _zone(ctx)
+    zone = typer_zone(ctx)
     if action == "start":
         flags = split_flags(split_words(rest), switches=set(), valued={"aware"}, usage=USAGE)
         if flags.words:
@@ -76,41 +78,31 @@ def listing(ctx: Context) -> Outcome:
         return Reply(
             Text(f"No regulatory clocks in this incident. Start one with `/incident clock start <regime>`: {known}.")
         )
-    zone = _zone(ctx)
+    zone = typer_zone(ctx)
     return Reply(Text("\n".join(["*Regulatory clocks*", *(describe(line, zone) for line in lines), NOT_ADVICE])))
 
 
 def describe(line: ClockLine, zone: str) -> str:
-    """One report: what, to whom, its deadline in UTC and the reader's zone, and where it stands."""
+    """One report: what, to whom, its deadline (a date token each reader sees in their zone), and where it stands."""
     to = f" to {line.recipient}" if line.recipient else ""
     head = f"• *{line.regime.upper()}* {line.report}{to}"
     if line.due_at is None:
         return f"{head} — waiting: its clock starts when the report before it is submitted"
-    due = f"due {_both(line.due_at, zone)}"
+    due = f"due {_date(line.due_at, zone)}"
     if line.state in ("running", "overdue"):
         left = line.left or timedelta(0)
         when = f"{format_duration(left)} left" if left > timedelta(0) else f"OVERDUE by {format_duration(-left)}"
         return f"{head} — {due}; {when}"
     if line.state == "not applicable":
         return f"{head} — not applicable: {line.reason}"
-    sent = f"submitted {_both(line.submitted_at, zone)} by <@{line.submitted_by}>" if line.submitted_at else "submitted"
+    sent = f"submitted {_date(line.submitted_at, zone)} by <@{line.submitted_by}>" if line.submitted_at else "submitted"
     ref = f", reference {line.reference}" if line.reference else ""
     late = f", {format_duration(line.late_by)} late" if line.late_by else ", on time"
     return f"{head} — {due}; {sent}{ref}{late}"
 
 
-def _both(when: datetime | None, zone: str) -> str:
-    """UTC, and each reader's own zone (Slack renders the date token; the fallback is the typer's zone)."""
+def _date(when: datetime | None, zone: str) -> str:
+    """A date token, which each reader sees in their own zone; the fallback is in the typer's zone."""
     if when is None:
         return "—"
-    local = when.astimezone(tz.gettz(zone) or tz.UTC)
-    token = f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{local:%a %Y-%m-%d %H:%M %Z}>"
-    return f"{when:%Y-%m-%d %H:%M} UTC ({token})"
-
-
-def _zone(ctx: Context) -> str:
-    """The typer's Slack time zone, else the bot's."""
-    try:
-        return ctx.svc.chat.profile(ctx.user).tz or ctx.svc.timezone
-    except GatewayError:
-        return ctx.svc.timezone
+    return slack_date(when, f"{when.astimezone(tz.gettz(zone) or tz.UTC):%a %Y-%m-%d %H:%M %Z}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ircbot.commands.base import Context, command
 from ircbot.commands.parsing import split_flags, split_words
+from ircbot.domain.date_token import slack_date
 from ircbot.domain.indicators import add_indicator, list_indicators
 from ircbot.domain.ioc_extract import IOC_TYPES
 from ircbot.domain.messages import Outcome, Reply, Text
@@ -54,10 +55,9 @@ def listing(ctx: Context) -> Outcome:
         )
     lines = [f"*Indicators ({len(found)})*"]
     for row in found[:MAX_LISTED]:
-        seen = row.first_seen_at
-        when = f"<!date^{int(seen.timestamp())}^{{date_short}} {{time}}|{seen:%Y-%m-%d %H:%M} UTC>"
+        seen = slack_date(row.first_seen_at)
         lines.append(
-            f"• {row.type} `{row.value}` — TLP:{row.tlp.upper()}, first seen {when} in {', '.join(row.seen_in)}"
+            f"• {row.type} `{row.value}` — TLP:{row.tlp.upper()}, first seen {seen} in {', '.join(row.seen_in)}"
         )
     if len(found) > MAX_LISTED:
         lines.append(f"…and {len(found) - MAX_LISTED} more: `ircbot export <key> --csv FILE` has them all.")

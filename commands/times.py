@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from dateutil import tz
 
 from ircbot.commands.base import Context
+from ircbot.domain.date_token import slack_date
 from ircbot.domain.deadlines import parse_time
 from ircbot.domain.services import Services
 from ircbot.durations import parse_duration
@@ -55,6 +56,9 @@ def read_time(svc: Services, text: str, *, what: str, usage: str, zone: str) -> 
 
 
 def echo(when: datetime, zone: str) -> str:
-    """How a typed time was read: `2026-11-29 04:10 CET (03:10 UTC)`."""
-    local = when.astimezone(tz.gettz(zone) or tz.UTC)
-    return f"{local:%Y-%m-%d %H:%M %Z} ({when.astimezone(UTC):%H:%M} UTC)"
+    """How a typed time was read, as a date token: each reader sees the moment in their own zone.
+
+    The typer's Slack zone is the one a typed time is read in, so they see the wall time they typed back; others
+    in the channel see it in theirs. The fallback is in the zone it was read in: `2026-11-29 04:10 CET`.
+    """
+    return slack_date(when, f"{when.astimezone(tz.gettz(zone) or tz.UTC):%Y-%m-%d %H:%M %Z}")

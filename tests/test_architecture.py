@@ -37,6 +37,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
             "ircbot.domain.views",
             "ircbot.domain.metrics",
             "ircbot.domain.messages",
+            "ircbot.domain.date_token",
             "ircbot.domain.ports",
         ),
         ("base",),

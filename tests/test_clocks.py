@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -57,14 +58,15 @@ def quick(make_harness: Callable[..., Harness], **kwargs: Any) -> tuple[Harness,
     return h, channel
 
 
-def test_start_answers_with_the_deadline_in_utc_and_the_readers_zone(make_harness: Callable[..., Harness]) -> None:
+def test_start_answers_with_the_deadline_in_each_readers_zone(make_harness: Callable[..., Harness]) -> None:
     h, channel = quick(make_harness)
     reply = h.slash("clock start gdpr --aware 2026-12-01T10:00+01:00", channel=channel)
     assert "started the GDPR Art. 33 clock" in reply.text
-    assert "notification to lead supervisory authority — due 2026-12-04 09:00 UTC (<!date^1796374800^" in reply.text
-    assert "|Fri 2026-12-04 10:00 CET>)" in reply.text, "each reader sees their own zone; the fallback is the typer's"
+    due = "notification to lead supervisory authority — due <!date^1796374800^{date_short_pretty} {time}|"
+    assert f"{due}Fri 2026-12-04 10:00 CET>;" in reply.text, "each reader sees their zone; the fallback is the typer's"
+    assert "UTC" not in reply.text, "no fixed time beside the token"
     listing = h.slash("clocks", channel=channel, user=BOB).text  # Bob reads it in New York
-    assert "|Fri 2026-12-04 04:00 EST>)" in listing and "not legal advice" in listing
+    assert f"{due}Fri 2026-12-04 04:00 EST>;" in listing and "not legal advice" in listing
     status = h.slash("status", channel=channel).text
     assert "Next deadline" in status and "GDPR notification" in status
     h.advance(seconds=3)  # the pinned card is redrawn once the burst of changes is over
@@ -78,8 +80,10 @@ def test_reminders_then_overdue_pages_the_owner_each_round_until_done(make_harne
     h.advance(seconds=31)
     assert any("first notice to the regulator is due in" in t for t in dms(h, CAROL)), "the owner is reminded"
     assert "50% of its window has passed" in channel_text(h.emulator, channel)
+    due = re.compile(r"is due in [^(]+ \(<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^>]+ UTC>\);")
+    assert due.search(channel_text(h.emulator, channel)), "the deadline in each reader's zone"
     h.advance(seconds=30)
-    assert "is OVERDUE" in channel_text(h.emulator, channel)
+    assert "is OVERDUE (deadline <!date^" in channel_text(h.emulator, channel)
     assert len(clock_pages(h)) == 1 and clock_pages(h)[0].status == "fired"
     assert any("Quick test regime first notice of INC-1 is overdue" in t for t in dms(h, CAROL))
     h.slash("ack", channel=channel, user=CAROL)  # acknowledging the incident's page does not stop the clock

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from ircbot.store.models import Notice, Reminder
+from ircbot.slack.markup import slack_date
+from ircbot.store.models import Notice, Reminder, StatusUpdate
 from tests.conftest import Harness
 from tests.factories import ALICE, BOB, DAVE, escalation_config, roles_config, tier
 from tests.scenario import buttons, channel_text, events, incident
@@ -56,6 +57,34 @@ def test_update_reaches_channel_stakeholders_and_email_with_private_details_with
     assert "Website defacement" in channel_text(h.emulator, stakeholders)
     h.wait_for(lambda: len(smtp.inbox.to("ciso@example.com")) == 2)
     assert "Page restored" in smtp.inbox.to("ciso@example.com")[1].get_body(("plain",)).get_content()
+
+
+def test_the_next_update_is_a_date_token_in_slack_and_utc_by_email(
+    make_harness: Callable[..., Harness], smtp: SmtpServer
+) -> None:
+    probe = make_harness()
+    stakeholders = probe.emulator.add_channel("sec-updates", members=[DAVE], bot_member=True)
+    h = make_harness(escalation=comms_config(stakeholders), smtp_url=smtp.url)
+    _, channel = h.declare("Website defacement sev2 --public")
+    h.slash("update", channel=channel, wait=False)
+    view_id = h.wait_for(
+        lambda: next((k for k, v in h.emulator.views.items() if v["callback_id"] == "update_modal"), None)
+    )
+    values = {
+        "status": {"value": {"type": "plain_text_input", "value": "Page restored from the CDN origin"}},
+        "next_update": {"value": {"type": "plain_text_input", "value": "2h"}},
+    }
+    assert h.driver.submit_view(ALICE, view_id, values).status == 200
+    h.wait_for(lambda: smtp.inbox.to("ciso@example.com"))  # e-mail goes last, after both channels
+    with h.bot.db.transaction() as session:
+        promised = session.exec(select(StatusUpdate)).one().next_update_at
+    assert promised is not None
+    for where in (channel, stakeholders):  # each reader sees it in their own zone
+        assert f"*Next update:* {slack_date(promised)}" in channel_text(h.emulator, where)
+    mail = smtp.inbox.to("ciso@example.com")[0]  # an e-mail names its zone
+    plain, html = (mail.get_body((part,)).get_content() for part in ("plain", "html"))
+    assert f"Next update: {promised:%Y-%m-%d %H:%M} UTC\r\n" in plain and "<!date" not in plain
+    assert f"<strong>Next update:</strong> {promised:%Y-%m-%d %H:%M} UTC<" in html and "date^" not in html
 
 
 def test_update_form_and_restricted_senders(make_harness: Callable[..., Harness]) -> None:
@@ -120,6 +149,8 @@ def test_overdue_update_reminds_channel_and_comms_and_can_be_snoozed(make_harnes
         minutes=14
     )
     assert events(h, kind="reminder_snoozed")
+    snoozed = next(m for m in h.emulator.messages(channel) if m["ts"] == reminder["ts"])
+    assert f"snoozed the update reminder until {slack_date(pending[0].due_at)}." in h.emulator.message_text(snoozed)
 
 
 def test_notice_is_previewed_then_sent_with_its_approver_recorded(

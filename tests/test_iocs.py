@@ -61,6 +61,7 @@ def test_indicators_in_notes_and_pinned_messages_are_found_once_and_private_rang
         "*Indicators (4)*" in listing and "ip `45.77.1.9` — TLP:AMBER" in listing and "note, pinned message" in listing
     )
     assert "10.1.2.3" not in listing
+    assert "first seen <!date^" in listing and "^{date_short_pretty} {time}|" in listing, "in each reader's zone"
 
 
 def test_indicators_in_an_alert_are_recorded_with_the_incident_it_opens(make_harness: Callable[..., Harness]) -> None:

@@ -6,9 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from dateutil import tz
 
+from ircbot.slack.markup import slack_date
 from tests.conftest import Harness
 from tests.factories import BOB
 from tests.scenario import events, incident
+
+BERLIN = tz.gettz("Europe/Berlin")
 
 
 def test_contained_records_the_time_in_the_typers_zone_and_echoes_it(harness: Harness) -> None:
@@ -17,17 +20,25 @@ def test_contained_records_the_time_in_the_typers_zone_and_echoes_it(harness: Ha
     typed = (now - timedelta(minutes=30)).astimezone(UTC)
     local = typed.astimezone(tz.gettz("America/New_York"))
     reply = harness.slash(f"contained {local:%Y-%m-%d %H:%M}", channel=channel, user=BOB)  # Bob is in New York
-    assert f"recorded containment at {local:%Y-%m-%d %H:%M} E" in reply.text and f"({typed:%H:%M} UTC)" in reply.text
-    assert incident(harness).contained_at == typed.replace(second=0, microsecond=0)
+    read = typed.replace(second=0, microsecond=0)
+    # The moment read, which each reader's Slack shows in their zone (Bob sees the wall time he typed); the fallback
+    # names the zone it was read in.
+    assert f"recorded containment at {slack_date(read, f'{local:%Y-%m-%d %H:%M %Z}')}." in reply.text
+    assert "UTC" not in reply.text
+    assert incident(harness).contained_at == read
     again = harness.slash("contained 10m", channel=channel)
-    assert "it said" in again.text
+    assert f"(it said <!date^{int(read.timestamp())}^" in again.text
     assert [e.kind for e in events(harness, kind="contained")] == ["contained", "contained"]
 
 
 def test_containment_cannot_precede_detection_or_lie_in_the_future(harness: Harness) -> None:
     _, channel = harness.declare("Ransomware on FS01 sev2")
-    assert "cannot come before detection" in harness.slash("contained 3h", channel=channel).text
-    assert "is in the future" in harness.slash("contained 2099-01-01 00:00", channel=channel).text
+    early = harness.slash("contained 3h", channel=channel).text
+    assert "cannot come before detection" in early
+    assert f"was detected {slack_date(incident(harness).detected_at)};" in early
+    future = harness.slash("contained 2099-01-01 00:00", channel=channel).text  # Alice types in Berlin time
+    read = slack_date(datetime(2099, 1, 1, 0, 0, tzinfo=BERLIN), "2099-01-01 00:00 CET")
+    assert f"({read}) is in the future" in future
     assert "is not a time for containment" in harness.slash("contained soonish", channel=channel).text
     assert incident(harness).contained_at is None
 

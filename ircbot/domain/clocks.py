@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from ircbot.domain.date_token import slack_date
 from ircbot.domain.deadlines import deadline, reminder_times
 from ircbot.domain.kinds import IncidentStatus, OutboxKind, TimelineKind, TimerStatus
 from ircbot.domain.policy import USER_ID
@@ -284,7 +285,7 @@ def _remind(tx: IncidentTx, row: RegulatoryClock, regime: Regime, share: float) 
     text = (
         f":hourglass_flowing_sand: {tx.incident.label}: {regime.name} — the {row.report}"
         + (f" to {row.recipient}" if row.recipient else "")
-        + f" is due in {left} ({_stamp(row.due_at)}); {round(share * 100)}% of its window has passed. "
+        + f" is due in {left} ({slack_date(row.due_at)}); {round(share * 100)}% of its window has passed. "
         f"Once it is submitted: `/incident clock done {row.regime} [reference]`."
     )
     _tell(tx, regime, text)
@@ -296,10 +297,11 @@ def _remind(tx: IncidentTx, row: RegulatoryClock, regime: Regime, share: float) 
 
 
 def _overdue(tx: IncidentTx, row: RegulatoryClock, regime: Regime) -> None:
+    assert row.due_at is not None  # a running report's timers count to its deadline
     text = (
         f":rotating_light: {tx.incident.label}: the {regime.name} {row.report}"
         + (f" to {row.recipient}" if row.recipient else "")
-        + f" is OVERDUE (deadline {_stamp(row.due_at)}). Submit it and run `/incident clock done {row.regime} "
+        + f" is OVERDUE (deadline {slack_date(row.due_at)}). Submit it and run `/incident clock done {row.regime} "
         f"[reference]`, or `/incident clock stop {row.regime} <reason>` if it is not notifiable."
     )
     _tell(tx, regime, text, dm=False)
@@ -355,9 +357,3 @@ def _owner_in_incident(tx: IncidentTx, regime: Regime) -> str | None:
     if user is not None and tx.incident.is_drill:
         return user if queries.is_participant(session=tx.session, incident_id=tx.id, user_id=user) else None
     return user
-
-
-def _stamp(when: datetime | None) -> str:
-    if when is None:
-        return "—"
-    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>"

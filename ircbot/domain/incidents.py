@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ircbot.domain import escalation, reminders
+from ircbot.domain.date_token import slack_date
 from ircbot.domain.effects import attempt
 from ircbot.domain.indicators import found_in
 from ircbot.domain.kinds import IncidentStatus, TimelineKind
@@ -86,8 +87,8 @@ def mark_contained(svc: Services, *, incident_id: int, at: datetime, actor: str)
         incident = tx.incident
         if at < incident.detected_at:
             raise InvalidInput(
-                f"{incident.key} was detected at {incident.detected_at:%Y-%m-%d %H:%M} UTC; containment cannot come "
-                "before detection (MTTC counts from detection)."
+                f"{incident.key} was detected {slack_date(incident.detected_at)}; containment cannot come before "
+                "detection (MTTC counts from detection)."
             )
         before, incident.contained_at = incident.contained_at, at
         text = f"Contained at {at:%Y-%m-%d %H:%M} UTC" + (

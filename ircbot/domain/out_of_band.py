@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from ircbot.domain.effects import attempt
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.messages import IncidentCard, RolesCard, Text, Topic
+from ircbot.domain.oob_policy import OobFile
 from ircbot.domain.ports import ChatPort
 from ircbot.domain.services import Services
 from ircbot.domain.unit import incident_tx
@@ -118,6 +119,11 @@ def incident_members(session: Session, incident_id: int) -> list[str]:
     people = [a.user_id for a in queries.active_roles(session=session, incident_id=incident_id)]
     people += [p.user_id for p in queries.participants(session=session, incident_id=incident_id)]
     return list(dict.fromkeys(people))
+
+
+def room_members(session: Session, oob: OobFile, incident_id: int) -> set[str]:
+    """The Matrix accounts an incident's room may hold: the mapped members of the incident."""
+    return {m for user in incident_members(session, incident_id) if (m := oob.matrix_id(user))}
 
 
 def _room_port(svc: Services) -> ChatPort:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ircbot.domain.access import has_permission
+from ircbot.domain.date_token import slack_date
 from ircbot.domain.kinds import ReminderKind, TimelineKind
 from ircbot.domain.mailing import render_email
 from ircbot.domain.messages import Text
@@ -88,14 +89,29 @@ def _context(svc: Services, incident: Incident, update: StatusUpdate) -> dict[st
         "status": update.status,
         "impact": update.impact or "",
         "next_steps": update.next_steps or "",
-        "next_update_at": update.next_update_at.strftime("%Y-%m-%d %H:%M UTC") if update.next_update_at else "",
+        "next_update_at": update.next_update_at,  # shown per medium: `_in_chat`, `_in_mail`
         "sent_by": update.sent_by,
     }
 
 
+def _in_chat(context: dict[str, object]) -> dict[str, object]:
+    """The context for a Slack template: the next update as a date token, which each reader sees in their zone."""
+    return _with_next_update(context, slack_date)
+
+
+def _in_mail(context: dict[str, object]) -> dict[str, object]:
+    """The context for an e-mail template: the next update in UTC, since an e-mail has to name one zone."""
+    return _with_next_update(context, lambda when: f"{when:%Y-%m-%d %H:%M} UTC")
+
+
+def _with_next_update(context: dict[str, object], shown: Callable[[datetime], str]) -> dict[str, object]:
+    when = context["next_update_at"]
+    return {**context, "next_update_at": shown(when) if isinstance(when, datetime) else ""}
+
+
 def _deliver(svc: Services, context: dict[str, object], policy: object, outside: bool, delivered: Delivered) -> None:
     channel = str(context["channel_id"] or "")
-    text = svc.templates.get_template("update_channel.md.j2").render(**context)
+    text = svc.templates.get_template("update_channel.md.j2").render(**_in_chat(context))
     _try(delivered, "the incident channel", lambda: svc.chat.post(channel, Text(text)))
     stakeholder_channel = getattr(policy, "channel", None)
     emails = list(getattr(policy, "email", []) or [])
@@ -109,13 +125,13 @@ def _deliver(svc: Services, context: dict[str, object], policy: object, outside:
     # Outside the incident channel nobody is pinged by what responders typed.
     context = {k: without_mentions(v) if isinstance(v, str) else v for k, v in context.items()}
     if stakeholder_channel:
-        summary = svc.templates.get_template("update_stakeholder.md.j2").render(**context)
+        summary = svc.templates.get_template("update_stakeholder.md.j2").render(**_in_chat(context))
         _try(delivered, f"<#{stakeholder_channel}>", lambda: svc.chat.post(stakeholder_channel, Text(summary)))
     if emails:
         if not svc.mail.enabled:
             delivered.warnings.append("E-mail is off (SMTP_URL is not set), so the stakeholder list was not e-mailed.")
             return
-        subject, body, html = render_email(svc.templates, "update_email", **context)
+        subject, body, html = render_email(svc.templates, "update_email", **_in_mail(context))
         email = Email(to=tuple(emails), subject=subject, text=body, html=html)
         _try(delivered, f"{len(emails)} e-mail recipient(s)", lambda: svc.mail.send(email))
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlmodel import Session
-
 from ircbot.adapters.matrix import RoomEvent
 from ircbot.commands.base import Invocation
 from ircbot.commands.dispatch import dispatch, lookup
@@ -23,8 +21,7 @@ from ircbot.domain.access import INCIDENT_KEY
 from ircbot.domain.deliveries import remember_delivery
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.messages import OpenModal, Outcome, Reply, Text
-from ircbot.domain.oob_policy import OobFile
-from ircbot.domain.out_of_band import away_row, incident_members, incident_of_room
+from ircbot.domain.out_of_band import away_row, incident_of_room, room_members
 from ircbot.domain.services import Services
 from ircbot.domain.unit import incident_tx
 from ircbot.errors import GatewayError
@@ -107,7 +104,7 @@ class RoomListener:
             incident_id = incident.id if incident is not None else None
             channel = (incident.channel_id or "") if incident is not None else ""
             away = incident_id is not None and away_row(session, incident_id, self.svc.clock()) is not None
-            allowed = members(session, self.svc.config.oob, incident_id) if incident_id is not None else None
+            allowed = room_members(session, self.svc.config.oob, incident_id) if incident_id is not None else None
         if event.type == "m.room.member":
             if allowed is not None and event.membership in ("invite", "join") and event.state_key not in allowed:
                 self._show_out(event)
@@ -165,11 +162,6 @@ class RoomListener:
                 actor=person or event.sender,
                 data={"sender": event.sender, "event_id": event.event_id},
             )
-
-
-def members(session: Session, oob: OobFile, incident_id: int) -> set[str]:
-    """The Matrix accounts an incident's room may hold: the mapped members of the incident."""
-    return {m for user in incident_members(session, incident_id) if (m := oob.matrix_id(user))}
 
 
 def _for_the_room(outcome: Outcome, text: str, channel: str) -> bool:

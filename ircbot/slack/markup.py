@@ -14,25 +14,15 @@ specials, and every link shows its target.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+
+from ircbot.domain.date_token import slack_date
+
+__all__ = ["neutral", "slack_date"]  # slack_date lives with the plain types, so commands and the domain share it
 
 # <!channel>, <!here>, <!everyone>, <!subteam^S123|@team>, <!date^…|fallback>, and any other <!…>.
 _SPECIAL = re.compile(r"<!(?P<what>[^<>|^]*)(?:\^(?P<arg>[^<>|]*))?(?:[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
 # <https://target|label>, <mailto:x|label> …: a label can say anything, so only the target is kept.
 _LABELLED_LINK = re.compile(r"<(?P<target>[a-zA-Z][a-zA-Z0-9+.-]*:[^|>]*)\|[^>]*>")
-
-
-def slack_date(when: datetime, fallback: str | None = None) -> str:
-    """`<!date^…^{date_short_pretty} {time}|…>`: "Today 14:05" in the reader's zone and clock, "Nov 29 …" further off.
-
-    The fallback is what a client that cannot render the token shows (and what a notification may show), so it
-    names its zone: UTC unless the caller gives one already in the reader's zone. A time without a zone is read
-    as UTC, as the store keeps times, never in the zone of the machine the bot runs on.
-    """
-    moment = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    shown = fallback if fallback is not None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "/")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{shown}>"
 
 
 def _special(match: re.Match[str]) -> str:

@@ -7,6 +7,7 @@ from ircbot.domain.messages import Text
 from ircbot.domain.reminders import snooze
 from ircbot.slack import ids
 from ircbot.slack.interactions.base import Answer, Interaction, OpenView, Replace, from_value, interaction
+from ircbot.slack.markup import slack_date
 from ircbot.slack.modals import update_modal
 
 
@@ -15,7 +16,7 @@ def snooze_reminder(it: Interaction) -> Answer:
     """Push the update reminder back, and say until when."""
     minutes = ids.snooze_minutes(str(it.payload.get("action_id")))
     due = snooze(it.svc, incident_id=it.require_incident(), minutes=minutes, actor=it.user).until
-    return Replace(Text(f":zzz: <@{it.user}> snoozed the update reminder until {due:%H:%M} UTC."))
+    return Replace(Text(f":zzz: <@{it.user}> snoozed the update reminder until {slack_date(due)}."))
 
 
 @interaction("action", ids.POST_UPDATE, command=update.run, locate=from_value)
