@@ -429,3 +429,21 @@ def test_a_move_cut_short_holds_slack_off_for_its_lease_then_is_taken_up_with_th
     with r.h.bot.db.transaction() as session:
         row = session.exec(select(OutOfBand)).one()
     assert row.status == "away" and row.room_id == r.room, "the room it had made is used again"
+
+
+def test_a_status_update_from_the_room_reaches_no_slack_stakeholder_channel(
+    make_harness: Callable[..., Harness],
+    synapse: SynapseServer,
+    oob_config: dict[str, Any],
+    emulator: SlackEmulator,
+) -> None:
+    stakeholders = emulator.add_channel("sec-updates", bot_member=True)
+    escalation = escalation_config()
+    escalation["severities"]["sev1"]["updates"] = {"every": "1h", "channel": stakeholders}  # type: ignore[index]
+    r = moved(make_harness, synapse, oob_config, escalation=escalation)
+    r.say(ALICE, "!incident update Attacker session revoked; restoring FS01")
+    r.poll()
+    assert channel_text(emulator, stakeholders) == "", "Slack may be the attacker's: no stakeholder post"
+    answer = r.texts()[-1]
+    assert "stakeholder channel in Slack was not updated: the incident is out of band" in answer
+    assert "Attacker session revoked" in "\n".join(r.texts()), "the update itself is posted in the room"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ircbot.domain.kinds import NoticeStatus, TimelineKind
 from ircbot.domain.messages import NoticeDraft, SentNotice
+from ircbot.domain.out_of_band import away_row
 from ircbot.domain.people import without_mentions
 from ircbot.domain.ports import Email
 from ircbot.domain.services import Services
@@ -106,12 +107,13 @@ def send(svc: Services, *, notice_id: int, actor: str, seen: str | None = None) 
             raise Conflict("E-mail is off (SMTP_URL is not set) and the audience has no channel: nothing can send it.")
         notice.status, notice.approved_by, notice.sent_at = NoticeStatus.SENT, actor, tx.now
         subject, body, incident_id = notice.subject, notice.body, tx.id
+        to_slack = bool(audience.channel) and away_row(tx.session, tx.id, tx.now) is None  # never while away
     places = []
     try:
         if audience.email and svc.mail.enabled:
             svc.mail.send(Email(to=tuple(audience.email), subject=subject, text=body, html=_html(body)))
             places.append(f"{len(audience.email)} e-mail recipient(s)")
-        if audience.channel:
+        if to_slack and audience.channel:
             svc.chat.post(audience.channel, SentNotice(without_mentions(subject), without_mentions(body)))
             places.append(f"<#{audience.channel}>")
     except GatewayError as exc:

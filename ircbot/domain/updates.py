@@ -15,6 +15,7 @@ from ircbot.domain.date_token import slack_date
 from ircbot.domain.kinds import ReminderKind, TimelineKind
 from ircbot.domain.mailing import render_email
 from ircbot.domain.messages import Text
+from ircbot.domain.out_of_band import away_row
 from ircbot.domain.people import without_mentions
 from ircbot.domain.ports import Email
 from ircbot.domain.reminders import schedule_reminder
@@ -71,8 +72,9 @@ def post_update(svc: Services, *, incident_id: int, actor: str, request: UpdateR
         _restart_reminder(tx, request.next_update_at)
         context = _context(svc, incident, update)
         policy = svc.config.escalation.severities[incident.severity].updates
+        away = away_row(tx.session, tx.id, tx.now) is not None
     delivered = Delivered()
-    _deliver(svc, context, policy, outside, delivered)
+    _deliver(svc, context, policy, outside, delivered, away=away)
     return delivered
 
 
@@ -109,7 +111,9 @@ def _with_next_update(context: dict[str, object], shown: Callable[[datetime], st
     return {**context, "next_update_at": shown(when) if isinstance(when, datetime) else ""}
 
 
-def _deliver(svc: Services, context: dict[str, object], policy: object, outside: bool, delivered: Delivered) -> None:
+def _deliver(
+    svc: Services, context: dict[str, object], policy: object, outside: bool, delivered: Delivered, *, away: bool
+) -> None:
     channel = str(context["channel_id"] or "")
     text = svc.templates.get_template("update_channel.md.j2").render(**_in_chat(context))
     _try(delivered, "the incident channel", lambda: svc.chat.post(channel, Text(text)))
@@ -124,7 +128,12 @@ def _deliver(svc: Services, context: dict[str, object], policy: object, outside:
         return
     # Outside the incident channel nobody is pinged by what responders typed.
     context = {k: without_mentions(v) if isinstance(v, str) else v for k, v in context.items()}
-    if stakeholder_channel:
+    if stakeholder_channel and away:
+        delivered.warnings.append(
+            "The stakeholder channel in Slack was not updated: the incident is out of band, and nothing about it goes "
+            "to Slack until it is back."
+        )
+    elif stakeholder_channel:
         summary = svc.templates.get_template("update_stakeholder.md.j2").render(**_in_chat(context))
         _try(delivered, f"<#{stakeholder_channel}>", lambda: svc.chat.post(stakeholder_channel, Text(summary)))
     if emails:
