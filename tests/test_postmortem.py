@@ -143,7 +143,7 @@ def test_sections_action_items_redaction_and_order(harness: Harness) -> None:
     assert "Add secret scanning to CI — owner Bob Investigator" in markdown
     assert "<@U" not in markdown, "people are written by name"
     assert "| SEV1 |" in markdown and "| SEV2 |" in markdown
-    assert "| MTTD (time to detect) | — (impact start not recorded: `declare --started`" in markdown, "unknown, not 0"
+    assert "| MTTD (time to detect) | — (impact start not recorded: `started TIME`" in markdown, "unknown, not 0"
     assert re.search(r"\| MTTA \(time to acknowledge\) \| \d", markdown) and "— (never acknowledged)" not in markdown
     assert "Acknowledged by Alice Analyst-Lead" in markdown and "skipped with --force" in markdown
     assert "What information was needed sooner?" in markdown

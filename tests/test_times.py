@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from dateutil import tz
+from sqlmodel import select
 
 from ircbot.slack.markup import slack_date
+from ircbot.store.models import Postmortem
 from tests.conftest import Harness
 from tests.factories import BOB
 from tests.scenario import events, incident
@@ -52,3 +55,24 @@ def test_declare_takes_when_impact_started_and_when_it_was_detected(harness: Har
     backwards = harness.slash("declare Leak sev2 --started 1h --detected 2h").text
     assert "is before --started" in backwards
     assert result.status == 200 and isinstance(now, datetime)
+
+
+def test_started_records_when_impact_began_after_the_declare_and_mttd_counts_from_it(harness: Harness) -> None:
+    _, channel = harness.declare("Beaconing from a build server sev2 --detected 1h")
+    assert "Say when impact began" in harness.slash("started", channel=channel).text
+    now = harness.clock.peek()
+    reply = harness.slash("started 3h", channel=channel)
+    assert "recorded that impact began <!date^" in reply.text
+    began = incident(harness).started_at
+    assert began is not None and abs(began - (now - timedelta(hours=3))) < timedelta(minutes=1), "3h ago"
+    assert "it said" in harness.slash("started 4h", channel=channel).text, "a correction says what it replaced"
+    refused = harness.slash("started 30m", channel=channel).text  # after the detection an hour ago
+    assert "impact must have begun before it was detected" in refused
+    began = incident(harness).started_at
+    assert began is not None and abs(began - (now - timedelta(hours=4))) < timedelta(minutes=1), "unchanged"
+    assert [e.actor for e in events(harness, kind="impact_started")] == ["U0ALICE", "U0ALICE"]
+    harness.slash("resolve Build server reimaged", channel=channel)
+    with harness.bot.db.transaction() as session:
+        markdown = session.exec(select(Postmortem)).one().markdown
+    # From impact (4h ago) to detection (1h ago), less the moments between the commands typed:
+    assert re.search(r"\| MTTD \(time to detect\) \| (2h 59m|3h 00m) \|", markdown), markdown.split("## Roles")[0]

@@ -98,6 +98,24 @@ def mark_contained(svc: Services, *, incident_id: int, at: datetime, actor: str)
         return before
 
 
+def mark_started(svc: Services, *, incident_id: int, at: datetime, actor: str) -> datetime | None:
+    """When impact began, learnt after the declare (an incident an alert opened never knows it): set or correct it;
+    returns the time it replaced. MTTD counts from it to detection, so it cannot come after detection."""
+    with incident_tx(svc, incident_id) as tx:
+        incident = tx.incident
+        if at > incident.detected_at:
+            raise InvalidInput(
+                f"{incident.key} was detected {slack_date(incident.detected_at)}; impact must have begun before it "
+                "was detected (MTTD counts from impact to detection). Record downtime after that with `impact`."
+            )
+        before, incident.started_at = incident.started_at, at
+        text = f"Impact began at {at:%Y-%m-%d %H:%M} UTC" + (
+            f" (corrected from {before:%Y-%m-%d %H:%M} UTC)" if before else ""
+        )
+        tx.record(TimelineKind.IMPACT_STARTED, text, actor=actor)
+        return before
+
+
 def resolve(svc: Services, *, incident_id: int, summary: str, false_positive: bool, actor: str) -> Resolved:
     """Stamp resolution, close the stage, post a summary and publish the first postmortem."""
     with incident_tx(

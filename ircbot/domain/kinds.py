@@ -97,6 +97,7 @@ class TimelineKind(StrEnum):
     STAGE_ENTERED = "stage_entered"
     STAGE_FORCED = "stage_forced"
     CONTAINED = "contained"
+    IMPACT_STARTED = "impact_started"  # when impact began, recorded (or corrected) after the declare
     ITEM_CHECKED = "item_checked"
     ITEM_UNCHECKED = "item_unchecked"
     NOTE = "note"

@@ -35,7 +35,7 @@ METRIC_WORDS = {
     "mttr": ("time to resolve", "resolved − detected"),
 }
 UNKNOWN = {
-    "mttd": "— (impact start not recorded: `declare --started`)",
+    "mttd": "— (impact start not recorded: `started TIME`)",
     "mtta": "— (never acknowledged)",
     "mttc": "— (containment not recorded: `contained [TIME]`)",
     "mttr": "— (not resolved)",
