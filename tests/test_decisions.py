@@ -53,7 +53,8 @@ def test_a_containment_decision_needs_two_people_and_the_proposer_counts_once(ha
     assert "decision_approve" not in str(card(harness, channel).get("blocks")), "no buttons once settled"
     (approved,) = events(harness, kind="decision_approved")
     assert approved.data["approved_by"] == [ALICE, BOB] and approved.data["text"] == "Isolate FS01 from the network"
-    assert "D-1 is approved by" in channel_text(harness.emulator, channel)
+    # The announcement is the click's second answer to its response_url: the click waited for the first.
+    harness.wait_for(lambda: "D-1 is approved by" in channel_text(harness.emulator, channel))
     assert "D-1 is already approved" in harness.slash("approve D-1", channel=channel, user=CAROL).text
 
 
