@@ -248,6 +248,8 @@ def test_pages_while_away_go_to_matrix_and_e_mail_and_never_to_slack(
     r.say(ALICE, "!incident ack")
     r.poll()
     assert events(r.h, kind=TimelineKind.ACKNOWLEDGED)
+    erin_id = oob_config["people"][ERIN]["matrix"]
+    assert r.people[ALICE].members(r.room)[erin_id] == "invite", "paged, so in the incident: her invitation stands"
     r.h.advance(minutes=45)  # tier 3 (Dave) was cancelled by the ack; the update reminder to Alice comes
     assert not r.h.emulator.im_channel(DAVE) or not bot_messages(r.h.emulator, r.h.emulator.im_channel(DAVE) or "")
     alice_direct = [room for room in r.reader(ALICE).read().invited_rooms if room != r.room]
@@ -447,3 +449,17 @@ def test_a_status_update_from_the_room_reaches_no_slack_stakeholder_channel(
     answer = r.texts()[-1]
     assert "stakeholder channel in Slack was not updated: the incident is out of band" in answer
     assert "Attacker session revoked" in "\n".join(r.texts()), "the update itself is posted in the room"
+
+
+def test_whoever_leaves_the_incident_is_shown_out_of_the_room(
+    make_harness: Callable[..., Harness], synapse: SynapseServer, oob_config: dict[str, Any]
+) -> None:
+    r = moved(make_harness, synapse, oob_config)
+    bob = oob_config["people"][BOB]
+    r.poll()
+    assert r.people[ALICE].members(r.room)[bob] == "join", "a member of the incident stays"
+    left = {"type": "member_left_channel", "user": BOB, "channel": r.channel, "event_ts": "1.000002"}
+    assert r.h.driver.event(left, event_id="Ev0BOBLEFT").status == 200  # taken out of the private Slack channel
+    r.h.wait_for(lambda: events(r.h, kind=TimelineKind.MEMBER_LEFT))
+    r.poll()
+    assert r.people[ALICE].members(r.room)[bob] == "leave", "leaving the incident ends the room too"

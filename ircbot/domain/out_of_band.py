@@ -93,6 +93,11 @@ def incident_of_room(session: Session, room_id: str) -> Incident | None:
     return session.get(Incident, row.incident_id) if row is not None else None
 
 
+def away_rooms(session: Session) -> list[OutOfBand]:
+    """The rows of the incidents away now."""
+    return list(session.exec(select(OutOfBand).where(OutOfBand.status == "away")).all())
+
+
 def away_incident_ids(session: Session) -> set[int]:
     """The incidents away now."""
     return set(session.exec(select(OutOfBand.incident_id).where(OutOfBand.status == "away")).all())

@@ -75,6 +75,10 @@ class MatrixChat:
         """The bot's Matrix user id, as configured (the homeserver says the same: it logged in as it)."""
         return self.server.user
 
+    def members(self, room_id: str) -> dict[str, str]:
+        """Who is in a room, and how (join, invite, leave, ban)."""
+        return self._call(lambda c: c.members(room_id))
+
     def remove(self, room_id: str, person: str) -> None:
         """Take someone out of a room."""
         self._call(lambda c: c.kick(room_id, person, "not in this incident"))

@@ -21,7 +21,7 @@ from ircbot.domain.access import INCIDENT_KEY
 from ircbot.domain.deliveries import remember_delivery
 from ircbot.domain.kinds import TimelineKind
 from ircbot.domain.messages import OpenModal, Outcome, Reply, Text
-from ircbot.domain.out_of_band import away_row, incident_of_room, room_members
+from ircbot.domain.out_of_band import away_rooms, away_row, incident_of_room, room_members
 from ircbot.domain.services import Services
 from ircbot.domain.unit import incident_tx
 from ircbot.errors import GatewayError
@@ -94,7 +94,24 @@ class RoomListener:
                 session.add(OutOfBandSync(account=account, since=batch.next_batch, updated_at=self.svc.clock()))
             else:
                 kept.since, kept.updated_at = batch.next_batch, self.svc.clock()
+        self.reconcile()
         return ran
+
+    def reconcile(self) -> None:
+        """Each room of an incident away holds only the incident's mapped members: whoever left the incident (or
+        lost access to it) since is shown out."""
+        with self.svc.db.transaction() as session:
+            rooms = [
+                (row.room_id, room_members(session, self.svc.config.oob, row.incident_id))
+                for row in away_rooms(session)
+                if row.room_id is not None
+            ]
+        own = self.chat.own_id()
+        for room_id, allowed in rooms:
+            present = self.chat.members(room_id)
+            for person, membership in present.items():
+                if membership in ("join", "invite") and person != own and person not in allowed:
+                    self._show_out(room_id, person)
 
     def handle(self, event: RoomEvent) -> bool:
         """One room event, once: a command is run and answered, other words in an incident's room are kept, and
@@ -107,7 +124,7 @@ class RoomListener:
             allowed = room_members(session, self.svc.config.oob, incident_id) if incident_id is not None else None
         if event.type == "m.room.member":
             if allowed is not None and event.membership in ("invite", "join") and event.state_key not in allowed:
-                self._show_out(event)
+                self._show_out(event.room_id, event.state_key or "")
             return False
         if event.type != "m.room.message" or event.msgtype not in ("m.text", "m.emote"):
             return False
@@ -123,14 +140,13 @@ class RoomListener:
             self._keep(incident_id, event, person, body)
         return False
 
-    def _show_out(self, event: RoomEvent) -> None:
-        """Remove someone the room may not hold (the bot alone invites, but a homeserver admin could force a join)."""
-        assert event.state_key is not None
+    def _show_out(self, room_id: str, person: str) -> None:
+        """Remove someone the room may not hold: they left the incident, or came in another way (a homeserver admin)."""
         try:
-            self.chat.remove(event.room_id, event.state_key)
-            log.warning("removed %s from out-of-band room %s: not in the incident", event.state_key, event.room_id)
+            self.chat.remove(room_id, person)
+            log.warning("removed %s from out-of-band room %s: not in the incident", person, room_id)
         except GatewayError as exc:
-            log.error("could not remove %s from out-of-band room %s: %s", event.state_key, event.room_id, exc)
+            log.error("could not remove %s from out-of-band room %s: %s", person, room_id, exc)
 
     def _command(self, event: RoomEvent, person: str | None, channel: str, text: str) -> None:
         if person is None:
