@@ -85,7 +85,7 @@ def test_a_command_typed_elsewhere_with_the_key_answers_only_the_caller(harness:
 def test_leaving_a_private_incidents_channel_ends_access(harness: Harness) -> None:
     _, channel = harness.declare("Payroll data exfiltration sev2")
     harness.slash(f"assign analyst <@{BOB}|bob>", channel=channel)
-    assert "INC-1" in harness.slash("INC-1 status", user=BOB).text
+    assert "Status of INC-1" in harness.slash("INC-1 status", user=BOB).text
 
     left = harness.driver.event({"type": "member_left_channel", "user": BOB, "channel": channel}, event_id="Ev0LEFT1")
     assert left.status == 200
