@@ -21,16 +21,18 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
+from waitress import wasyncore
 from waitress.server import create_server
 
 from ircbot.app import IrcBot
-from ircbot.domain.alert_intake import receive
-from ircbot.domain.alert_sources import READERS, read_alerts
+from ircbot.domain.alert_receiving import GroupCommit, receive
+from ircbot.domain.alert_sources import READERS, NormalisedAlert, read_alerts
 from ircbot.errors import InvalidInput
 from ircbot.slack.markup import neutral
 from ircbot.telemetry import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -167,8 +169,12 @@ def alert_tokens(bot: IrcBot) -> dict[str, str]:
 
 
 def alert_intake(bot: IrcBot) -> WsgiApp:
-    """POST /alerts/<source> (token as `Authorization: Bearer …` or as /alerts/<source>/<token>): 202 once stored."""
+    """POST /alerts/<source> (token as `Authorization: Bearer …` or as /alerts/<source>/<token>): 202 once stored.
+
+    The requests arriving together are stored in one commit (GroupCommit), each answered once it is in.
+    """
     tokens = alert_tokens(bot)
+    commits = GroupCommit(partial(receive, bot.services))
 
     def answer(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
         data = json.dumps(body).encode()
@@ -195,20 +201,30 @@ def alert_intake(bot: IrcBot) -> WsgiApp:
         if length > MAX_BODY:
             return answer(start_response, "413 Payload Too Large", {"error": f"body over {MAX_BODY} bytes"})
         try:
-            alerts = read_alerts(source, environ["wsgi.input"].read(length))
+            alerts = _storable(read_alerts(source, environ["wsgi.input"].read(length)))
         except InvalidInput as exc:
             log.warning("refused %s alerts from %s: %s", source, environ.get("REMOTE_ADDR"), exc.message)
             return answer(start_response, "400 Bad Request", {"error": exc.message})
         # What a sender writes reaches Slack: it pings nobody and disguises no link.
         alerts = [replace(a, title=neutral(a.title), description=neutral(a.description)) for a in alerts]
         try:
-            stored = receive(bot.services, alerts)
+            stored = commits.store(alerts)
         except Exception:  # the sender keeps the alert and retries; nothing half-stored (one commit)
             log.exception("could not store %d %s alert(s)", len(alerts), source)
             return answer(start_response, "503 Service Unavailable", {"error": "could not store the alerts; retry"})
         return answer(start_response, "202 Accepted", {"accepted": len(stored), "ids": stored})
 
     return app
+
+
+def _storable(alerts: list[NormalisedAlert]) -> list[NormalisedAlert]:
+    """The alerts, or InvalidInput when one holds text no database column takes: PostgreSQL refuses a NUL
+    character in text where SQLite keeps it, and a refusal at commit would be a 503 the sender retries forever."""
+    for n, alert in enumerate(alerts):
+        if any("\x00" in text for text in (alert.title, alert.description, alert.fingerprint, alert.group_key)):
+            where = f"alert {n + 1}" if len(alerts) > 1 else "the alert"
+            raise InvalidInput(f"{where} holds a NUL character (\\u0000) in its text; send it without")
+    return alerts
 
 
 class HttpServer:
@@ -225,8 +241,10 @@ class HttpServer:
     ):
         """With `socket_connected` (Socket Mode) /slack/events is not served and /healthz also checks the socket."""
         self.probe = HealthProbe(bot, socket_connected)
+        self._connections: dict[int, Any] = {}  # waitress's socket map: the listener and every open connection
         self.server = create_server(
             wsgi_app(bot, self.probe, slack_events=socket_connected is None),
+            map=self._connections,
             host=host,
             port=port,
             threads=threads,
@@ -262,10 +280,14 @@ class HttpServer:
                 raise
 
     def stop(self) -> None:
-        """Stop accepting connections, finish the worker threads, and wait for the loop to end."""
+        """Stop accepting connections, finish the worker threads, wait for the loop to end, and close every
+        connection still open (a second call does nothing)."""
+        if self._stopping:
+            return
         self._stopping = True
         self.server.close()
         self.server.task_dispatcher.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        wasyncore.close_all(self._connections, ignore_all=True)  # closing the listener leaves kept-alive ones open
         self.probe.close()

@@ -299,23 +299,10 @@ def make_harness(
 
     yield make
     for harness in built:
-        _stop_serving(harness.server)
+        harness.server.stop()
         # Work after the acks (Bolt's lazy listeners) finishes before the database and emulator move on.
         harness.bot.bolt.listener_runner.listener_executor.shutdown(wait=True)
         harness.bot.close()
-
-
-def _stop_serving(server: HttpServer) -> None:
-    """Stop the server once it has closed every connection it accepted.
-
-    HttpServer.stop() closes the listening socket but leaves the connections to the loop, which
-    may notice its closed sockets and end first; a connection whose client hung up a moment ago
-    would then stay open until garbage collection (a ResourceWarning) instead of being closed.
-    """
-    deadline = time.monotonic() + 5
-    while server.server.active_channels and time.monotonic() < deadline:  # type: ignore[union-attr]
-        time.sleep(0.005)
-    server.stop()
 
 
 @pytest.fixture

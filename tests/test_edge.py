@@ -103,3 +103,14 @@ def test_commands_are_answered_while_slacks_api_is_unreachable_from_the_start(ha
     assert len(harness.emulator.calls_to("auth.test")) == 1, "asked once Slack answers, then remembered"
     harness.slash("help")
     assert len(harness.emulator.calls_to("auth.test")) == 1
+
+
+def test_stopping_closes_the_connections_clients_kept_alive(harness: Harness) -> None:
+    url = urlsplit(harness.server.url)
+    client = http.client.HTTPConnection(url.hostname or "", url.port, timeout=5)
+    client.request("GET", "/healthz")
+    assert client.getresponse().read()  # answered, and the connection stays open for the next request
+    assert client.sock is not None
+    harness.server.stop()
+    assert client.sock.recv(1) == b""  # the server closed its end, not left it to the garbage collector
+    client.close()

@@ -459,6 +459,7 @@ def bolt_bot(emu: SlackEmulator) -> Iterator[str]:
     """A real Bolt app served by waitress, talking to the emulator; yields its events URL."""
     from slack_bolt import App
     from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from waitress import wasyncore
     from waitress.server import create_server
 
     app = App(
@@ -504,11 +505,16 @@ def bolt_bot(emu: SlackEmulator) -> Iterator[str]:
         else:
             ack()
 
-    server = create_server(SlackRequestHandler(app), host="127.0.0.1", port=0)
-    threading.Thread(target=server.run, daemon=True).start()
+    connections: dict[int, Any] = {}
+    server = create_server(SlackRequestHandler(app), map=connections, host="127.0.0.1", port=0)
+    loop = threading.Thread(target=server.run, daemon=True)
+    loop.start()
     port = server.effective_port  # type: ignore[union-attr]  # a single-socket server for one host/port
     yield f"http://127.0.0.1:{port}/slack/events"
     server.close()
+    server.task_dispatcher.shutdown()
+    loop.join(timeout=5)
+    wasyncore.close_all(connections, ignore_all=True)
 
 
 def test_driver_with_real_bolt_app(emu: SlackEmulator, bolt_bot: str) -> None:
