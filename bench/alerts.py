@@ -16,6 +16,7 @@ import argparse
 import http.client
 import itertools
 import json
+import os
 import random
 import sys
 import tempfile
@@ -35,7 +36,7 @@ from sqlalchemy import create_engine, func
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
-from bench.ack import cpu_seconds, free_port, fresh_database, percentile, served, settle_calls, slack_env
+from bench.ack import cpu_seconds, free_port, fresh_database, percentile, served, settle_calls, slack_env, spied
 from ircbot.emulator import SlackEmulator
 from ircbot.store.models import Alert, Incident, OutboxMessage
 from tests.factories import populate, write_config
@@ -242,6 +243,21 @@ def outcomes(reader: Engine) -> tuple[dict[str, int], int, int]:
     return {str(outcome or "pending"): int(n) for outcome, n in rows}, int(incidents), int(opened)
 
 
+def decided(reader: Engine) -> int:
+    """Alerts decided so far."""
+    with Session(reader) as session:
+        return int(session.exec(select(func.count()).select_from(Alert).where(col(Alert.outcome).is_not(None))).one())
+
+
+def alert_lines(reader: Engine) -> tuple[int, int]:
+    """Lines the incident channels were sent about alerts attached or cleared, and how many alerts they told of
+    (a line queued before lines were batched tells of one)."""
+    with Session(reader) as session:
+        query = select(OutboxMessage.payload).where(OutboxMessage.kind == "alert_line")
+        payloads = session.exec(query).all()
+    return len(payloads), sum(int(payload.get("count", 1)) for payload in payloads)
+
+
 def memory_kb(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak RSS) of a process, in kB (Linux /proc)."""
     found = {}
@@ -267,8 +283,12 @@ class Result:
     incidents: int
     opened: int
     server_cpu_s: float | None
+    sending_cpu_s: float | None  # of server_cpu_s, what the bot spent while the senders sent
+    decided_while_sending: int
+    lines: tuple[int, int]  # channel lines about attached or cleared alerts, and the alerts they told of
     memory_before: dict[str, int]
     memory: dict[str, int]
+    machine_load: tuple[float, float]  # the 1-minute load average before and after sending: others' work skews it
 
 
 def alerts_config(triage_channel: str) -> dict[str, Any]:
@@ -291,15 +311,40 @@ def run(emu: SlackEmulator, args: argparse.Namespace, load: Load, database_url: 
     reader = reader_engine(database_url)
     with served("ircbot", serve, env, workdir, port) as server:
         cpu, memory_before = cpu_seconds(server.pid), memory_kb(server.pid)
-        samples, client_cpu = send_load(server.url, load, args.senders)
-        progress = wait_processed(reader, len(load.requests), args.timeout)
+        profile: Path | None = args.profile
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)
+        load_before = os.getloadavg()[0]
+        with spied(server.pid, profile and profile / "ircbot-alerts-sending.txt"):
+            samples, client_cpu = send_load(server.url, load, args.senders)
+        sending_cpu, load_after = cpu_seconds(server.pid), os.getloadavg()[0]
+        decided_while_sending = decided(reader)
+        with spied(server.pid, profile and profile / "ircbot-alerts-processing.txt"):
+            progress = wait_processed(reader, len(load.requests), args.timeout)
         settle_calls(emu)
         now = cpu_seconds(server.pid)
         memory = memory_kb(server.pid)
     found, incidents, opened = outcomes(reader)
+    lines = alert_lines(reader)
     reader.dispose()
     server_cpu = None if cpu is None or now is None else now - cpu
-    return Result(load, samples, client_cpu, progress, found, incidents, opened, server_cpu, memory_before, memory)
+    while_sending = None if cpu is None or sending_cpu is None else sending_cpu - cpu
+    return Result(
+        load,
+        samples,
+        client_cpu,
+        progress,
+        found,
+        incidents,
+        opened,
+        server_cpu,
+        while_sending,
+        decided_while_sending,
+        lines,
+        memory_before,
+        memory,
+        (load_before, load_after),
+    )
 
 
 def print_result(result: Result, storm: bool, backend: str, senders: int) -> bool:
@@ -334,11 +379,17 @@ def print_result(result: Result, storm: bool, backend: str, senders: int) -> boo
     else:
         print(f"outbox NOT empty: {progress.outbox_pending} messages pending")
     print("outcomes: " + ", ".join(f"{name} {n}" for name, n in sorted(result.outcomes.items())))
+    print(f"decided while the senders sent: {result.decided_while_sending}")
+    lines, told = result.lines
+    print(f"incident channels told of {told} attached or cleared alerts in {lines} lines")
     expected = result.load.expected_incidents
     what = "storm" if storm else "incidents"
     print(f"{what}: {result.incidents} incidents created ({result.opened} with a channel), expected {expected}")
     cpu = "n/a" if result.server_cpu_s is None else f"{result.server_cpu_s:.1f} s"
-    print(f"CPU: bot {cpu}, senders {result.client_cpu_s:.1f} s")
+    sending = "" if result.sending_cpu_s is None else f" ({result.sending_cpu_s:.1f} s of it while sending)"
+    print(f"CPU: bot {cpu}{sending}, senders {result.client_cpu_s:.1f} s")
+    before, after = result.machine_load
+    print(f"machine load average (1 min, {os.cpu_count()} CPUs): {before:.1f} before sending, {after:.1f} after")
     idle, after = result.memory_before.get("VmRSS", 0) // 1024, result.memory.get("VmRSS", 0) // 1024
     peak = result.memory.get("VmHWM", 0) // 1024
     print(f"bot memory: VmRSS {idle} MB before sending, {after} MB after processing, peak VmHWM {peak} MB")
@@ -363,6 +414,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--storm", action="store_true", help="every alert into one group: one incident")
     parser.add_argument("--threads", type=int, default=16, help="waitress threads of the bot (default 16)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for processing (900)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write py-spy samples (collapsed stacks) of ircbot's process while sending and while processing into "
+        "DIR (needs `.venv/bin/pip install py-spy`; the sampling costs some CPU, so the figures read worse)",
+    )
     return parser.parse_args(argv)
 
 

@@ -6,19 +6,25 @@ import copy
 import http.client
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy.exc import DataError, OperationalError
 from sqlmodel import col, select
 
 from ircbot.config import load_config
+from ircbot.domain.alert_intake import process_alerts
+from ircbot.domain.alert_receiving import GroupCommit
+from ircbot.domain.alert_sources import NormalisedAlert
 from ircbot.domain.stats import collect
 from ircbot.domain.triage import declare_alert
 from ircbot.errors import ConfigError, Conflict
@@ -173,6 +179,7 @@ def test_a_body_over_the_limit_is_413(harness: Harness) -> None:
         ("generic", b'{"title": "half', "the body is not JSON"),
         ("generic", {"severity": "high"}, "title is missing"),
         ("generic", {"title": "x", "severity": "urgent"}, "severity must be one of critical, high"),
+        ("generic", {"title": "lsass\u0000.exe", "severity": "high"}, "holds a NUL character"),  # refused alike
         ("alertmanager", {**payload("alertmanager_firing"), "version": "3"}, 'version must be "4"'),
         ("alertmanager", {k: v for k, v in payload("alertmanager_firing").items() if k != "groupKey"}, "groupKey"),
         ("splunk", {"search_name": "x", "result": {}}, "sid is missing"),
@@ -476,3 +483,172 @@ def test_a_triage_card_says_when_its_alert_cleared_at_the_source_and_keeps_its_b
     h.driver.click(ALICE, channel, card["ts"], "alert_declare")
     declared = h.emulator.message_text(next(m for m in cards(h, channel) if m["ts"] == card["ts"]))
     assert "Declared as INC-1" in declared and "Cleared at the source" in declared
+
+
+def test_concurrent_posts_are_all_stored_and_each_answered_with_its_own_ids(harness: Harness) -> None:
+    bodies = [
+        {"title": f"Port scan from 198.51.100.{n}", "severity": "low", "fingerprint": f"scan-{n}"} for n in range(24)
+    ]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda body: post(harness, "generic", body), bodies))
+
+    assert [a.status_code for a in answers] == [202] * len(bodies)
+    fingerprint_of = {a.id: a.fingerprint for a in stored(harness)}
+    assert [[fingerprint_of[i] for i in a.json()["ids"]] for a in answers] == [[b["fingerprint"]] for b in bodies]
+
+
+def _alert(fingerprint: str) -> NormalisedAlert:
+    return NormalisedAlert(source="generic", fingerprint=fingerprint, group_key=fingerprint, severity="low", title="x")
+
+
+def _wait_until(predicate: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not predicate():
+        assert time.monotonic() < deadline, "the requests did not come"
+        time.sleep(0.001)
+
+
+@dataclass
+class FakeStore:
+    """The database of a GroupCommit: it records each commit, and holds the first until released."""
+
+    refused: Exception | None = None  # raised for a commit carrying a fingerprint "refused-…"
+    commits: list[list[str]] = field(default_factory=list)
+    committed: set[str] = field(default_factory=set)
+    first_started: threading.Event = field(default_factory=threading.Event)
+    release_first: threading.Event = field(default_factory=threading.Event)
+
+    def __call__(self, alerts: list[NormalisedAlert]) -> list[int]:
+        fingerprints = [a.fingerprint for a in alerts]
+        self.commits.append(fingerprints)
+        if len(self.commits) == 1:
+            self.first_started.set()
+            self.release_first.wait(timeout=10)
+        if self.refused is not None and any(f.startswith("refused") for f in fingerprints):
+            raise self.refused
+        self.committed.update(fingerprints)
+        return [int(f.rsplit("-", 1)[-1]) for f in fingerprints]
+
+
+def _send_while_the_first_commit_runs(
+    database: FakeStore, later: list[str]
+) -> dict[str, tuple[list[int] | Exception, bool]]:
+    """Store `first-0` (its commit held), then each of `later` from threads of their own, then let the commits run.
+    What each request got back, and whether its alerts were committed when it got it."""
+    commits = GroupCommit(database)
+    answers: dict[str, tuple[list[int] | Exception, bool]] = {}
+
+    def send(fingerprint: str) -> None:
+        try:
+            answer: list[int] | Exception = commits.store([_alert(fingerprint)])
+        except Exception as exc:
+            answer = exc
+        answers[fingerprint] = (answer, fingerprint in database.committed)
+
+    threads = [threading.Thread(target=send, args=("first-0",))]
+    threads[0].start()
+    assert database.first_started.wait(timeout=10)
+    threads += [threading.Thread(target=send, args=(fingerprint,)) for fingerprint in later]
+    for thread in threads[1:]:
+        thread.start()
+    _wait_until(lambda: commits.waiting == len(later))
+    assert answers == {}, "nobody is answered while the commit carrying them has not ended"
+    database.release_first.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    return answers
+
+
+def test_requests_arriving_during_a_commit_share_the_next_and_are_answered_only_after_it() -> None:
+    database = FakeStore()
+    later = [f"later-{n}" for n in range(1, 6)]
+
+    answers = _send_while_the_first_commit_runs(database, later)
+
+    assert database.commits[0] == ["first-0"] and sorted(database.commits[1]) == later
+    assert len(database.commits) == 2, "the five waiting requests shared one commit"
+    assert answers == {f: ([int(f.rsplit("-", 1)[-1])], True) for f in ["first-0", *later]}
+
+
+def test_a_request_the_database_refuses_fails_alone_and_a_failing_database_fails_them_all() -> None:
+    refused = DataError("INSERT INTO alert …", {}, ValueError("PostgreSQL text fields cannot contain NUL"))
+    answers = _send_while_the_first_commit_runs(FakeStore(refused=refused), ["refused-1", "later-2", "later-3"])
+
+    assert answers["refused-1"] == (refused, False)
+    assert answers["later-2"] == ([2], True) and answers["later-3"] == ([3], True)
+
+    down = OperationalError("INSERT INTO alert …", {}, ConnectionError("server closed the connection"))
+    database = FakeStore(refused=down)
+    answers = _send_while_the_first_commit_runs(database, ["refused-1", "later-2"])
+    assert answers["refused-1"] == (down, False) and answers["later-2"] == (down, False)
+    assert len(database.commits) == 2, "a database that fails is not asked again for each request"
+
+
+def _probe_failures(count: int, *, status: str = "firing", first: int = 0) -> dict[str, Any]:
+    """One Alertmanager notification of the ProbeFailure group with `count` alerts from hosts of their own."""
+    body = copy.deepcopy(payload("alertmanager_firing"))
+    template = body["alerts"][1]
+    body["status"] = status
+    body["alerts"] = [
+        {
+            **template,
+            "status": status,
+            "fingerprint": f"probe-host-{n}",
+            "labels": {**template["labels"], "instance": f"https://host-{n}.example.org"},
+            "annotations": {"summary": f"Probe failure on host-{n}"},
+        }
+        for n in range(first, first + count)
+    ]
+    return body
+
+
+def alert_lines(h: Harness, channel: str) -> list[str]:
+    texts = [h.emulator.message_text(m) for m in h.emulator.messages(channel)]
+    return [t for t in texts if "in this incident" in t or "cleared" in t]
+
+
+def test_alerts_attached_together_are_one_line_in_the_channel_and_each_an_event(
+    make_harness: Callable[..., Harness],
+) -> None:
+    h = make_harness(alerts=CRITICAL_DECLARES)
+    post(h, "alertmanager", _probe_failures(1))
+    h.run_timers()
+    channel = incident(h).channel_id
+    assert channel is not None
+
+    post(h, "alertmanager", _probe_failures(8, first=1))
+    h.run_timers()
+
+    (line,) = alert_lines(h, channel)
+    assert line.startswith(":rotating_light: 8 new alerts in this incident:")
+    assert [f"*Probe failure on host-{n}*" in line for n in range(1, 9)] == [True] * 5 + [False] * 3
+    assert "…and 3 more, each in the timeline" in line
+    assert [e.data["title"] for e in events(h, kind="alert")] == [f"Probe failure on host-{n}" for n in range(9)]
+
+    post(h, "alertmanager", _probe_failures(3, status="resolved", first=1))
+    h.run_timers()
+    cleared = alert_lines(h, channel)[1:]
+    assert len(cleared) == 1 and cleared[0].startswith(":large_green_circle: 3 alerts of this incident cleared")
+    assert len(events(h, kind="alert_resolved")) == 3
+
+
+def test_alerts_attached_while_the_line_waits_to_be_sent_join_it(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(alerts=CRITICAL_DECLARES)
+    post(h, "alertmanager", _probe_failures(1))
+    h.run_timers()
+    channel = incident(h).channel_id
+    assert channel is not None
+
+    post(h, "alertmanager", _probe_failures(2, first=1))
+    assert process_alerts(h.bot.services) == 2  # decided, the line queued but not sent yet
+    post(h, "alertmanager", _probe_failures(1, first=3))
+    h.run_timers()
+
+    (line,) = alert_lines(h, channel)
+    assert line.startswith(":rotating_light: 3 new alerts in this incident:") and "host-3" in line
+    post(h, "alertmanager", _probe_failures(1, first=4))
+    h.run_timers()
+    assert alert_lines(h, channel)[1] == (
+        ":rotating_light: New critical alert from alertmanager in this incident: *Probe failure on host-4*"
+    )

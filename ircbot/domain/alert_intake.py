@@ -1,27 +1,28 @@
 """Alert intake: keep what a sender posted, then decide each alert once — count, attach, declare, triage or drop.
 
-`receive` stores the alerts and returns: the sender hears 202 once they are committed, and never waits
-on Slack. The stored rows are the queue: `process_alerts`, a module of the timer engine, leases the
-waiting rows (so one process takes each, on any replica), decides each under the lock of its group
-and fingerprint (so two alerts of one group never open two incidents), commits, and only then talks
-to Slack: opening the channel of an incident a rule declared, or posting the triage card. A crash
-after the 202 loses nothing: the row waits until its lease runs out and is taken again.
+The sender hears 202 once its alerts are committed (alert_receiving), and never waits on Slack. The stored rows
+are the queue: `process_alerts`, a module of the timer engine, leases the waiting rows (so one process takes each,
+on any replica), decides them a few at a time in one transaction under the locks of their groups and fingerprints
+(so two alerts of one group never open two incidents), commits, and only then talks to Slack: opening the channel
+of an incident a rule declared, or posting the triage cards. An incident's channel is told of the alerts attached
+in one line for however many arrive together (alert_lines); its timeline records each. A crash after the 202
+loses nothing: the row waits until its lease runs out and is taken again.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert
-from sqlmodel import Session, col
+from sqlmodel import Session
 
+from ircbot.domain.alert_lines import AlertLines
 from ircbot.domain.alert_sources import NormalisedAlert
 from ircbot.domain.declare import Declaration, finish_declare, record_in
 from ircbot.domain.identities import user_for_email
 from ircbot.domain.indicators import alert_text, found_in
-from ircbot.domain.kinds import AlertOutcome, IncidentStatus, OutboxKind, TimelineKind
+from ircbot.domain.kinds import AlertOutcome, IncidentStatus, TimelineKind
 from ircbot.domain.messages import TriageCard
 from ircbot.domain.policy import USER_ID
 from ircbot.domain.services import Services
@@ -32,40 +33,26 @@ from ircbot.store.models import Alert, AlertGroup, Incident
 
 LEASE = timedelta(minutes=1)  # a claimed alert waits this long for its process before another takes it
 BATCH = 100
+DECIDED_TOGETHER = 10
+"""Alerts decided in one transaction: one commit and one set of locks for them all, yet short enough not to hold
+up the senders (SQLite has one writer, and their 202s wait for it)."""
+RECEIVING = timedelta(seconds=1)
+"""The newest alert came in this recently: senders are sending, and their 202s come first."""
+YIELD = 3
+"""While senders are sending, deciding pauses before each transaction of a round but the first, YIELD times as long
+as the one before took: it takes at most a quarter of the time. Deciding and receiving share one interpreter (and
+on SQLite one writer), and decisions can wait where a sender cannot (it times out and sends again). Measured with
+bench/alerts.py on two cores: about 930 alerts accepted a second against 770 pausing as long as it took; 5 did
+no better."""
+MAX_PAUSE = 0.2  # seconds; a transaction that waited long on Slack does not stop deciding for long
 ROUND_BUDGET = 5.0  # seconds one round may spend on alerts before the other modules (outbox, cards) get their turn
 INCIDENT_SEVERITY = {"critical": "sev1", "high": "sev2", "medium": "sev3", "low": "sev4", "info": "sev4"}
 """The incident severity an alert's own severity suggests, when Declare in triage opens one."""
 
 
-def receive(svc: Services, alerts: list[NormalisedAlert]) -> list[int]:
-    """Store the alerts in one commit; the engine's next tick decides them. Returns their ids."""
-    now = svc.clock()
-    rows = [
-        {
-            "source": a.source,
-            "fingerprint": a.fingerprint[:200],
-            "group_key": a.group_key[:500],
-            "status": a.status,
-            "severity": a.severity,
-            "title": a.title,
-            "description": a.description,
-            "started_at": a.started_at,
-            "received_at": now,
-            "labels": a.labels,
-            "raw": a.raw,
-            "done": False,
-        }
-        for a in alerts
-    ]
-    with svc.db.transaction() as session:  # one statement, no objects to track: intake is the hot path
-        ids = [int(i) for i in session.execute(insert(Alert).returning(col(Alert.id)), rows).scalars().all()]
-    # No wake-up per request: at hundreds of alerts a second each would run a round of the timer engine for
-    # nothing. The engine's tick (every second) takes the waiting alerts, many at a time.
-    return ids
-
-
 @dataclass(frozen=True)
 class _Decision:
+    alert_id: int
     outcome: AlertOutcome
     declared: Incident | None = None  # recorded now; its channel is opened after the commit
     card: TriageCard | None = None  # to post in the triage channel after the commit
@@ -75,44 +62,107 @@ class _Decision:
 
 def process_alerts(svc: Services, *, limit: int = BATCH, budget: float = ROUND_BUDGET) -> int:
     """Decide the alerts waiting (the engine's module), batch after batch while full ones come back, for up to
-    `budget` seconds of one round; returns how many were decided or finished."""
-    done, started = 0, time.monotonic()
+    `budget` seconds of one round, yielding to the senders while they send; returns how many were decided or
+    finished."""
+    done, started, worked = 0, time.monotonic(), 0.0
     while True:
         now = svc.clock()
         with svc.db.transaction() as session:
             claimed = alert_queries.claim_alerts(session=session, now=now, lease_until=now + LEASE, limit=limit)
-        done += sum(_process(svc, alert_id) for alert_id in claimed)
+            last = alert_queries.last_received(session=session)
+        receiving = last is not None and now - last < RECEIVING
+        declarer = _declarer_if_declared(svc, claimed)
+        for first in range(0, len(claimed), DECIDED_TOGETHER):
+            if receiving:
+                time.sleep(min(YIELD * worked, MAX_PAUSE))
+            began = time.monotonic()
+            done += _process(svc, [a.id or 0 for a in claimed[first : first + DECIDED_TOGETHER]], declarer)
+            worked = time.monotonic() - began
         if len(claimed) < limit or time.monotonic() - started > budget:
             return done
 
 
-def _process(svc: Services, alert_id: int) -> int:
-    declarer = _declarer_if_declared(svc, alert_id)
-    with svc.db.transaction() as session:
-        alert = session.get(Alert, alert_id, with_for_update=True)
-        if alert is None or alert.done:
-            return 0
-        decision = _decide(svc, session, alert, declarer) if alert.outcome is None else _retry(alert)
-    if decision.declared is not None:
+def _process(svc: Services, alert_ids: list[int], declarer: str | None) -> int:
+    """Decide the alerts in one transaction, then do their Slack part. An incident declared ends its transaction:
+    its channel is opened before the alerts after it are decided, so they are attached to an incident with a
+    channel. If a transaction fails, the alerts left are decided one at a time, so one that cannot be decided
+    holds up no other."""
+    done = 0
+    while alert_ids:
         try:
-            finish_declare(svc, decision.declared)
-        except GatewayError as exc:  # recorded: resume_declares opens the channel once the declare's lease is out
-            svc.log.warning("%s: Slack did not open its channel yet: %s", decision.declared.key, exc.error)
-    if decision.card is not None:
-        _post_card(svc, alert_id, decision.card, look_first=decision.again)
-    for ts, card in decision.cleared:
-        _redraw_card(svc, ts, card)
-    return 1
+            with svc.db.transaction() as session:
+                decisions, left = _decide_together(svc, session, alert_ids, declarer)
+        except Exception:
+            if len(alert_ids) == 1:
+                raise
+            svc.log.exception("alerts %s could not be decided together; deciding them one at a time", alert_ids)
+            return done + sum(_process(svc, [alert_id], declarer) for alert_id in alert_ids)
+        done, alert_ids = done + len(decisions), left
+        _after_commit(svc, decisions)
+    return done
 
 
-def _declarer_if_declared(svc: Services, alert_id: int) -> str | None:
-    """Who an alert a rule declares is declared by: the declarer role's on-call (asked of Slack outside any lock)."""
-    with svc.db.transaction() as session:
-        alert = session.get(Alert, alert_id)
-        if alert is None or alert.outcome is not None:
-            return None
-        rule = svc.config.alerts.rule_for(_fields(alert))
-    if rule is None or rule.declare is None:
+def _after_commit(svc: Services, decisions: list[_Decision]) -> None:
+    """The Slack part of the decisions committed: open the declared incident's channel, post and redraw cards."""
+    for decision in decisions:
+        if decision.declared is not None:
+            try:
+                finish_declare(svc, decision.declared)
+            except GatewayError as exc:  # recorded: resume_declares opens the channel once the declare's lease is out
+                svc.log.warning("%s: Slack did not open its channel yet: %s", decision.declared.key, exc.error)
+        for ts, card in decision.cleared:
+            _redraw_card(svc, ts, card)
+    _post_cards(svc, [decision for decision in decisions if decision.card is not None])
+
+
+@dataclass
+class _Together:
+    """What the alerts decided in one transaction share: who declares, the fingerprints seen, the channel lines."""
+
+    declarer: str | None
+    since: datetime  # alerts received before this are outside the dedup window
+    seen: set[tuple[str, str]]  # (source, fingerprint) of the alerts processed within the window
+    lines: AlertLines = field(default_factory=AlertLines)
+
+
+def _decide_together(
+    svc: Services, session: Session, alert_ids: list[int], declarer: str | None
+) -> tuple[list[_Decision], list[int]]:
+    """Decide the alerts in the caller's transaction, oldest first, under the locks of their groups and incidents,
+    up to the first that declares an incident; returns the decisions and the ids of the alerts left.
+
+    The locks are taken up front for them all, groups in key order, then incidents in id order, so two processes
+    deciding alerts of the same groups queue rather than deadlock. The channel lines of the alerts attached are
+    queued with the decisions: one per incident."""
+    now = svc.clock()
+    alerts = alert_queries.lock_alerts(session=session, ids=alert_ids)
+    undecided = [alert for alert in alerts if alert.outcome is None]
+    keys = [key for alert in undecided for key in group_keys(alert)]
+    groups = {group.key: group for group in alert_queries.lock_groups(session=session, keys=keys, now=now)}
+    fed = [group.incident_id for group in groups.values() if group.incident_id is not None]
+    alert_queries.lock_incidents(session=session, ids=fed)
+    since = now - svc.config.alerts.dedup_window
+    seen = alert_queries.seen_fingerprints(session=session, alerts=undecided, since=since)
+    together = _Together(declarer, since, seen)
+    decisions: list[_Decision] = []
+    for alert in alerts:
+        if decisions and decisions[-1].declared is not None:
+            break
+        if alert.outcome is None:
+            own = [groups[key] for key in sorted(set(group_keys(alert)))]
+            decisions.append(_decide(svc, session, alert, own, together))
+        else:
+            decisions.append(_retry(alert))
+    together.lines.queue(session, now)
+    decided = {decision.alert_id for decision in decisions}
+    return decisions, [alert.id or 0 for alert in alerts if alert.id not in decided]
+
+
+def _declarer_if_declared(svc: Services, alerts: list[Alert]) -> str | None:
+    """Who the alerts a rule declares are declared by: the declarer role's on-call (asked of Slack outside any
+    lock), or None when no rule declares any of them."""
+    declaring = [alert.id for alert in alerts if alert.outcome is None and _declares(svc, alert)]
+    if not declaring:
         return None
     role = svc.config.role(svc.config.roles.declarer_role or "manager")
     for entry in role.oncall if role else []:
@@ -124,8 +174,16 @@ def _declarer_if_declared(svc: Services, alert_id: int) -> str | None:
             continue
         if found:
             return found
-    svc.log.warning("alert %s: a rule declares it, but the declarer role has no on-call; it goes to triage", alert_id)
+    svc.log.warning(
+        "alerts %s: a rule declares them, but the declarer role has no on-call; they go to triage", declaring
+    )
     return None
+
+
+def _declares(svc: Services, alert: Alert) -> bool:
+    """Whether the first rule the alert matches declares an incident."""
+    rule = svc.config.alerts.rule_for(_fields(alert))
+    return rule is not None and rule.declare is not None
 
 
 def _fields(alert: Alert) -> dict[str, str]:
@@ -146,39 +204,52 @@ def group_keys(alert: Alert) -> list[str]:
     return [f"{alert.source}:group:{alert.group_key}", f"{alert.source}:fp:{alert.fingerprint}"]
 
 
-def open_incident(session: Session, groups: list[AlertGroup]) -> Incident | None:
-    """The open incident the alert's group or fingerprint already feeds, locked (after the groups)."""
+def open_incident(session: Session, groups: list[AlertGroup], *, locked: bool = False) -> Incident | None:
+    """The open incident the alert's group or fingerprint already feeds, locked (after the groups), unless the
+    caller holds its lock already (`locked`)."""
     for group in groups:
         if group.incident_id is not None:
-            incident = queries.incident_by_id(session=session, incident_id=group.incident_id, lock=True)
+            incident = (
+                session.get(Incident, group.incident_id)
+                if locked
+                else queries.incident_by_id(session=session, incident_id=group.incident_id, lock=True)
+            )
             if incident is not None and incident.status == IncidentStatus.OPEN:
                 return incident
     return None
 
 
-def _decide(svc: Services, session: Session, alert: Alert, declarer: str | None) -> _Decision:
+def _decide(svc: Services, session: Session, alert: Alert, groups: list[AlertGroup], together: _Together) -> _Decision:
+    """Decide one alert, its groups and incidents locked: count it, attach it, declare from it, put it in triage,
+    or drop it."""
     now = svc.clock()
     settings = svc.config.alerts
-    groups = alert_queries.lock_groups(session=session, keys=group_keys(alert), now=now)
-    incident = open_incident(session, groups)
+    alert_id = alert.id or 0
+    incident = open_incident(session, groups, locked=True)
+    fingerprint = (alert.source, alert.fingerprint)
+    seen_before = fingerprint in together.seen
+    if alert.received_at >= together.since:
+        together.seen.add(fingerprint)  # decided now: the alerts after it count it as seen
     alert.processed_at, alert.done = now, True
     decision: _Decision
     if alert.status == "resolved":
-        decision = _Decision(AlertOutcome.RESOLVED, cleared=() if incident else _clear_triage(session, alert, now))
-    elif alert_queries.seen_before(session=session, alert=alert, since=now - settings.dedup_window):
-        decision = _Decision(AlertOutcome.DEDUPLICATED)
+        decision = _Decision(
+            alert_id, AlertOutcome.RESOLVED, cleared=() if incident else _clear_triage(session, alert, now)
+        )
+    elif seen_before:
+        decision = _Decision(alert_id, AlertOutcome.DEDUPLICATED)
     elif incident is not None:
-        decision = _Decision(AlertOutcome.ATTACHED)
+        decision = _Decision(alert_id, AlertOutcome.ATTACHED)
     else:
         rule = settings.rule_for(_fields(alert))
         if rule is not None and rule.drop:
-            decision = _Decision(AlertOutcome.DROPPED)
-        elif rule is not None and rule.declare is not None and declarer is not None:
+            decision = _Decision(alert_id, AlertOutcome.DROPPED)
+        elif rule is not None and rule.declare is not None and together.declarer is not None:
             request = Declaration(
                 title=alert.title,
                 severity=rule.declare.severity,
                 playbook=rule.declare.playbook,
-                declared_by=declarer,
+                declared_by=together.declarer,
                 is_drill=_is_drill(alert),
                 detected_at=alert_queries.earliest_start(
                     session=session, alert=alert, since=now - settings.dedup_window
@@ -186,15 +257,15 @@ def _decide(svc: Services, session: Session, alert: Alert, declarer: str | None)
             )
             incident = declare_for(svc, session, alert, groups, request)
             incident.answered_at = now  # a rule declared it: no one waits for an answer to be told later
-            decision = _Decision(AlertOutcome.DECLARED, declared=incident)
+            decision = _Decision(alert_id, AlertOutcome.DECLARED, declared=incident)
         elif settings.triage_channel:
             alert.done = False  # until the card is up
-            decision = _Decision(AlertOutcome.TRIAGE, card=triage_card(alert, AlertOutcome.TRIAGE))
+            decision = _Decision(alert_id, AlertOutcome.TRIAGE, card=triage_card(alert, AlertOutcome.TRIAGE))
         else:
-            decision = _Decision(AlertOutcome.UNROUTED)
+            decision = _Decision(alert_id, AlertOutcome.UNROUTED)
     alert.outcome = decision.outcome
     if incident is not None and decision.outcome in (AlertOutcome.ATTACHED, AlertOutcome.RESOLVED):
-        attach(svc, session, alert, incident, groups)
+        attach(svc, session, alert, incident, groups, lines=together.lines)
     elif incident is not None and decision.outcome == AlertOutcome.DEDUPLICATED:
         alert.incident_id = incident.id
     return decision
@@ -211,10 +282,11 @@ def _clear_triage(session: Session, alert: Alert, now: datetime) -> tuple[tuple[
 
 def _retry(alert: Alert) -> _Decision:
     """An alert decided before whose Slack part did not happen (the triage card): try that again."""
+    alert_id = alert.id or 0
     if alert.outcome == AlertOutcome.TRIAGE and alert.triage_ts is None:
-        return _Decision(AlertOutcome.TRIAGE, card=triage_card(alert, AlertOutcome.TRIAGE), again=True)
+        return _Decision(alert_id, AlertOutcome.TRIAGE, card=triage_card(alert, AlertOutcome.TRIAGE), again=True)
     alert.done = True
-    return _Decision(AlertOutcome(alert.outcome or AlertOutcome.UNROUTED))
+    return _Decision(alert_id, AlertOutcome(alert.outcome or AlertOutcome.UNROUTED))
 
 
 def _is_drill(alert: Alert) -> bool:
@@ -236,8 +308,17 @@ def declare_for(
     return incident
 
 
-def attach(svc: Services, session: Session, alert: Alert, incident: Incident, groups: list[AlertGroup]) -> None:
-    """Add an alert to its group's open incident: a timeline event and a line in the channel."""
+def attach(
+    svc: Services,
+    session: Session,
+    alert: Alert,
+    incident: Incident,
+    groups: list[AlertGroup],
+    *,
+    lines: AlertLines | None = None,
+) -> None:
+    """Add an alert to its group's open incident: a timeline event, and the channel told (in `lines`, with the
+    other alerts decided in this transaction, or in a line of its own)."""
     tx = IncidentTx(svc=svc, session=session, incident=incident, now=svc.clock())
     alert.incident_id = tx.id
     for group in groups:
@@ -250,28 +331,14 @@ def attach(svc: Services, session: Session, alert: Alert, incident: Incident, gr
         )
     if not resolved and alert.started_at is not None and alert.started_at < incident.detected_at:
         incident.detected_at = alert.started_at  # detection is the earliest alert's start
-    queries.queue_outbox(
-        session=session,
-        incident_id=tx.id,
-        kind=OutboxKind.ALERT_LINE,
-        recipient=incident.channel_id or "",
-        payload={"text": alert_line(alert)},
-        now=tx.now,
-    )
+    said = lines if lines is not None else AlertLines()
+    said.add(incident, alert)
+    if lines is None:
+        said.queue(session, tx.now)
 
 
 def _indicators(tx: IncidentTx, alert: Alert) -> None:
     found_in(tx, alert_text(alert.title, alert.description, alert.labels), how=f"alert from {alert.source}", by=None)
-
-
-def alert_line(alert: Alert) -> str:
-    """What the incident channel is told of an alert attached to it, or resolved at its source."""
-    if alert.status == "resolved":
-        return (
-            f":large_green_circle: {alert.source} says this alert cleared: *{alert.title}*. "
-            "The incident stays open until you resolve it."
-        )
-    return f":rotating_light: New {alert.severity} alert from {alert.source} in this incident: *{alert.title}*"
 
 
 def _facts(alert: Alert) -> dict[str, object]:
@@ -297,20 +364,25 @@ def triage_card(alert: Alert, outcome: AlertOutcome, incident: Incident | None =
     )
 
 
-def _post_card(svc: Services, alert_id: int, card: TriageCard, *, look_first: bool) -> None:
+def _post_cards(svc: Services, decisions: list[_Decision]) -> None:
+    """Post the triage cards, then record where they are (in one commit): an alert is finished once its card is up.
+
+    A card Slack refused leaves its alert leased, to be tried again when the lease runs out."""
     channel = svc.config.alerts.triage_channel
-    assert channel is not None
-    key = f"alert-{alert_id}"
-    try:
-        found = svc.chat.find_posted(channel, key, since=svc.clock() - 3 * LEASE) if look_first else None
-        ts = found or svc.chat.post(channel, card, key=key)
-    except GatewayError as exc:  # the row stays leased; it is tried again when the lease runs out
-        svc.log.warning("alert %s: could not post it for triage: %s", alert_id, exc.error)
+    posted: dict[int, str] = {}
+    for decision in decisions:
+        assert channel is not None and decision.card is not None
+        key = f"alert-{decision.alert_id}"
+        try:
+            found = svc.chat.find_posted(channel, key, since=svc.clock() - 3 * LEASE) if decision.again else None
+            posted[decision.alert_id] = found or svc.chat.post(channel, decision.card, key=key)
+        except GatewayError as exc:
+            svc.log.warning("alert %s: could not post it for triage: %s", decision.alert_id, exc.error)
+    if not posted:
         return
     with svc.db.transaction() as session:
-        alert = session.get(Alert, alert_id, with_for_update=True)
-        if alert is not None:
-            alert.triage_ts, alert.done = ts, True
+        for alert in alert_queries.lock_alerts(session=session, ids=list(posted)):
+            alert.triage_ts, alert.done = posted[alert.id or 0], True
 
 
 def _redraw_card(svc: Services, ts: str, card: TriageCard) -> None:

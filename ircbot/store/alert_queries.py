@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from ircbot.domain.kinds import AlertOutcome
-from ircbot.store.models import Alert, AlertGroup
+from ircbot.domain.kinds import AlertOutcome, OutboxKind, OutboxStatus
+from ircbot.store.models import Alert, AlertGroup, Incident, OutboxMessage
 
 
-def claim_alerts(*, session: Session, now: datetime, lease_until: datetime, limit: int) -> list[int]:
-    """Ids of alerts waiting to be processed, oldest first, leased to the caller until `lease_until`.
+def insert_alerts(*, session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Store alerts (one row each, every column given) in one statement; their ids, in the order of `rows`."""
+    table = Alert.__table__  # type: ignore[attr-defined]  # a Core insert: no objects to track on the hot path
+    inserted = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [int(i) for i in inserted.scalars().all()]
+
+
+def claim_alerts(*, session: Session, now: datetime, lease_until: datetime, limit: int) -> list[Alert]:
+    """The alerts waiting to be processed, oldest first, leased to the caller until `lease_until`.
 
     Rows another process holds (locked, or leased and not expired) are skipped, so each is taken by one.
     """
@@ -26,20 +34,32 @@ def claim_alerts(*, session: Session, now: datetime, lease_until: datetime, limi
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = []
-    for alert in session.exec(query).all():
+    claimed = list(session.exec(query).all())
+    for alert in claimed:
         alert.lease_until = lease_until
-        claimed.append(alert.id or 0)
     return claimed
+
+
+def last_received(*, session: Session) -> datetime | None:
+    """When the newest alert was received (the one with the highest id: no scan of the table)."""
+    return session.exec(select(Alert.received_at).order_by(col(Alert.id).desc()).limit(1)).first()
+
+
+def lock_alerts(*, session: Session, ids: Sequence[int]) -> list[Alert]:
+    """The alerts named that are not finished yet, locked, oldest first."""
+    query = select(Alert).where(col(Alert.id).in_(ids), col(Alert.done).is_(False)).order_by(col(Alert.id))
+    return list(session.exec(query.with_for_update()).all())
 
 
 def lock_groups(*, session: Session, keys: Sequence[str], now: datetime) -> list[AlertGroup]:
     """The groups named, created if new, locked in key order (so two processes never wait on each other)."""
     keys = sorted(set(keys))
+    if not keys:
+        return []
     dialect = session.get_bind().dialect.name
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    insert_or_skip = postgres_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert(AlertGroup)
+        insert_or_skip(AlertGroup)
         .values([{"key": key, "first_seen_at": now} for key in keys])
         .on_conflict_do_nothing(index_elements=["key"])
     )
@@ -47,16 +67,28 @@ def lock_groups(*, session: Session, keys: Sequence[str], now: datetime) -> list
     return list(session.exec(query).all())
 
 
-def seen_before(*, session: Session, alert: Alert, since: datetime) -> bool:
-    """Whether another alert with this source and fingerprint was received since `since` and processed."""
-    query = select(Alert.id).where(
-        Alert.source == alert.source,
-        Alert.fingerprint == alert.fingerprint,
-        col(Alert.received_at) >= since,
-        col(Alert.outcome).is_not(None),
-        Alert.id != alert.id,
+def lock_incidents(*, session: Session, ids: Sequence[int]) -> list[Incident]:
+    """The incidents named, locked in id order, as every writer of several incidents takes them."""
+    if not ids:
+        return []
+    query = select(Incident).where(col(Incident.id).in_(sorted(set(ids)))).order_by(col(Incident.id))
+    return list(session.exec(query.with_for_update()).all())
+
+
+def seen_fingerprints(*, session: Session, alerts: Sequence[Alert], since: datetime) -> set[tuple[str, str]]:
+    """(source, fingerprint) of the given alerts' fingerprints that an alert received since `since` and processed
+    already carries."""
+    fingerprints = sorted({alert.fingerprint for alert in alerts})
+    if not fingerprints:
+        return set()
+    query = (
+        select(Alert.source, Alert.fingerprint)
+        .where(
+            col(Alert.fingerprint).in_(fingerprints), col(Alert.received_at) >= since, col(Alert.outcome).is_not(None)
+        )
+        .distinct()
     )
-    return session.exec(query.limit(1)).first() is not None
+    return {(source, fingerprint) for source, fingerprint in session.exec(query).all()}
 
 
 def waiting_in_triage(*, session: Session, alert: Alert) -> Sequence[Alert]:
@@ -89,6 +121,21 @@ def earliest_start(*, session: Session, alert: Alert, since: datetime) -> dateti
     elif found.tzinfo is None:
         found = found.replace(tzinfo=own.tzinfo)
     return min(found, own)
+
+
+def unsent_alert_line(*, session: Session, incident_id: int, resolved: bool) -> OutboxMessage | None:
+    """The incident's channel line of attached alerts (of alerts cleared at their source, with `resolved`) that is
+    queued and was never tried, so more alerts may join it; the caller holds the incident's lock."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.incident_id == incident_id,
+        OutboxMessage.kind == OutboxKind.ALERT_LINE,
+        OutboxMessage.status == OutboxStatus.PENDING,
+        col(OutboxMessage.first_tried_at).is_(None),
+    )
+    for message in session.exec(query.order_by(col(OutboxMessage.id).desc())).all():
+        if "count" in message.payload and bool(message.payload.get("resolved")) == resolved:
+            return message
+    return None
 
 
 def alerts_of_incident(*, session: Session, incident_id: int) -> Sequence[Alert]:
