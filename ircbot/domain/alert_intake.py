@@ -38,13 +38,13 @@ DECIDED_TOGETHER = 10
 up the senders (SQLite has one writer, and their 202s wait for it)."""
 RECEIVING = timedelta(seconds=1)
 """The newest alert came in this recently: senders are sending, and their 202s come first."""
-YIELD = 3
-"""While senders are sending, deciding pauses before each transaction of a round but the first, YIELD times as long
-as the one before took: it takes at most a quarter of the time. Deciding and receiving share one interpreter (and
-on SQLite one writer), and decisions can wait where a sender cannot (it times out and sends again). Measured with
-bench/alerts.py on two cores: about 930 alerts accepted a second against 770 pausing as long as it took; 5 did
-no better."""
-MAX_PAUSE = 0.2  # seconds; a transaction that waited long on Slack does not stop deciding for long
+YIELD = 4
+"""While senders are sending, deciding pauses before each transaction of a round but the first, YIELD times the
+CPU time the one before took: it takes at most a fifth of a core. Deciding and receiving share one interpreter
+(and on SQLite one writer), and decisions can wait where a sender cannot (it times out and sends again). CPU
+time, not the time it took: a declare's Slack calls spend most of theirs waiting for Slack, which takes nothing
+from the senders."""
+MAX_PAUSE = 1.0  # seconds; deciding goes on, slowed, however long the senders send
 ROUND_BUDGET = 5.0  # seconds one round may spend on alerts before the other modules (outbox, cards) get their turn
 INCIDENT_SEVERITY = {"critical": "sev1", "high": "sev2", "medium": "sev3", "low": "sev4", "info": "sev4"}
 """The incident severity an alert's own severity suggests, when Declare in triage opens one."""
@@ -75,9 +75,9 @@ def process_alerts(svc: Services, *, limit: int = BATCH, budget: float = ROUND_B
         for first in range(0, len(claimed), DECIDED_TOGETHER):
             if receiving:
                 time.sleep(min(YIELD * worked, MAX_PAUSE))
-            began = time.monotonic()
+            began = time.thread_time()
             done += _process(svc, [a.id or 0 for a in claimed[first : first + DECIDED_TOGETHER]], declarer)
-            worked = time.monotonic() - began
+            worked = time.thread_time() - began
         if len(claimed) < limit or time.monotonic() - started > budget:
             return done
 
