@@ -149,7 +149,7 @@ def build_app(
         authorize=authorizer(identity),
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not socket_mode,
-        # Listeners ack synchronously and hand their work to lazy functions on Bolt's executor.
+        # Listeners ack synchronously and hand their work to Bolt's executor (slack/listeners.py).
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="ircbot-work"),
         logger=bolt_log,

@@ -294,7 +294,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _serve_until_stopped(bot: IrcBot, server: HttpServer, disconnect: Callable[[], None]) -> None:
     """Serve until SIGTERM (docker stop, Kubernetes) or Ctrl-C, then stop taking work and finish what was taken.
 
-    Work already acknowledged finishes (Bolt's lazy listeners), so a rolling restart loses no answer; what
+    Work already acknowledged finishes (on Bolt's executor), so a rolling restart loses no answer; what
     a hard kill would cut short is resumed by the next process anyway.
     """
 

@@ -300,7 +300,7 @@ def make_harness(
     yield make
     for harness in built:
         harness.server.stop()
-        # Work after the acks (Bolt's lazy listeners) finishes before the database and emulator move on.
+        # Work after the acks (on Bolt's executor) finishes before the database and emulator move on.
         harness.bot.bolt.listener_runner.listener_executor.shutdown(wait=True)
         harness.bot.close()
 

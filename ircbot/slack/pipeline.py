@@ -151,7 +151,7 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
 def guarded(
     svc: Services, name: str, work: Callable[[Args], str], counted: Callable[[Args, str], None] | None = None
 ) -> Callable[[Args], None]:
-    """A lazy listener running `work(args)`; a failure of the pipeline itself still gets an answer.
+    """The work after an ack: `work(args)` on Bolt's executor; a failure of the pipeline itself still gets an answer.
 
     `counted(args, outcome)` is told how each delivery ended (the metrics).
     """
