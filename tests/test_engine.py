@@ -124,6 +124,37 @@ def test_the_runner_runs_its_modules_in_order_and_outlives_a_failing_round(remin
     assert ran == ["first", "broken", "deliver"] * 2
 
 
+def test_pages_go_out_while_a_storm_of_alerts_is_being_decided(reminding: Services) -> None:
+    deciding_began, storm_over, delivered = threading.Event(), threading.Event(), threading.Event()
+
+    def decide_a_storm(_: Services) -> int:
+        deciding_began.set()
+        storm_over.wait(10)  # a round deciding alerts for seconds
+        return 0
+
+    def deliver(_: Services) -> int:
+        if deciding_began.is_set():
+            delivered.set()
+        return 0
+
+    runner = EscalationRunner(
+        reminding,
+        new_alarm(reminding.clock),
+        tick_seconds=0.05,
+        firing=[],
+        deciding=[Module("alerts", decide_a_storm)],
+        delivery=[Module("outbox", deliver)],
+    )
+    runner.start()
+    try:
+        assert deciding_began.wait(5), "the alerts were never decided"
+        assert delivered.wait(5), "the outbox waited for the alerts to be decided"
+        assert not storm_over.is_set()
+    finally:
+        storm_over.set()
+        runner.stop()
+
+
 def test_a_page_survives_a_long_slack_outage_and_says_it_is_failing(reminding: Services, clock: FakeClock) -> None:
     chat = reminding.chat
     assert isinstance(chat, FlakyChat)

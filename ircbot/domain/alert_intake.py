@@ -45,7 +45,7 @@ CPU time the one before took: it takes at most a fifth of a core. Deciding and r
 time, not the time it took: a declare's Slack calls spend most of theirs waiting for Slack, which takes nothing
 from the senders."""
 MAX_PAUSE = 1.0  # seconds; deciding goes on, slowed, however long the senders send
-ROUND_BUDGET = 5.0  # seconds one round may spend on alerts before the other modules (outbox, cards) get their turn
+ROUND_BUDGET = 5.0  # seconds one round may spend on alerts; the delivery round it wakes sends what they queued
 INCIDENT_SEVERITY = {"critical": "sev1", "high": "sev2", "medium": "sev3", "low": "sev4", "info": "sev4"}
 """The incident severity an alert's own severity suggests, when Declare in triage opens one."""
 

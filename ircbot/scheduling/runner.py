@@ -42,17 +42,19 @@ FIRING: tuple[Module, ...] = (
     Module("clocks", fire_due_clock_timers),
 )
 """Decide what is due: escalation steps and reminders, written to the outbox."""
+DECIDING: tuple[Module, ...] = (Module("alerts", process_alerts),)
+"""Decide the alerts received (an incident a rule declares opens its channel here), on a round of its own: during a
+storm deciding takes rounds of seconds, and pages must not wait behind it. A round that decided something has the
+delivery round run next, so the lines and pages it queued go out."""
 DELIVERY: tuple[Module, ...] = (
-    Module("alerts", process_alerts),
     Module("outbox", drain_outbox),
     Module("declares", resume_declares),
     Module("cards", refresh_cards),
     Module("homes", refresh_homes),
 )
-"""Decide the alerts received (an incident a rule declares opens its channel here; the lines it sends go out with
-the outbox next), deliver what was decided, then finish declares a crash or a silent Slack cut short (pages first: a
-declare being resumed makes Slack calls too), then redraw pinned cards and Home tabs, on their own thread, so claiming
-due steps never waits behind Slack calls. A declarer told by DM is told on the next round."""
+"""Deliver what was decided, then finish declares a crash or a silent Slack cut short (pages first: a declare being
+resumed makes Slack calls too), then redraw pinned cards and Home tabs, on their own thread, so claiming due steps
+never waits behind Slack calls. A declarer told by DM is told on the next round."""
 
 
 class Alarm:
@@ -82,6 +84,7 @@ class EscalationRunner:
         *,
         tick_seconds: float = 1.0,
         firing: Sequence[Module] = FIRING,
+        deciding: Sequence[Module] = DECIDING,
         delivery: Sequence[Module] = DELIVERY,
     ):
         self.svc = svc
@@ -89,13 +92,17 @@ class EscalationRunner:
         self.scheduler = alarm.scheduler
         self.tick_seconds = tick_seconds
         self._firing = _Round(svc, firing, then=self._deliver_soon)
+        self._deciding = _Round(svc, deciding, then=self._deliver_soon)
         self._delivering = _Round(svc, delivery)
         alarm.connect(self._firing.run)
 
     def start(self) -> None:
         """Catch up on what fell due while down, then wake on the tick and on every due time."""
         self.scheduler.add_job(
-            self.run_once, "interval", seconds=self.tick_seconds, id="tick", coalesce=True, max_instances=4
+            self._tick, "interval", seconds=self.tick_seconds, id="tick", coalesce=True, max_instances=4
+        )
+        self.scheduler.add_job(  # on a thread of its own: the tick's rounds never wait for it
+            self._deciding.run, "interval", seconds=self.tick_seconds, id="decide", coalesce=True, max_instances=4
         )
         self.scheduler.start()
         for when in upcoming(self.svc):
@@ -103,7 +110,13 @@ class EscalationRunner:
         self.alarm(self.svc.clock())
 
     def run_once(self) -> None:
-        """One firing round and one delivery round (the tick; tests call it directly too)."""
+        """One deciding, one firing and one delivery round, one after the other (the demo and tests): the alerts are
+        decided before anything is delivered, as the lines they queue are before they go out."""
+        self._deciding.run()
+        self._firing.run()
+        self._delivering.run()
+
+    def _tick(self) -> None:
         self._firing.run()
         self._delivering.run()
 
