@@ -221,9 +221,8 @@ def test_a_failing_step_after_the_channel_exists_is_reported_and_recorded(harnes
     assert welcome(harness.emulator, channel_id).get("pinned"), "the other steps still happened"
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a row lock another connection holds
 def test_a_submitted_declare_form_is_kept_before_the_form_closes(harness: Harness) -> None:
-    if harness.bot.db.engine.dialect.name != "postgresql":
-        pytest.skip("needs a row lock another connection can hold while the bot works (PostgreSQL)")
     harness.declare("Credential stuffing sev4")  # the incident-number counter row now exists
     harness.slash("declare", wait=False)
     view_id = harness.wait_for(lambda: next(iter(harness.emulator.views), None))
