@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import partial
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_bolt.kwargs_injection import Args
 
 from ircbot.commands.dispatch import lookup, prepare
@@ -28,9 +28,9 @@ from ircbot.slack.pipeline import guarded, invocation_of, payload_of, run_comman
 from ircbot.telemetry import Telemetry
 
 
-def ack_now(ack: Ack) -> None:
-    """Acknowledge within milliseconds; the work happens after, on Bolt's executor."""
-    ack()
+def ack_now(args: Args) -> None:
+    """Acknowledge within milliseconds; the work, if any, happens after, on Bolt's executor."""
+    args.ack()
 
 
 def register(app: App, svc: Services, telemetry: Telemetry) -> None:
@@ -103,14 +103,10 @@ def _ack_command(svc: Services) -> Acknowledge:
     return ack_command
 
 
-def _ack_plain(args: Args) -> None:
-    args.ack()
-
-
 def _ack_for(svc: Services, spec: InteractionSpec) -> Acknowledge:
     validate, keep = spec.validate, spec.before_ack
     if validate is None and keep is None:
-        return _ack_plain
+        return ack_now
 
     def ack_checked(args: Args) -> None:
         """A form's problems go back beside its fields; what must survive a crash is kept; then the ack."""
