@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session
 
 from ircbot.domain import chain
@@ -43,6 +44,7 @@ class IncidentTx:
     now: datetime
     wakeups: list[datetime] = field(default_factory=list)
     defer_wakeups: bool = False
+    homes_due: bool = False  # the Home tabs of those who can see it are marked as the transaction commits
 
     @property
     def id(self) -> int:
@@ -87,14 +89,23 @@ class IncidentTx:
         incident.chain_seq, incident.chain_head = event.seq, event.hash
 
     def homes_changed(self, *, also: str | None = None) -> None:
-        """Have the Home tabs of those who can see the incident (and of `also`) redrawn shortly."""
+        """Have the Home tabs of those who can see the incident (and of `also`) redrawn shortly.
+
+        Those who can see it are found once, as the transaction commits: by then everyone this operation brought
+        in is a participant, and an operation recording several changes marks the tabs once, not per change.
+        """
         due = self.now + HOME_COALESCE
-        queries.mark_homes_due(
-            session=self.session, incident_id=self.id, is_private=self.incident.is_private, due_at=due
-        )
         if also is not None:
             queries.mark_home_due(session=self.session, user_id=also, due_at=due)
-        self.wake(due)
+        if not self.homes_due:
+            self.homes_due = True
+            event.listen(self.session, "before_commit", self._mark_homes, once=True)
+            self.wake(due)
+
+    def _mark_homes(self, session: Session) -> None:
+        queries.mark_homes_due(
+            session=session, incident_id=self.id, is_private=self.incident.is_private, due_at=self.now + HOME_COALESCE
+        )
 
     def card_changed(self) -> None:
         """Have the pinned card redrawn: once per burst of changes, CARD_COALESCE after the first.
