@@ -11,7 +11,6 @@ from ircbot.commands.help import help_text
 from ircbot.commands.parsing import split_words, without_nul
 from ircbot.domain.access import INCIDENT_KEY, Located, NotAnIncidentChannel, locate
 from ircbot.domain.messages import Outcome, Reply, Text
-from ircbot.domain.out_of_band import require_in_slack
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, UsageError
 
@@ -54,8 +53,6 @@ def dispatch(svc: Services, invocation: Invocation) -> Outcome:
             return Reply(Text(help_text(COMMANDS, heading=f":warning: There is no subcommand `{words[0]}`.")))
         key, args = _arguments(spec, key, words)
         located = _incident_for(svc, spec, invocation, key)
-        if located and invocation.venue == "slack":
-            require_in_slack(svc, located.incident_id)
         context = Context(
             svc=svc,
             invocation=invocation,
@@ -80,7 +77,12 @@ def _incident_for(svc: Services, spec: CommandSpec, invocation: Invocation, key:
         return None
     try:
         return locate(
-            svc, user_id=invocation.user_id, channel_id=invocation.channel_id, key=key, permission=spec.permission
+            svc,
+            user_id=invocation.user_id,
+            channel_id=invocation.channel_id,
+            key=key,
+            permission=spec.permission,
+            in_slack=invocation.venue == "slack",
         )
     except NotAnIncidentChannel as exc:
         raise UsageError(exc.message, f"INC-<n> {spec.usage}") from exc

@@ -7,7 +7,7 @@ from ircbot.commands.parsing import MENTION
 from ircbot.domain.access import INCIDENT_KEY, find_by_key, locate
 from ircbot.domain.access_requests import ask_to_join, decide_for_user
 from ircbot.domain.messages import Outcome, Reply, Text
-from ircbot.domain.out_of_band import require_in_slack
+from ircbot.domain.out_of_band import refuse_if_away
 from ircbot.errors import UsageError
 
 USAGE = "join INC-<n> | join approve @person | join deny @person"
@@ -25,8 +25,8 @@ def run(ctx: Context) -> Outcome:
     if ctx.invocation.venue == "slack":
         with ctx.svc.db.transaction() as session:
             found = find_by_key(session, key)
-        if found is not None and found.id is not None:
-            require_in_slack(ctx.svc, found.id)  # nobody joins an incident that is away from Slack through Slack
+            if found is not None:  # nobody joins an incident that is away from Slack through Slack
+                refuse_if_away(session, found, ctx.svc.clock())
     asked = ask_to_join(ctx.svc, key=key, user_id=ctx.user)
     warnings = "".join(f"\n:warning: {w}" for w in asked.warnings)
     if asked.outcome == "joined":
@@ -43,9 +43,14 @@ def _decide(ctx: Context, *, approve: bool) -> Outcome:
     match = MENTION.match(ctx.args[1]) if len(ctx.args) == 2 else None
     if match is None:
         raise UsageError(f"Name the person whose request you {verb}, e.g. `/incident join {verb} @jo`.", USAGE)
-    located = locate(ctx.svc, user_id=ctx.user, channel_id=ctx.invocation.channel_id, key=ctx.key, permission=None)
-    if ctx.invocation.venue == "slack":
-        require_in_slack(ctx.svc, located.incident_id)
+    located = locate(
+        ctx.svc,
+        user_id=ctx.user,
+        channel_id=ctx.invocation.channel_id,
+        key=ctx.key,
+        permission=None,
+        in_slack=ctx.invocation.venue == "slack",
+    )
     decided = decide_for_user(
         ctx.svc, incident_id=located.incident_id, user_id=match.group(1), approve=approve, actor=ctx.user
     )

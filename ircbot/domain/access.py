@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from ircbot.domain.out_of_band import refuse_if_away
 from ircbot.domain.policy import Config
 from ircbot.domain.services import Services
 from ircbot.errors import InvalidInput, NotFound, PermissionDenied
@@ -70,8 +71,11 @@ class Located:
     channel_id: str | None
 
 
-def locate(svc: Services, *, user_id: str, channel_id: str, key: str | None, permission: str | None) -> Located:
-    """The incident a command means: by its key (if the user may see it), else the channel's own; then its rule.
+def locate(
+    svc: Services, *, user_id: str, channel_id: str, key: str | None, permission: str | None, in_slack: bool = False
+) -> Located:
+    """The incident a command means: by its key (if the user may see it), else the channel's own; then its rule,
+    and, for a command typed in Slack, that the incident is not away (`refuse_if_away`).
 
     A command typed in the incident's channel acts on it (Slack lets only members type there); elsewhere
     the key must name an incident the user was brought into (or a public one).
@@ -89,12 +93,15 @@ def locate(svc: Services, *, user_id: str, channel_id: str, key: str | None, per
             incident = found
         if permission:
             require_permission(session, svc.config, incident, user_id, permission)
+        if in_slack:
+            refuse_if_away(session, incident, svc.clock())
         assert incident.id is not None
         return Located(incident.id, incident.channel_id)
 
 
-def authorise(svc: Services, *, incident_id: int, user_id: str, permission: str | None) -> None:
-    """The same rules for a button, form or event as for the typed command: visibility, then `may:`.
+def authorise(svc: Services, *, incident_id: int, user_id: str, permission: str | None, in_slack: bool = False) -> None:
+    """The same rules for a button, form or event as for the typed command: visibility, then `may:`, then (for
+    Slack's) that the incident is not away.
 
     Where the click happened proves nothing: a card shown before someone left a private channel keeps
     its buttons, and a form has no channel. So a private incident's buttons and forms work only for the
@@ -108,3 +115,5 @@ def authorise(svc: Services, *, incident_id: int, user_id: str, permission: str 
             raise PermissionDenied("You were not brought into this incident, so you cannot act on it.")
         if permission:
             require_permission(session, svc.config, incident, user_id, permission)
+        if in_slack:
+            refuse_if_away(session, incident, svc.clock())

@@ -56,16 +56,15 @@ def away_row(session: Session, incident_id: int, now: datetime) -> OutOfBand | N
     return row if row.status == "away" or moving else None
 
 
-def require_in_slack(svc: Services, incident_id: int) -> None:
-    """Refuse Slack a command, click or form about an incident that is away: Slack may be the attacker's."""
-    with svc.db.transaction() as session:
-        if away_row(session, incident_id, svc.clock()) is None:
-            return
-        incident = session.get(Incident, incident_id)
-        key = incident.key if incident is not None else "This incident"
-    raise PermissionDenied(
-        f"{key} is being handled out of band: nothing about it is answered or done in Slack until it is back."
-    )
+def refuse_if_away(session: Session, incident: Incident, now: datetime) -> None:
+    """Refuse Slack a command, click or form about an incident that is away: Slack may be the attacker's (checked in
+    the transaction that found the incident and the asker's rights: `access.locate`, `access.authorise`)."""
+    assert incident.id is not None
+    if away_row(session, incident.id, now) is not None:
+        raise PermissionDenied(
+            f"{incident.key} is being handled out of band: nothing about it is answered or done in Slack until it is "
+            "back."
+        )
 
 
 def incident_away(svc: Services, channel_id: str) -> bool:

@@ -20,7 +20,6 @@ from ircbot.commands.dispatch import dispatch
 from ircbot.domain.access import authorise
 from ircbot.domain.deliveries import remember_delivery
 from ircbot.domain.messages import OpenModal, Reply, Text
-from ircbot.domain.out_of_band import require_in_slack
 from ircbot.domain.resuming import declarer_answered
 from ircbot.domain.services import Services
 from ircbot.errors import DomainError, IrcbotError
@@ -94,8 +93,8 @@ def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> str:
     try:
         incident_id = spec.locate(svc, payload) if spec.locate else None
         if incident_id is not None:
-            authorise(svc, incident_id=incident_id, user_id=user, permission=spec.permission)
-            require_in_slack(svc, incident_id)  # Slack events about an incident away are dropped by `accepts`
+            # Slack events about an incident away are dropped before this, by `accepts`
+            authorise(svc, incident_id=incident_id, user_id=user, permission=spec.permission, in_slack=True)
         answer = spec.func(Interaction(svc, user, payload, incident_id))
     except Exception as exc:  # every failure is answered; failure_reply logs what ircbot did not expect
         if spec.kind == "event":  # nobody is waiting on an event: the log is the only place to say it
