@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from ircbot.adapters.matrix import MatrixClient
-from tests.processes import free_port
+from tests.processes import free_port, stop_process
 
 SERVER_NAME = "ircbot.test"
 PASSWORD = "correct horse battery staple"
@@ -215,13 +215,7 @@ class SynapseServer:
 
     def stop(self) -> None:
         """Terminate Synapse (kill after 10 s) and reap it."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def register(self, localpart: str, password: str = PASSWORD, *, admin: bool = False) -> str:
         """A new account through the shared-secret admin API; returns its user id (@localpart:server)."""

@@ -17,6 +17,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server the tests started (kill it after 10 s) and reap it."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class ServeProcess:
     """`ircbot serve` as operators run it, configured only by the environment."""
 
@@ -46,13 +57,7 @@ class ServeProcess:
 
     def stop(self) -> None:
         """Terminate (kill after 10 s), reap the process and close its output pipe."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         if self.process.stdout is not None:
             self.process.stdout.close()
 

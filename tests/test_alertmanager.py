@@ -22,7 +22,7 @@ from ircbot.emulator import SlackEmulator
 from ircbot.store.models import Alert, Incident, TimelineEvent
 from tests.conftest import ALERT_TOKEN, serve_environment
 from tests.factories import write_config
-from tests.processes import ServeProcess, free_port
+from tests.processes import ServeProcess, free_port, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -113,13 +113,7 @@ class AlertmanagerProcess:
             assert response.status == 200, response.read()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def prometheus_alert(host: str, starts: datetime, ends: datetime | None = None) -> dict[str, Any]:

@@ -347,8 +347,8 @@ def _owner_in_incident(tx: IncidentTx, regime: Regime) -> str | None:
     kind, _, value = regime.owner.partition(":")
     user: str | None = None
     if kind == "role":
-        held = queries.active_roles(session=tx.session, incident_id=tx.id)
-        user = next((a.user_id for a in held if a.role == value), None)
+        held = queries.holding(session=tx.session, incident_id=tx.id, role=value)
+        user = held.user_id if held is not None else None
         role = tx.svc.config.role(value)
         if user is None and role is not None:  # nobody holds it here: its on-call from roles.yaml, if named by id
             user = next((entry for entry in role.oncall if USER_ID.match(entry)), None)

@@ -139,9 +139,8 @@ def _remind_checklist(tx: IncidentTx) -> None:
 
 
 def _holder(tx: IncidentTx, role: str) -> str | None:
-    return next(
-        (a.user_id for a in queries.active_roles(session=tx.session, incident_id=tx.id) if a.role == role), None
-    )
+    held = queries.holding(session=tx.session, incident_id=tx.id, role=role)
+    return held.user_id if held is not None else None
 
 
 def _queue(tx: IncidentTx, recipient: str, facts: dict[str, object]) -> None:

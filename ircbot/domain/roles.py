@@ -80,9 +80,7 @@ def assign(svc: Services, *, incident_id: int, role: str, user_id: str | None, a
     target = user_id or oncall_for(svc, role)
     title = svc.config.roles.roles[role].title
     with incident_tx(svc, incident_id) as tx:
-        previous = next(
-            (a for a in queries.active_roles(session=tx.session, incident_id=tx.id) if a.role == role), None
-        )
+        previous = queries.holding(session=tx.session, incident_id=tx.id, role=role)
         if previous is not None and previous.user_id == target:
             return Assigned(incident=tx.view(), role=role, user_id=target, previous=target)
         if previous is not None:

@@ -131,6 +131,11 @@ def active_roles(*, session: Session, incident_id: int) -> Sequence[RoleAssignme
     return [a for a in role_history(session=session, incident_id=incident_id) if a.released_at is None]
 
 
+def holding(*, session: Session, incident_id: int, role: str) -> RoleAssignment | None:
+    """The assignment of `role` held now, if anyone holds it."""
+    return next((a for a in active_roles(session=session, incident_id=incident_id) if a.role == role), None)
+
+
 def role_history(*, session: Session, incident_id: int) -> Sequence[RoleAssignment]:
     """Every role assignment ever made in the incident, oldest first."""
     query = select(RoleAssignment).where(RoleAssignment.incident_id == incident_id)
