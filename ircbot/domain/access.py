@@ -72,7 +72,7 @@ class Located:
 
 
 def locate(
-    svc: Services, *, user_id: str, channel_id: str, key: str | None, permission: str | None, in_slack: bool = False
+    svc: Services, *, user_id: str, channel_id: str, key: str | None, permission: str | None, in_slack: bool
 ) -> Located:
     """The incident a command means: by its key (if the user may see it), else the channel's own; then its rule,
     and, for a command typed in Slack, that the incident is not away (`refuse_if_away`).
@@ -99,9 +99,9 @@ def locate(
         return Located(incident.id, incident.channel_id)
 
 
-def authorise(svc: Services, *, incident_id: int, user_id: str, permission: str | None, in_slack: bool = False) -> None:
-    """The same rules for a button, form or event as for the typed command: visibility, then `may:`, then (for
-    Slack's) that the incident is not away.
+def authorise(svc: Services, *, incident_id: int, user_id: str, permission: str | None) -> None:
+    """The same rules for a Slack button, form or event as for the typed command: visibility, then `may:`, then
+    that the incident is not away (`refuse_if_away`).
 
     Where the click happened proves nothing: a card shown before someone left a private channel keeps
     its buttons, and a form has no channel. So a private incident's buttons and forms work only for the
@@ -115,5 +115,4 @@ def authorise(svc: Services, *, incident_id: int, user_id: str, permission: str 
             raise PermissionDenied("You were not brought into this incident, so you cannot act on it.")
         if permission:
             require_permission(session, svc.config, incident, user_id, permission)
-        if in_slack:
-            refuse_if_away(session, incident, svc.clock())
+        refuse_if_away(session, incident, svc.clock())

@@ -143,10 +143,8 @@ def require_decider(session: Session, config: Config, incident: Incident, user_i
         manager = config.roles.declarer_role or "manager"
         deciders = [manager]
         assert incident.id is not None
-        allowed = any(
-            a.role == manager and a.user_id == user_id
-            for a in queries.active_roles(session=session, incident_id=incident.id)
-        )
+        held = queries.holding(session=session, incident_id=incident.id, role=manager)
+        allowed = held is not None and held.user_id == user_id
     if not allowed:
         titles = ", ".join(config.roles.roles[k].title if k in config.roles.roles else k for k in deciders)
         raise PermissionDenied(f"Only the {titles} may answer requests to join {incident.key}.")

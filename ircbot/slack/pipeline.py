@@ -94,7 +94,7 @@ def run_interaction(svc: Services, spec: InteractionSpec, args: Args) -> str:
         incident_id = spec.locate(svc, payload) if spec.locate else None
         if incident_id is not None:
             # Slack events about an incident away are dropped before this, by `accepts`
-            authorise(svc, incident_id=incident_id, user_id=user, permission=spec.permission, in_slack=True)
+            authorise(svc, incident_id=incident_id, user_id=user, permission=spec.permission)
         answer = spec.func(Interaction(svc, user, payload, incident_id))
     except Exception as exc:  # every failure is answered; failure_reply logs what ircbot did not expect
         if spec.kind == "event":  # nobody is waiting on an event: the log is the only place to say it
