@@ -224,7 +224,7 @@ def deliver(svc: Services, *, incident_id: int, message_ids: list[int]) -> int:
     page is on its way cannot stop that page (the window is one Slack call). A process that dies
     between sending and recording leaves the message leased: it is tried again after LEASE.
     """
-    with incident_tx(svc, incident_id) as tx:
+    with incident_tx(svc, incident_id) as tx, tx.one_view():  # the incident as every message of the claim shows it
         claimed = _claim(tx, message_ids)
     return sum(_send(svc, incident_id, message_id, send) for message_id, send in claimed)
 
@@ -271,15 +271,18 @@ def _send(svc: Services, incident_id: int, message_id: int, send: Send) -> int:
     """
     try:
         send()
-        failure = None
-    except GatewayError as exc:
-        failure = exc
+    except GatewayError as failure:
+        return _refused(svc, incident_id, message_id, failure)
+    with svc.db.transaction() as session:
+        queries.mark_sent(session=session, message_id=message_id, at=svc.clock())
+    return 1
+
+
+def _refused(svc: Services, incident_id: int, message_id: int, failure: GatewayError) -> int:
+    """Record a refused send under the incident's lock (it may say so in the timeline) and when to try again."""
     with incident_tx(svc, incident_id) as tx:
         message = tx.session.get(OutboxMessage, message_id)
         assert message is not None
-        if failure is None:
-            message.status, message.sent_at, message.outcome_unknown = OutboxStatus.SENT, tx.now, False
-            return 1
         error = failure.error
         message.attempts += 1
         message.last_error = error[:500]

@@ -8,6 +8,7 @@ channel or card is missing is finished. Each is taken under its row lock, so one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -43,8 +44,16 @@ def remember_declaration(svc: Services, request: Declaration) -> None:
 
 
 def resume_declares(svc: Services, *, limit: int = 20) -> int:
-    """Finish the declares that stopped short; returns how many were finished (the declarer is told by DM)."""
-    return _declare_pending(svc, limit) + _finish_stalled(svc, limit) + _tell_unanswered(svc, limit)
+    """Finish the declares that stopped short; returns how many were finished (the declarer is told by DM).
+
+    What is left is read in one transaction (on most rounds, nothing); each is then taken under its own lock.
+    """
+    now = svc.clock()
+    with svc.db.transaction() as session:
+        keys = queries.stalled_requests(session=session, received_before=now - DECLARE_LEASE, now=now, limit=limit)
+        stalled = queries.stalled_declares(session=session, now=now, limit=limit)
+        unanswered = queries.unanswered_declares(session=session, ready_before=now - DECLARE_LEASE, limit=limit)
+    return _declare_pending(svc, keys) + _finish_stalled(svc, stalled) + _tell_unanswered(svc, unanswered)
 
 
 def declarer_answered(svc: Services, incident_id: int) -> None:
@@ -55,17 +64,12 @@ def declarer_answered(svc: Services, incident_id: int) -> None:
             incident.answered_at = svc.clock()
 
 
-def _tell_unanswered(svc: Services, limit: int) -> int:
+def _tell_unanswered(svc: Services, incidents: Sequence[int]) -> int:
     """Declares that finished but whose answer never reached the declarer (the process died first): a DM."""
-    with svc.db.transaction() as session:
-        found = queries.unanswered_declares(session=session, ready_before=svc.clock() - DECLARE_LEASE, limit=limit)
-    return sum(_tell_finished(svc, incident_id) for incident_id in found)
+    return sum(_tell_finished(svc, incident_id) for incident_id in incidents)
 
 
-def _declare_pending(svc: Services, limit: int) -> int:
-    now = svc.clock()
-    with svc.db.transaction() as session:
-        keys = queries.stalled_requests(session=session, received_before=now - DECLARE_LEASE, now=now, limit=limit)
+def _declare_pending(svc: Services, keys: Sequence[str]) -> int:
     finished = 0
     for key in keys:
         request = _take_request(svc, key)
@@ -88,9 +92,7 @@ def _declare_pending(svc: Services, limit: int) -> int:
     return finished
 
 
-def _finish_stalled(svc: Services, limit: int) -> int:
-    with svc.db.transaction() as session:
-        stalled = queries.stalled_declares(session=session, now=svc.clock(), limit=limit)
+def _finish_stalled(svc: Services, stalled: Sequence[int]) -> int:
     finished = 0
     for incident_id in stalled:
         incident = _take_incident(svc, incident_id)

@@ -45,6 +45,7 @@ class IncidentTx:
     wakeups: list[datetime] = field(default_factory=list)
     defer_wakeups: bool = False
     homes_due: bool = False  # the Home tabs of those who can see it are marked as the transaction commits
+    shared_view: list[IncidentView] | None = None  # within `one_view`: the view read first, once it is
 
     @property
     def id(self) -> int:
@@ -128,9 +129,24 @@ class IncidentTx:
             self.svc.wake(when)
 
     def view(self) -> IncidentView:
-        """The incident as it reads inside this transaction, changes included."""
+        """The incident as it reads inside this transaction, changes included (read once within `one_view`)."""
+        if self.shared_view:
+            return self.shared_view[0]
         self.session.flush()
-        return incident_view(session=self.session, incident=self.incident, config=self.svc.config, now=self.now)
+        view = incident_view(session=self.session, incident=self.incident, config=self.svc.config, now=self.now)
+        if self.shared_view is not None:
+            self.shared_view.append(view)
+        return view
+
+    @contextmanager
+    def one_view(self) -> Iterator[None]:
+        """Within, `view()` is read once and shared: for a caller that changes nothing a view shows meanwhile (the
+        messages of one outbox claim, each rendering the incident)."""
+        self.shared_view = []
+        try:
+            yield
+        finally:
+            self.shared_view = None
 
 
 @contextmanager

@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from ircbot.domain.kinds import AlertOutcome, OutboxKind, OutboxStatus
+from ircbot.store.inserts import insert_or_skip
 from ircbot.store.models import Alert, AlertGroup, Incident, OutboxMessage
 
 
@@ -56,13 +55,7 @@ def lock_groups(*, session: Session, keys: Sequence[str], now: datetime) -> list
     keys = sorted(set(keys))
     if not keys:
         return []
-    dialect = session.get_bind().dialect.name
-    insert_or_skip = postgres_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert_or_skip(AlertGroup)
-        .values([{"key": key, "first_seen_at": now} for key in keys])
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
+    insert_or_skip(session, AlertGroup, [{"key": key, "first_seen_at": now} for key in keys], key=("key",))
     query = select(AlertGroup).where(col(AlertGroup.key).in_(keys)).order_by(col(AlertGroup.key)).with_for_update()
     return list(session.exec(query).all())
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import sqlalchemy
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from ircbot.store.inserts import insert_or_skip
 from ircbot.store.models import ChannelMessage, Incident, ThreadActivity
 
 WHOLE = "*"
@@ -60,12 +60,8 @@ def forget_channel_copy(*, session: Session, incident_id: int) -> None:
 
 def note_thread_activity(*, session: Session, incident_id: int, thread_ts: str, at: datetime) -> None:
     """Remember that a thread moved (or, with WHOLE, that the channel must be read whole) until the next read."""
-    try:
-        with session.begin_nested():
-            session.add(ThreadActivity(incident_id=incident_id, thread_ts=thread_ts, seen_at=at))
-            session.flush()
-    except IntegrityError:  # already noted since the last read
-        return
+    row = {"incident_id": incident_id, "thread_ts": thread_ts, "seen_at": at}
+    insert_or_skip(session, ThreadActivity, [row], key=("incident_id", "thread_ts"))  # or noted since the last read
 
 
 def moved_threads(*, session: Session, incident_id: int) -> Sequence[str]:

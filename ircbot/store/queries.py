@@ -8,10 +8,10 @@ from typing import Any
 
 import sqlalchemy
 from sqlalchemy import func, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxStatus, TimerStatus
+from ircbot.store.inserts import insert_or_skip
 from ircbot.store.models import (
     Alert,
     AlertGroup,
@@ -92,16 +92,10 @@ def is_participant(*, session: Session, incident_id: int, user_id: str) -> bool:
 
 
 def add_participant(*, session: Session, incident_id: int, user_id: str, reason: str, at: datetime) -> bool:
-    """Record a participant; False when they already were one."""
-    if is_participant(session=session, incident_id=incident_id, user_id=user_id):
-        return False
-    try:
-        with session.begin_nested():  # another transaction may add the same person at the same moment
-            session.add(Participant(incident_id=incident_id, user_id=user_id, reason=reason, added_at=at))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    """Record a participant; False when they already were one (another transaction may add them at the same
+    moment: the unique constraint decides)."""
+    row = {"incident_id": incident_id, "user_id": user_id, "reason": reason, "added_at": at}
+    return insert_or_skip(session, Participant, [row], key=("incident_id", "user_id")) == 1
 
 
 def participants(*, session: Session, incident_id: int) -> Sequence[Participant]:
@@ -171,13 +165,7 @@ def timeline(*, session: Session, incident_id: int) -> Sequence[TimelineEvent]:
 
 def remember_request(*, session: Session, key: str, at: datetime) -> bool:
     """Record a Slack delivery key; False if it was seen before (a retry)."""
-    try:
-        with session.begin_nested():
-            session.add(HandledRequest(key=key, received_at=at))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return insert_or_skip(session, HandledRequest, [{"key": key, "received_at": at}], key=("key",)) == 1
 
 
 def delete_incident(*, session: Session, incident_id: int) -> None:
@@ -270,15 +258,27 @@ def due_cards(*, session: Session, now: datetime, limit: int) -> Sequence[int]:
     return [found for found in session.exec(query).all() if found is not None]
 
 
-def undelivered_pages(*, session: Session, incident_id: int) -> int:
-    """Page messages of the incident that were refused at least once and are still to be delivered."""
-    query = select(func.count()).where(
+def page_facts(*, session: Session, incident_id: int) -> tuple[int, datetime | None, int]:
+    """(escalation steps still to fire, when the next is due, page messages refused at least once and still to be
+    delivered), in one statement; regulatory reports' overdue pages are not escalation steps."""
+    waiting = (
+        PageStep.incident_id == incident_id,
+        PageStep.status == TimerStatus.PENDING,
+        col(PageStep.clock_id).is_(None),
+    )
+    refused = select(func.count()).where(
         OutboxMessage.incident_id == incident_id,
         OutboxMessage.status == OutboxStatus.PENDING,
         col(OutboxMessage.attempts) > 0,
         col(OutboxMessage.kind).in_([k.value for k in PAGE_KINDS]),
     )
-    return int(session.exec(query).one())
+    counts = sqlalchemy.select(
+        select(func.count()).where(*waiting).scalar_subquery(),
+        select(func.min(PageStep.due_at)).where(*waiting).scalar_subquery(),
+        refused.scalar_subquery(),
+    )
+    pending, next_due, undelivered = session.execute(counts).one()
+    return int(pending), next_due, int(undelivered)
 
 
 def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int]]:
@@ -300,6 +300,12 @@ def outbox_of_kinds(*, session: Session, message_ids: Sequence[int], kinds: Iter
         col(OutboxMessage.id).in_(message_ids), col(OutboxMessage.kind).in_(list(kinds))
     )
     return {int(message_id or 0) for message_id in session.exec(query).all()}
+
+
+def mark_sent(*, session: Session, message_id: int, at: datetime) -> None:
+    """Record that an outbox message reached its recipient (one statement: no incident lock is needed for that)."""
+    query = update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
+    session.execute(query.values(status=OutboxStatus.SENT, sent_at=at, outcome_unknown=False))
 
 
 def unanswered_declares(*, session: Session, ready_before: datetime, limit: int) -> Sequence[int]:
