@@ -61,12 +61,11 @@ def declare(svc: Services, request: Declaration) -> Declared:
     name, and the declarer is told by DM how it ended.
     """
     check(svc, request)
-    found = _recorded(svc, request.request_key)
-    if found is not None and found.ready_at is not None:
-        return Declared(incident=_view(svc, found)[0], duplicate=True)
-    if found is not None:
-        raise Conflict(f"{found.key} is being opened already; you will be told by DM when it is ready.")
-    incident = _record(svc, request)
+    incident, new = _record(svc, request)
+    if not new and incident.ready_at is not None:
+        return Declared(incident=_view(svc, incident)[0], duplicate=True)
+    if not new:
+        raise Conflict(f"{incident.key} is being opened already; you will be told by DM when it is ready.")
     assert incident.id is not None
     try:
         return finish_declare(svc, incident)
@@ -136,16 +135,6 @@ CARD_PATIENCE = timedelta(minutes=15)
 """How long a resumed declare keeps trying to post its welcome card before it is ready without one."""
 
 
-def _recorded(svc: Services, key: str | None) -> Incident | None:
-    if key is None:
-        return None
-    with svc.db.transaction() as session:
-        row = session.exec(select(Incident).where(Incident.request_key == key)).first()
-        if row is not None:
-            session.expunge(row)
-        return row
-
-
 def _view(svc: Services, incident: Incident) -> tuple[IncidentView, int]:
     """The incident as it reads now, and the card version that is."""
     with svc.db.transaction() as session:
@@ -154,15 +143,19 @@ def _view(svc: Services, incident: Incident) -> tuple[IncidentView, int]:
         return incident_view(session=session, incident=row, config=svc.config, now=svc.clock()), row.card_version
 
 
-def _record(svc: Services, request: Declaration) -> Incident:
-    """The incident, its checklist and first events; the request kept since it arrived goes in the same commit."""
+def _record(svc: Services, request: Declaration) -> tuple[Incident, bool]:
+    """(the incident, True) with its checklist and first events, the request kept since it arrived removed in the
+    same commit; or (the incident this request recorded before, False): Slack delivered it twice, or it is resumed."""
     try:
         with svc.db.transaction() as session:
             if request.request_key is not None:
+                query = select(Incident).where(Incident.request_key == request.request_key)
+                if (found := session.exec(query).first()) is not None:
+                    return found, False
                 pending = session.get(PendingDeclare, request.request_key)
                 if pending is not None:
                     session.delete(pending)
-            return _insert(svc, session, request)
+            return _insert(svc, session, request), True
     except IntegrityError as exc:  # numbers come from a locked counter; only the same request can collide
         raise Conflict("This incident is being declared already (Slack delivered the request twice).") from exc
 
