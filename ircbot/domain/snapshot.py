@@ -4,38 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BindParameter, bindparam
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from ircbot.domain.policy import Config
 from ircbot.domain.stages import STAGES
 from ircbot.domain.views import IncidentView, ItemView, RoleHolder
-from ircbot.store import queries
-from ircbot.store.models import Incident, Participant, RoleAssignment
-from ircbot.store.records import RegulatoryClock
-
-# Only the columns a view shows, built once: the view is read for every status, card, page and Home tab.
-_INCIDENT: BindParameter[int] = bindparam("incident")
-_HELD = (
-    select(RoleAssignment.role, RoleAssignment.user_id)
-    .where(RoleAssignment.incident_id == _INCIDENT, col(RoleAssignment.released_at).is_(None))
-    .order_by(col(RoleAssignment.assigned_at), col(RoleAssignment.id))
-)
-_NEAREST_DEADLINE = (
-    select(RegulatoryClock.regime, RegulatoryClock.report, RegulatoryClock.due_at)
-    .where(RegulatoryClock.incident_id == _INCIDENT, RegulatoryClock.status == "running")
-    .order_by(col(RegulatoryClock.due_at))
-    .limit(1)
-)
-_BROUGHT_IN = (
-    select(Participant.user_id).where(Participant.incident_id == _INCIDENT).order_by(col(Participant.added_at))
-)
+from ircbot.store import queries, reads
+from ircbot.store.models import Incident
 
 
 def incident_view(*, session: Session, incident: Incident, config: Config, now: datetime) -> IncidentView:
     """Snapshot an incident: roles (every configured role, held or not) and current checklist."""
     assert incident.id is not None
-    held = dict(session.exec(_HELD, params={"incident": incident.id}).all())
+    held = dict(session.exec(reads.HELD, params={"incident": incident.id}).all())
     roles = [RoleHolder(role=key, title=role.title, user_id=held.get(key)) for key, role in config.roles.roles.items()]
     roles += [RoleHolder(role=k, title=k, user_id=u) for k, u in held.items() if k not in config.roles.roles]
     items = queries.checklist_rows(session=session, incident_id=incident.id)
@@ -51,9 +32,9 @@ def incident_view(*, session: Session, incident: Incident, config: Config, now: 
     )
     end = incident.resolved_at or now
     pending, next_page_at, undelivered = queries.page_facts(session=session, incident_id=incident.id)
-    due = session.exec(_NEAREST_DEADLINE, params={"incident": incident.id}).first()
+    due = session.exec(reads.NEAREST_DEADLINE, params={"incident": incident.id}).first()
     holders = set(held.values())
-    brought_in = session.exec(_BROUGHT_IN, params={"incident": incident.id}).all()
+    brought_in = session.exec(reads.BROUGHT_IN, params={"incident": incident.id}).all()
     others = tuple(user for user in brought_in if user not in holders)
     return IncidentView(
         id=incident.id,

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxStatus, TimerStatus
+from ircbot.domain.kinds import IncidentStatus, OutboxStatus, TimerStatus
+from ircbot.store import reads
 from ircbot.store.inserts import insert_or_skip
 from ircbot.store.models import (
     Alert,
@@ -27,7 +27,6 @@ from ircbot.store.models import (
     OutboxMessage,
     PageStep,
     Participant,
-    PendingDeclare,
     Reminder,
     RoleAssignment,
     StageEntry,
@@ -59,13 +58,13 @@ def incident_by_number(*, session: Session, number: int, lock: bool = False) -> 
 
 def incident_by_id(*, session: Session, incident_id: int, lock: bool = False) -> Incident | None:
     """The incident with this row id."""
-    query = select(Incident).where(Incident.id == incident_id)
-    return session.exec(query.with_for_update() if lock else query).first()
+    query = reads.INCIDENT_BY_ID_LOCKED if lock else reads.INCIDENT_BY_ID
+    return session.exec(query, params={"incident": incident_id}).first()
 
 
 def incident_by_channel(*, session: Session, channel_id: str) -> Incident | None:
     """The incident whose dedicated channel this is."""
-    return session.exec(select(Incident).where(Incident.channel_id == channel_id)).first()
+    return session.exec(reads.INCIDENT_BY_CHANNEL, params={"channel": channel_id}).first()
 
 
 def open_incidents_visible_to(*, session: Session, user_id: str) -> Sequence[Incident]:
@@ -87,8 +86,7 @@ def open_incidents_visible_to(*, session: Session, user_id: str) -> Sequence[Inc
 
 def is_participant(*, session: Session, incident_id: int, user_id: str) -> bool:
     """Whether the user was brought into the incident."""
-    query = select(Participant.id).where(Participant.incident_id == incident_id, Participant.user_id == user_id)
-    return session.exec(query).first() is not None
+    return session.exec(reads.IS_PARTICIPANT, params={"incident": incident_id, "user": user_id}).first() is not None
 
 
 def add_participant(*, session: Session, incident_id: int, user_id: str, reason: str, at: datetime) -> bool:
@@ -132,8 +130,7 @@ def holding(*, session: Session, incident_id: int, role: str) -> RoleAssignment 
 
 def role_history(*, session: Session, incident_id: int) -> Sequence[RoleAssignment]:
     """Every role assignment ever made in the incident, oldest first."""
-    query = select(RoleAssignment).where(RoleAssignment.incident_id == incident_id)
-    return session.exec(query.order_by(col(RoleAssignment.assigned_at), col(RoleAssignment.id))).all()
+    return session.exec(reads.ROLE_HISTORY, params={"incident": incident_id}).all()
 
 
 def checklist(*, session: Session, incident_id: int, stage: str | None = None) -> Sequence[ChecklistItem]:
@@ -146,9 +143,7 @@ def checklist(*, session: Session, incident_id: int, stage: str | None = None) -
 
 def checklist_rows(*, session: Session, incident_id: int) -> Sequence[Any]:
     """The checklist as plain rows (stage, position, text, required, checked_by, checked_at), in order: for reading."""
-    item = ChecklistItem.__table__.c  # type: ignore[attr-defined]
-    query = sqlalchemy.select(item.stage, item.position, item.text, item.required, item.checked_by, item.checked_at)
-    return session.execute(query.where(item.incident_id == incident_id).order_by(item.id)).all()
+    return session.execute(reads.CHECKLIST_ROWS, {"incident": incident_id}).all()
 
 
 def stage_entries(*, session: Session, incident_id: int) -> Sequence[StageEntry]:
@@ -220,15 +215,8 @@ def _steps(session: Session, incident_id: int, status: TimerStatus, first: Any) 
 
 def due_steps(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int, list[str]]]:
     """(step id, incident id, targets) of pending steps due by `now`, in due order."""
-    query = (
-        select(PageStep.id, PageStep.incident_id, PageStep.targets)
-        .where(PageStep.status == TimerStatus.PENDING, col(PageStep.due_at) <= now)
-        .order_by(col(PageStep.due_at), col(PageStep.id))
-        .limit(limit)
-    )
-    return [
-        (int(step_id or 0), incident_id, list(targets)) for step_id, incident_id, targets in session.exec(query).all()
-    ]
+    found = session.exec(reads.DUE_STEPS, params={"now": now, "limit": limit}).all()
+    return [(int(step_id or 0), incident_id, list(targets)) for step_id, incident_id, targets in found]
 
 
 def future_due_times(*, session: Session, now: datetime) -> Sequence[datetime]:
@@ -249,47 +237,20 @@ def future_due_times(*, session: Session, now: datetime) -> Sequence[datetime]:
 
 def due_cards(*, session: Session, now: datetime, limit: int) -> Sequence[int]:
     """Ids of incidents whose pinned card is due to be redrawn, longest waiting first."""
-    query = (
-        select(Incident.id)
-        .where(col(Incident.card_due_at) <= now, col(Incident.card_ts).is_not(None))
-        .order_by(col(Incident.card_due_at))
-        .limit(limit)
-    )
-    return [found for found in session.exec(query).all() if found is not None]
+    return [found for found in session.exec(reads.DUE_CARDS, params={"now": now, "limit": limit}).all() if found]
 
 
 def page_facts(*, session: Session, incident_id: int) -> tuple[int, datetime | None, int]:
     """(escalation steps still to fire, when the next is due, page messages refused at least once and still to be
     delivered), in one statement; regulatory reports' overdue pages are not escalation steps."""
-    waiting = (
-        PageStep.incident_id == incident_id,
-        PageStep.status == TimerStatus.PENDING,
-        col(PageStep.clock_id).is_(None),
-    )
-    refused = select(func.count()).where(
-        OutboxMessage.incident_id == incident_id,
-        OutboxMessage.status == OutboxStatus.PENDING,
-        col(OutboxMessage.attempts) > 0,
-        col(OutboxMessage.kind).in_([k.value for k in PAGE_KINDS]),
-    )
-    counts = sqlalchemy.select(
-        select(func.count()).where(*waiting).scalar_subquery(),
-        select(func.min(PageStep.due_at)).where(*waiting).scalar_subquery(),
-        refused.scalar_subquery(),
-    )
-    pending, next_due, undelivered = session.execute(counts).one()
+    pending, next_due, undelivered = session.execute(reads.PAGE_FACTS, {"incident": incident_id}).one()
     return int(pending), next_due, int(undelivered)
 
 
 def deliverable_outbox(*, session: Session, now: datetime, limit: int) -> Sequence[tuple[int, int]]:
     """(outbox id, incident id) of messages ready to send, oldest first."""
-    query = (
-        select(OutboxMessage.id, OutboxMessage.incident_id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now)
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
-    )
-    return [(int(message_id or 0), incident_id) for message_id, incident_id in session.exec(query).all()]
+    found = session.exec(reads.DELIVERABLE, params={"now": now, "limit": limit}).all()
+    return [(int(message_id or 0), incident_id) for message_id, incident_id in found]
 
 
 def outbox_of_kinds(*, session: Session, message_ids: Sequence[int], kinds: Iterable[str]) -> set[int]:
@@ -310,42 +271,18 @@ def mark_sent(*, session: Session, message_id: int, at: datetime) -> None:
 
 def unanswered_declares(*, session: Session, ready_before: datetime, limit: int) -> Sequence[int]:
     """Incidents ready since before `ready_before` whose declarer never heard (the answer died with a process)."""
-    query = (
-        select(Incident.id)
-        .where(col(Incident.ready_at) <= ready_before, col(Incident.answered_at).is_(None))
-        .order_by(col(Incident.id))
-        .limit(limit)
-    )
-    return [i for i in session.exec(query).all() if i is not None]
+    return [i for i in session.exec(reads.UNANSWERED_DECLARES, params={"now": ready_before, "limit": limit}).all() if i]
 
 
 def stalled_declares(*, session: Session, now: datetime, limit: int) -> Sequence[int]:
     """Incidents whose declare is not finished and whose lease has run out (a crash, a Slack that did not answer)."""
-    query = (
-        select(Incident.id)
-        .where(
-            col(Incident.ready_at).is_(None),
-            col(Incident.status) == IncidentStatus.OPEN,
-            or_(col(Incident.declare_lease_until).is_(None), col(Incident.declare_lease_until) <= now),
-        )
-        .order_by(col(Incident.id))
-        .limit(limit)
-    )
-    return [i for i in session.exec(query).all() if i is not None]
+    return [i for i in session.exec(reads.STALLED_DECLARES, params={"now": now, "limit": limit}).all() if i]
 
 
 def stalled_requests(*, session: Session, received_before: datetime, now: datetime, limit: int) -> Sequence[str]:
     """Keys of acknowledged declares never recorded (their process died), whose lease has run out."""
-    query = (
-        select(PendingDeclare.request_key)
-        .where(
-            col(PendingDeclare.received_at) <= received_before,
-            or_(col(PendingDeclare.lease_until).is_(None), col(PendingDeclare.lease_until) <= now),
-        )
-        .order_by(col(PendingDeclare.received_at))
-        .limit(limit)
-    )
-    return list(session.exec(query).all())
+    params = {"received_before": received_before, "now": now, "limit": limit}
+    return list(session.exec(reads.STALLED_REQUESTS, params=params).all())
 
 
 def queue_outbox(
@@ -374,11 +311,8 @@ def queue_outbox(
 
 def mark_homes_due(*, session: Session, incident_id: int, is_private: bool, due_at: datetime) -> None:
     """Have the Home tabs of those who can see the incident redrawn at `due_at` (unless due sooner)."""
-    query = update(HomeViewer).where(col(HomeViewer.due_at).is_(None))
-    if is_private:
-        brought_in = select(Participant.user_id).where(Participant.incident_id == incident_id)
-        query = query.where(col(HomeViewer.user_id).in_(brought_in))
-    session.execute(query.values(due_at=due_at))
+    query = reads.MARK_HOMES_OF_PARTICIPANTS if is_private else reads.MARK_HOMES
+    session.execute(query, {"incident": incident_id, "due": due_at})
 
 
 def mark_home_due(*, session: Session, user_id: str, due_at: datetime) -> None:
@@ -392,5 +326,4 @@ def mark_home_due(*, session: Session, user_id: str, due_at: datetime) -> None:
 
 def due_homes(*, session: Session, now: datetime, limit: int) -> Sequence[str]:
     """Users whose Home tab is due to be redrawn, longest waiting first."""
-    query = select(HomeViewer.user_id).where(col(HomeViewer.due_at) <= now).order_by(col(HomeViewer.due_at))
-    return session.exec(query.limit(limit)).all()
+    return session.exec(reads.DUE_HOMES, params={"now": now, "limit": limit}).all()
