@@ -25,7 +25,7 @@ from ircbot.domain.services import Services
 from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.durations import format_duration
 from ircbot.errors import Conflict, NotFound
-from ircbot.store import queries
+from ircbot.store import queries, reads
 from ircbot.store.models import PageStep
 from ircbot.store.records import ClockTimer, RegulatoryClock
 
@@ -249,10 +249,7 @@ def _aware(session: Session, incident_id: int, regime: str) -> datetime | None:
 def fire_due_clock_timers(svc: Services) -> int:
     """Fire every reminder point and deadline that is due (the timer engine's module); how many fired here."""
     with svc.db.transaction() as session:
-        query = select(ClockTimer.id, ClockTimer.incident_id).where(
-            ClockTimer.status == TimerStatus.PENDING, col(ClockTimer.due_at) <= svc.clock()
-        )
-        due = list(session.exec(query.order_by(col(ClockTimer.due_at), col(ClockTimer.id))).all())
+        due = list(session.exec(reads.DUE_CLOCK_TIMERS, params={"now": svc.clock()}).all())
     return sum(_fire(svc, int(timer_id or 0), incident_id) for timer_id, incident_id in due)
 
 

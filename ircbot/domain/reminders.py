@@ -17,7 +17,7 @@ from ircbot.domain.services import Services
 from ircbot.domain.unit import IncidentTx, incident_tx
 from ircbot.durations import format_duration
 from ircbot.errors import Conflict
-from ircbot.store import queries
+from ircbot.store import queries, reads
 from ircbot.store.models import Reminder, StatusUpdate
 
 SNOOZE_CHOICES = (15, 60)
@@ -70,10 +70,7 @@ def snooze(svc: Services, *, incident_id: int, minutes: int, actor: str) -> Snoo
 def fire_due_reminders(svc: Services) -> int:
     """Fire every reminder that is due; returns how many this process fired."""
     with svc.db.transaction() as session:
-        query = select(Reminder.id, Reminder.incident_id).where(
-            Reminder.status == TimerStatus.PENDING, col(Reminder.due_at) <= svc.clock()
-        )
-        due = list(session.exec(query.order_by(col(Reminder.due_at))).all())
+        due = list(session.exec(reads.DUE_REMINDERS, params={"now": svc.clock()}).all())
     return sum(_fire(svc, int(reminder_id or 0), incident_id) for reminder_id, incident_id in due)
 
 

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from ircbot.domain.kinds import AlertOutcome, OutboxKind, OutboxStatus
+from ircbot.store import reads
 from ircbot.store.inserts import insert_or_skip
 from ircbot.store.models import Alert, AlertGroup, Incident, OutboxMessage
 
@@ -26,14 +27,7 @@ def claim_alerts(*, session: Session, now: datetime, lease_until: datetime, limi
 
     Rows another process holds (locked, or leased and not expired) are skipped, so each is taken by one.
     """
-    query = (
-        select(Alert)
-        .where(col(Alert.done).is_(False), or_(col(Alert.lease_until).is_(None), col(Alert.lease_until) <= now))
-        .order_by(col(Alert.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = list(session.exec(query).all())
+    claimed = list(session.exec(reads.WAITING_ALERTS, params={"now": now, "limit": limit}).all())
     for alert in claimed:
         alert.lease_until = lease_until
     return claimed
@@ -41,7 +35,7 @@ def claim_alerts(*, session: Session, now: datetime, lease_until: datetime, limi
 
 def last_received(*, session: Session) -> datetime | None:
     """When the newest alert was received (the one with the highest id: no scan of the table)."""
-    return session.exec(select(Alert.received_at).order_by(col(Alert.id).desc()).limit(1)).first()
+    return session.exec(reads.LAST_RECEIVED).first()
 
 
 def lock_alerts(*, session: Session, ids: Sequence[int]) -> list[Alert]:

@@ -3,7 +3,7 @@ parameters.
 
 Building a statement costs SQLAlchemy more than executing it once it is built: a small count on SQLite took 0.48 ms
 built at each call and 0.11 ms built once. So these are module constants, executed with `params`, each named for
-what it reads (or, for the last two, marks).
+what it reads (or, for the last two, marks; the waiting alerts are leased by their reader).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from ircbot.domain.kinds import PAGE_KINDS, IncidentStatus, OutboxStatus, TimerStatus
 from ircbot.store.models import (
+    Alert,
     ChecklistItem,
     HomeViewer,
     Incident,
@@ -23,9 +24,10 @@ from ircbot.store.models import (
     PageStep,
     Participant,
     PendingDeclare,
+    Reminder,
     RoleAssignment,
 )
-from ircbot.store.records import RegulatoryClock
+from ircbot.store.records import ClockTimer, RegulatoryClock
 
 INCIDENT: BindParameter[int] = bindparam("incident")
 USER: BindParameter[str] = bindparam("user")
@@ -83,6 +85,24 @@ DUE_STEPS = (
     .order_by(col(PageStep.due_at), col(PageStep.id))
     .limit(LIMIT)
 )
+DUE_REMINDERS = (
+    select(Reminder.id, Reminder.incident_id)
+    .where(Reminder.status == TimerStatus.PENDING, col(Reminder.due_at) <= NOW)
+    .order_by(col(Reminder.due_at))
+)
+DUE_CLOCK_TIMERS = (
+    select(ClockTimer.id, ClockTimer.incident_id)
+    .where(ClockTimer.status == TimerStatus.PENDING, col(ClockTimer.due_at) <= NOW)
+    .order_by(col(ClockTimer.due_at), col(ClockTimer.id))
+)
+WAITING_ALERTS = (
+    select(Alert)
+    .where(col(Alert.done).is_(False), or_(col(Alert.lease_until).is_(None), col(Alert.lease_until) <= NOW))
+    .order_by(col(Alert.id))
+    .limit(LIMIT)
+    .with_for_update(skip_locked=True)
+)
+LAST_RECEIVED = select(Alert.received_at).order_by(col(Alert.id).desc()).limit(1)
 DUE_CARDS = (
     select(Incident.id)
     .where(col(Incident.card_due_at) <= NOW, col(Incident.card_ts).is_not(None))
