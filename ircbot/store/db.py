@@ -190,12 +190,21 @@ def _alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     a dead one is replaced (DisconnectionError makes the pool connect anew). Pinging every checkout instead cost a
     round trip per transaction, about a sixth of a `status` command's database work."""
     try:
-        if not select.select([dbapi_connection.pgconn.socket], [], [], 0)[0]:
+        if not _readable(dbapi_connection.pgconn.socket):
             return
         dbapi_connection.execute("SELECT 1")
         dbapi_connection.rollback()
     except Exception as exc:  # whatever the driver says, this connection is of no more use
         raise DisconnectionError(f"the server closed this connection: {exc}") from exc
+
+
+def _readable(fd: int) -> bool:
+    """Whether the socket has something to read now (poll has no limit on descriptor numbers, unlike select)."""
+    if not hasattr(select, "poll"):  # Windows
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _create_engine(url: str) -> Engine:
