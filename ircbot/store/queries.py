@@ -241,8 +241,7 @@ def due_cards(*, session: Session, now: datetime, limit: int) -> Sequence[int]:
 
 
 def page_facts(*, session: Session, incident_id: int) -> tuple[int, datetime | None, int]:
-    """(escalation steps still to fire, when the next is due, page messages refused at least once and still to be
-    delivered), in one statement; regulatory reports' overdue pages are not escalation steps."""
+    """(steps still to fire, when the next is due, pages refused and still to deliver): see `reads.PAGE_FACTS`."""
     pending, next_due, undelivered = session.execute(reads.PAGE_FACTS, {"incident": incident_id}).one()
     return int(pending), next_due, int(undelivered)
 
