@@ -160,19 +160,14 @@ class Database:
         return cfg
 
     def migrate(self, revision: str = "head") -> None:
-        """Bring the schema to the newest revision (or to `revision`); replicas starting together take turns."""
-        with self.connect() as connection:
+        """Bring the schema to the newest revision (or to `revision`) in one transaction, so nobody sees it half-way;
+        replicas starting together take turns (SQLite's write lock, PostgreSQL's advisory lock, held to the end)."""
+        with self.connect() as connection, connection.begin():
             if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
-            try:
-                cfg = self._alembic_config()
-                cfg.attributes["connection"] = connection
-                command.upgrade(cfg, revision)
-                connection.commit()
-            finally:
-                if connection.dialect.name == "postgresql":
-                    connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
-                    connection.commit()
+                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            cfg = self._alembic_config()
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
