@@ -7,7 +7,8 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from ircbot.emulator import api_chat, api_conversations, api_misc
@@ -38,7 +39,9 @@ class SlackEmulator(State):
         undocumented = set(HANDLERS) - set(self.specs)
         if undocumented:
             raise RuntimeError(f"handlers for methods methods.json does not document: {sorted(undocumented)}")
-        self.latency = 0.0
+        self.latency = 0.0  # seconds before each Web API call or response_url post is answered
+        self.in_flight = 0  # requests being answered right now, and the most at once since the reset
+        self.most_in_flight = 0
         self.down = False
         self._faults: dict[str, list[dict[str, Any]]] = {}
         self._server: EmulatorServer | None = None
@@ -95,6 +98,7 @@ class SlackEmulator(State):
             self.generation += 1
             self._clear(seed)
             self.latency = 0.0
+            self.most_in_flight = self.in_flight
             self.down = False
             self._faults = {}
 
@@ -281,9 +285,8 @@ class SlackEmulator(State):
             with self.lock:
                 self.stale_requests += 1
             return 200, {}, {"ok": False, "error": "invalid_auth"}
-        if self.latency:
-            time.sleep(self.latency)
-        status, extra, payload, args = self._answer(method, headers, body, query)
+        with self._answering():
+            status, extra, payload, args = self._answer(method, headers, body, query)
         with self.lock:
             ok = bool(payload and payload.get("ok"))
             error = None if ok else (payload or {}).get("error", f"http_{status}")
@@ -374,4 +377,19 @@ class SlackEmulator(State):
         except json.JSONDecodeError:
             self.violations.append(f"response_url {response_id}: body is not JSON: {body[:200]!r}")
             return 400, "invalid_payload"
-        return handle_response(self, response_id, payload)
+        with self._answering():
+            return handle_response(self, response_id, payload)
+
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """One request being answered: counted while in flight, after `latency` seconds."""
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            yield
+        finally:
+            with self.lock:
+                self.in_flight -= 1

@@ -18,6 +18,7 @@ from ircbot.errors import GatewayError
 from ircbot.slack.client import never_reached
 from ircbot.slack.home import home_view
 from ircbot.slack.render import render_message
+from ircbot.slack.turns import WORK
 from ircbot.slack.wording import topic_text
 from ircbot.telemetry import Telemetry
 
@@ -31,7 +32,8 @@ class SlackChat:
 
     def _call(self, method: str, call: Callable[[], Any]) -> Any:
         try:
-            answer = call()
+            with WORK.waiting():
+                answer = call()
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
