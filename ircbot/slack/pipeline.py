@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from slack_bolt.kwargs_injection import Args
@@ -162,7 +163,9 @@ def guarded(
     """
 
     def run(args: Args) -> None:
-        with WORK.turn():  # and not while it waits on Slack: see slack/turns.py
+        # On SQLite the process's transactions take turns already (Database.transaction) and its statements run
+        # outside the interpreter lock, so a turn there only slowed declares; see slack/turns.py.
+        with nullcontext() if svc.db.is_sqlite else WORK.turn():
             try:
                 outcome = work(args)
             except Exception:  # a bug or an outage past the handler; the person must still hear about it
