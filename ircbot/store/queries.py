@@ -265,7 +265,8 @@ def outbox_of_kinds(*, session: Session, message_ids: Sequence[int], kinds: Iter
 def mark_sent(*, session: Session, message_id: int, at: datetime) -> None:
     """Record that an outbox message reached its recipient (one statement: no incident lock is needed for that)."""
     query = update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
-    session.execute(query.values(status=OutboxStatus.SENT, sent_at=at, outcome_unknown=False))
+    sent = query.values(status=OutboxStatus.SENT, sent_at=at, outcome_unknown=False)
+    session.execute(sent.execution_options(synchronize_session=False))  # its own transaction: no objects to update
 
 
 def unanswered_declares(*, session: Session, ready_before: datetime, limit: int) -> Sequence[int]:
@@ -320,6 +321,7 @@ def mark_home_due(*, session: Session, user_id: str, due_at: datetime) -> None:
         update(HomeViewer)
         .where(col(HomeViewer.user_id) == user_id, col(HomeViewer.due_at).is_(None))
         .values(due_at=due_at)
+        .execution_options(synchronize_session=False)  # as reads.MARK_HOMES
     )
 
 

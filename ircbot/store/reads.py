@@ -143,7 +143,14 @@ STALLED_REQUESTS = (
 DUE_HOMES = (
     select(HomeViewer.user_id).where(col(HomeViewer.due_at) <= NOW).order_by(col(HomeViewer.due_at)).limit(LIMIT)
 )
-_unmarked = update(HomeViewer).where(col(HomeViewer.due_at).is_(None)).values(due_at=bindparam("due"))
+# The marks below change rows no session holds as objects, so the ORM need not find and update them in the session
+# (it evaluated the WHERE clause against the session's objects: a third of the statement's cost).
+_unmarked = (
+    update(HomeViewer)
+    .where(col(HomeViewer.due_at).is_(None))
+    .values(due_at=bindparam("due"))
+    .execution_options(synchronize_session=False)
+)
 MARK_HOMES = _unmarked
 """Every Home tab not yet due (a public incident: everyone who opened the tab can see it)."""
 MARK_HOMES_OF_PARTICIPANTS = _unmarked.where(
