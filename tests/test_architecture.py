@@ -22,7 +22,7 @@ EXTERNAL += ("holidays",)  # public-holiday calendars: only the notification reg
 # its own layer, the layers named here, and the outside libraries named here — nothing else.
 LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     # layer: (modules, layers it may import, outside libraries it may import)
-    "base": (("=ircbot", "ircbot.errors", "ircbot.durations", "ircbot.shipped"), (), ()),
+    "base": (("=ircbot", "ircbot.errors", "ircbot.durations", "ircbot.shipped", "ircbot.turns"), (), ()),
     "types": (
         (
             "=ircbot.domain",

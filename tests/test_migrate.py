@@ -42,14 +42,20 @@ def test_replicas_migrating_one_empty_database_together_take_turns(empty_databas
         )
         for flag in ready
     ]
-    deadline = time.monotonic() + 60
-    while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    seen = VersionWatch(empty_database_url)
-    signal.touch()
-
-    outputs = [replica.communicate(timeout=120)[0] for replica in replicas]
-    seen.stop()
+    seen = None
+    try:
+        deadline = time.monotonic() + 60
+        while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen = VersionWatch(empty_database_url)
+        signal.touch()
+        outputs = [replica.communicate(timeout=120)[0] for replica in replicas]
+    finally:
+        for replica in replicas:
+            replica.kill()
+            replica.wait()
+        if seen is not None:
+            seen.stop()
     for replica, output in zip(replicas, outputs, strict=True):
         assert replica.returncode == 0, output
     database = Database(empty_database_url)

@@ -98,8 +98,9 @@ def read_channel(svc: Services, *, incident_id: int, channel_id: str | None, who
             return kept  # stored figures now differ from Slack's, so the next compile tries this thread again
 
     jobs = _thread_jobs(top, copy, moved) if since else [(m, "check") for m in top if _is_parent(m)]
-    # Each thread read is its own paginated call; a few at once hide Slack's round-trip time.
-    with ThreadPoolExecutor(max_workers=THREAD_READERS) as pool:
+    # Each thread read is its own paginated call; a few at once hide Slack's round-trip time. Meanwhile this thread
+    # only waits: its turn (ircbot/turns.py) is someone else's.
+    with svc.turns.off_turn(), ThreadPoolExecutor(max_workers=THREAD_READERS) as pool:
         threads = dict(zip((parent.ts for parent, _ in jobs), pool.map(thread, jobs), strict=True))
     if since:
         threads = {**copy.replies, **threads}

@@ -21,6 +21,7 @@ from ircbot.domain.ports import (
     system_clock,
 )
 from ircbot.store.db import Database
+from ircbot.turns import Turns
 
 
 def _no_wake(when: datetime) -> None:
@@ -44,3 +45,4 @@ class Services:
     wake: WakeUp = _no_wake
     draw_chart: ChartDrawer | None = None
     oob_chat: ChatPort | None = None  # the out-of-band room's platform (Matrix), when oob.yaml configures one
+    turns: Turns = field(default_factory=Turns.ungated)  # the work after acknowledgements takes these

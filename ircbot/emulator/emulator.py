@@ -84,7 +84,8 @@ class SlackEmulator(State):
         """Back to an empty workspace while the server keeps serving (one emulator can serve many tests).
 
         Users, channels, messages, views, files, response URLs, triggers, faults, latency, the call
-        log, violations and the clock all return to a fresh emulator's state. The bot token changes:
+        log, violations and the clock all return to a fresh emulator's state; `most_in_flight` starts again from
+        the requests still being answered. The bot token changes:
         a client still holding the old one (a bot closed while work was in flight) gets invalid_auth,
         and its calls, like uploads to files from before the reset, are counted in `stale_requests`
         instead of landing in the new workspace's log. The app-level token changes too, every Socket Mode

@@ -136,10 +136,11 @@ class VenueChat:
         if room is not None:
             return self.room.find_posted(room, key, since=since)
         if key.startswith(OUTBOX_KEY) and channel_id[:1] in ("U", "W"):
-            with self.db.transaction() as session:
+            with self.db.transaction() as session:  # decided, then asked outside the transaction
                 queued = session.get(OutboxMessage, int(key.removeprefix(OUTBOX_KEY)))
-                if queued is not None and queued.incident_id in away_incident_ids(session):
-                    return self.room.find_posted(channel_id, key, since=since)
+                away = queued is not None and queued.incident_id in away_incident_ids(session)
+            if away:
+                return self.room.find_posted(channel_id, key, since=since)
         return self.slack.find_posted(channel_id, key, since=since)
 
     def pin(self, channel_id: str, ts: str) -> None:

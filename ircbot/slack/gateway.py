@@ -18,7 +18,6 @@ from ircbot.errors import GatewayError
 from ircbot.slack.client import never_reached
 from ircbot.slack.home import home_view
 from ircbot.slack.render import render_message
-from ircbot.slack.turns import WORK
 from ircbot.slack.wording import topic_text
 from ircbot.telemetry import Telemetry
 
@@ -32,8 +31,7 @@ class SlackChat:
 
     def _call(self, method: str, call: Callable[[], Any]) -> Any:
         try:
-            with WORK.waiting():
-                answer = call()
+            answer = call()
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None

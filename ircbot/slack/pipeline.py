@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Any
 
 from slack_bolt.kwargs_injection import Args
@@ -28,7 +27,6 @@ from ircbot.slack import modals
 from ircbot.slack.interactions.base import Answer, Interaction, InteractionSpec, OpenView, PublishHome, Replace
 from ircbot.slack.markup import neutral
 from ircbot.slack.render import render_message, with_note
-from ircbot.slack.turns import WORK
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
@@ -114,7 +112,7 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
         return
     if isinstance(answer, PublishHome):
         try:
-            with WORK.waiting():
+            with svc.turns.off_turn():
                 args.client.views_publish(user_id=user_of(body), view=answer.view)
         except SlackClientError as exc:  # the tab keeps its last content; the next visit publishes again
             svc.log.warning("views.publish for %s failed: %s", user_of(body), exc)
@@ -122,7 +120,7 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
     if isinstance(answer, OpenModal | OpenView):
         view = answer.view if isinstance(answer, OpenView) else modals.form_for(svc, answer)
         try:
-            with WORK.waiting():
+            with svc.turns.off_turn():
                 args.client.views_open(trigger_id=body["trigger_id"], view=view)
             return
         except SlackClientError as exc:  # a form is a convenience; say how to do without it
@@ -133,17 +131,17 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
         text, blocks = render_message(answer.message)
         if answer.note:
             text, blocks = f"{text} — {answer.note}", with_note(blocks, answer.note)
-        with WORK.waiting():
+        with svc.turns.off_turn():
             args.respond(text=text, blocks=blocks, replace_original=True)
         if answer.announce is not None:
             text, blocks = render_message(answer.announce)
-            with WORK.waiting():
+            with svc.turns.off_turn():
                 args.respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
         return
     delivered = True
     if _has_response_url(body):
         text, blocks = render_message(answer.message)
-        with WORK.waiting():
+        with svc.turns.off_turn():
             sent = args.respond(
                 text=text, blocks=blocks, response_type=answer.visibility, replace_original=answer.replace_original
             )
@@ -163,9 +161,7 @@ def guarded(
     """
 
     def run(args: Args) -> None:
-        # On SQLite the process's transactions take turns already (Database.transaction) and its statements run
-        # outside the interpreter lock, so a turn there only slowed declares; see slack/turns.py.
-        with nullcontext() if svc.db.is_sqlite else WORK.turn():
+        with svc.turns.turn():  # see ircbot/turns.py
             try:
                 outcome = work(args)
             except Exception:  # a bug or an outage past the handler; the person must still hear about it
@@ -198,7 +194,7 @@ def _tell(svc: Services, args: Args, reference: str) -> None:
     text = internal_error(reference).text
     try:
         if _has_response_url(body):
-            with WORK.waiting():
+            with svc.turns.off_turn():
                 args.respond(text=text, response_type="ephemeral", replace_original=False)
         elif user_of(body) and body.get("type") != "event_callback":
             svc.chat.post(user_of(body), Text(text))

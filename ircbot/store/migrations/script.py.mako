@@ -3,6 +3,9 @@
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
+
+Every migration runs inside the one transaction of Database.migrate: nothing that PostgreSQL refuses in a
+transaction (CREATE INDEX CONCURRENTLY, ALTER TYPE ... ADD VALUE before 12) and no autocommit_block.
 """
 
 from __future__ import annotations
