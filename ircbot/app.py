@@ -122,22 +122,22 @@ def build_app(
     )
     alarm = new_alarm(clock)
     telemetry = Telemetry(db, clock)
-    mail = mail_from_url(settings.smtp_url)
-    slack = SlackChat(client, telemetry)
-    room = MatrixChat(config.oob, db) if config.oob.enabled else None
     # On SQLite the process's transactions take turns already and its statements run outside the interpreter's
     # lock: a turn there cost a tenth of the declares a second and made acknowledgements no faster.
     turns = Turns.ungated() if db.is_sqlite else Turns()
+    mail = off_turn(mail_from_url(settings.smtp_url), turns)
+    slack = SlackChat(client, telemetry, turns)
+    room = off_turn(MatrixChat(config.oob, db), turns) if config.oob.enabled else None
     services = Services(
         db=db,
-        chat=off_turn(slack if room is None else VenueChat(slack, room, db, mail), turns),
-        oob_chat=off_turn(room, turns) if room is not None else None,
+        chat=slack if room is None else VenueChat(slack, room, db, mail),
+        oob_chat=room,
         turns=turns,
         config=config,
         templates=template_environment(config),
         clock=clock,
         log=logging.getLogger("ircbot"),
-        mail=off_turn(mail, turns),
+        mail=mail,
         webhooks=off_turn(HttpWebhooks(), turns),
         timeline_emoji=settings.timeline_emoji.strip(":"),
         timezone=settings.timezone,

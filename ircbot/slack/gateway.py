@@ -20,18 +20,21 @@ from ircbot.slack.home import home_view
 from ircbot.slack.render import render_message
 from ircbot.slack.wording import topic_text
 from ircbot.telemetry import Telemetry
+from ircbot.turns import Turns
 
 
 class SlackChat:
     """ChatPort over one slack_sdk WebClient; Slack errors become GatewayError(method, error)."""
 
-    def __init__(self, client: WebClient, telemetry: Telemetry | None = None):
+    def __init__(self, client: WebClient, telemetry: Telemetry | None = None, turns: Turns | None = None):
         self.client = client
         self.telemetry = telemetry
+        self.turns = turns or Turns.ungated()  # only the HTTP round trip is made off turn, not the rendering
 
     def _call(self, method: str, call: Callable[[], Any]) -> Any:
         try:
-            answer = call()
+            with self.turns.off_turn():
+                answer = call()
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
