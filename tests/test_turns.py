@@ -42,6 +42,13 @@ class Worker(threading.Thread):
             self.finish.wait()
 
 
+def _finish(*workers: Worker) -> None:
+    for worker in workers:
+        worker.finish.set()
+    for worker in workers:
+        worker.join(5)
+
+
 def _queued(*workers: Worker) -> None:
     time.sleep(0.1 * len(workers))  # each one in the queue before the next starts
 
@@ -69,10 +76,7 @@ def test_first_come_first_served_and_back_from_slack_before_newcomers() -> None:
     _queued(b)
     holder.slack.set()  # back from Slack: waits for the turn, ahead of a and b
     _queued(holder)
-    for worker in (blocker, holder, a, b):
-        worker.finish.set()
-    for worker in (blocker, holder, a, b):
-        worker.join(5)
+    _finish(blocker, holder, a, b)
     assert order == ["holder", "blocker", "holder again", "a", "b"]
 
 
@@ -83,10 +87,7 @@ def test_waiting_on_slack_gives_the_turn_up_and_takes_it_back() -> None:
     second = Worker(turns)
     assert second.inside.wait(5), "the turn was kept while waiting on Slack"
     first.slack.set()
-    second.finish.set()
-    first.finish.set()
-    first.join(5)
-    second.join(5)
+    _finish(second, first)
     _exactly_one_turn_left(turns, patience=PATIENT)
 
 
@@ -156,10 +157,7 @@ def test_a_long_job_holds_nobody_up_for_long() -> None:
     status = Worker(turns)
     assert status.inside.wait(5), "waited for the long job to end"
     assert status.entered_at - long_job.entered_at >= SHORT_WAIT * 0.9, "went on without waiting for a turn"
-    status.finish.set()
-    long_job.finish.set()
-    status.join(5)
-    long_job.join(5)
+    _finish(status, long_job)
     _exactly_one_turn_left(turns, patience=SHORT_WAIT)
 
 
