@@ -108,7 +108,8 @@ class Turns:
 
 
 def off_turn(port: Port, turns: Turns) -> Port:
-    """`port` (chat, mail, webhooks) with every call made off turn: each is a wait on another system."""
+    """`port` (chat, mail, webhooks, a Slack client or response_url) with every call made off turn: each is a wait
+    on another system."""
     if not turns.gated:
         return port
     return cast(Port, _OffTurn(port, turns))
@@ -118,6 +119,10 @@ class _OffTurn:
     def __init__(self, port: Any, turns: Turns) -> None:
         self._port = port
         self._turns = turns
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self._turns.off_turn():
+            return self._port(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._port, name)

@@ -91,7 +91,8 @@ def test_waiting_on_slack_gives_the_turn_up_and_takes_it_back() -> None:
     _exactly_one_turn_left(turns, patience=PATIENT)
 
 
-def test_a_port_called_off_turn_gives_the_turn_up() -> None:
+@pytest.mark.parametrize("made", ["port", "callable"])  # a chat port's method, or a response_url's respond()
+def test_a_port_called_off_turn_gives_the_turn_up(made: str) -> None:
     class SlowPort:
         def __init__(self) -> None:
             self.called, self.answer = threading.Event(), threading.Event()
@@ -102,12 +103,12 @@ def test_a_port_called_off_turn_gives_the_turn_up() -> None:
             return text.upper()
 
     turns, port = Turns(1, patience=PATIENT), SlowPort()
-    slow = off_turn(port, turns)
+    post = off_turn(port, turns).post if made == "port" else off_turn(port.post, turns)
     answers: list[str] = []
 
     def job() -> None:
         with turns.turn():
-            answers.append(slow.post("sent"))
+            answers.append(post("sent"))
 
     caller = threading.Thread(target=job)
     caller.start()

@@ -27,6 +27,7 @@ from ircbot.slack import modals
 from ircbot.slack.interactions.base import Answer, Interaction, InteractionSpec, OpenView, PublishHome, Replace
 from ircbot.slack.markup import neutral
 from ircbot.slack.render import render_message, with_note
+from ircbot.turns import off_turn
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
@@ -110,18 +111,17 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
     body: dict[str, Any] = args.body
     if answer is None:
         return
+    client, respond = off_turn(args.client, svc.turns), off_turn(args.respond, svc.turns)  # each a wait on Slack
     if isinstance(answer, PublishHome):
         try:
-            with svc.turns.off_turn():
-                args.client.views_publish(user_id=user_of(body), view=answer.view)
+            client.views_publish(user_id=user_of(body), view=answer.view)
         except SlackClientError as exc:  # the tab keeps its last content; the next visit publishes again
             svc.log.warning("views.publish for %s failed: %s", user_of(body), exc)
         return
     if isinstance(answer, OpenModal | OpenView):
         view = answer.view if isinstance(answer, OpenView) else modals.form_for(svc, answer)
         try:
-            with svc.turns.off_turn():
-                args.client.views_open(trigger_id=body["trigger_id"], view=view)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
             return
         except SlackClientError as exc:  # a form is a convenience; say how to do without it
             svc.log.warning("views.open failed: %s", exc)
@@ -131,20 +131,17 @@ def deliver(svc: Services, answer: Answer, args: Args) -> None:
         text, blocks = render_message(answer.message)
         if answer.note:
             text, blocks = f"{text} — {answer.note}", with_note(blocks, answer.note)
-        with svc.turns.off_turn():
-            args.respond(text=text, blocks=blocks, replace_original=True)
+        respond(text=text, blocks=blocks, replace_original=True)
         if answer.announce is not None:
             text, blocks = render_message(answer.announce)
-            with svc.turns.off_turn():
-                args.respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
+            respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
         return
     delivered = True
     if _has_response_url(body):
         text, blocks = render_message(answer.message)
-        with svc.turns.off_turn():
-            sent = args.respond(
-                text=text, blocks=blocks, response_type=answer.visibility, replace_original=answer.replace_original
-            )
+        sent = respond(
+            text=text, blocks=blocks, response_type=answer.visibility, replace_original=answer.replace_original
+        )
         delivered = getattr(sent, "status_code", 200) == 200
     else:  # a form submission or a Home tab click: the person's DM with the bot
         svc.chat.post(user_of(body), answer.message)
@@ -161,16 +158,16 @@ def guarded(
     """
 
     def run(args: Args) -> None:
-        with svc.turns.turn():  # see ircbot/turns.py
-            try:
+        try:
+            with svc.turns.turn():  # see ircbot/turns.py
                 outcome = work(args)
-            except Exception:  # a bug or an outage past the handler; the person must still hear about it
-                reference = uuid.uuid4().hex[:8]
-                svc.log.exception("%s failed [ref %s]", name, reference)
-                _tell(svc, args, reference)
-                outcome = "failed"
-            if counted is not None:
-                counted(args, outcome)
+        except Exception:  # a bug or an outage past the handler; the person must still hear about it
+            reference = uuid.uuid4().hex[:8]
+            svc.log.exception("%s failed [ref %s]", name, reference)
+            _tell(svc, args, reference)
+            outcome = "failed"
+        if counted is not None:
+            counted(args, outcome)
 
     run.__name__ = name
     return run
@@ -194,8 +191,7 @@ def _tell(svc: Services, args: Args, reference: str) -> None:
     text = internal_error(reference).text
     try:
         if _has_response_url(body):
-            with svc.turns.off_turn():
-                args.respond(text=text, response_type="ephemeral", replace_original=False)
+            args.respond(text=text, response_type="ephemeral", replace_original=False)  # outside any turn
         elif user_of(body) and body.get("type") != "event_callback":
             svc.chat.post(user_of(body), Text(text))
     except (IrcbotError, SlackClientError, OSError) as exc:
