@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Without PostgreSQL half the suite cannot run: one clear stop at the start, not hundreds of failures."""
     missing.allow(bool(config.getoption(missing.OPTION)))
     if PG_USER is None and not missing.allowed():
-        raise pytest.UsageError(f"{NO_POSTGRESQL} (`pytest {missing.OPTION}` skips that half instead, outside CI)")
+        raise pytest.UsageError(missing.failure(NO_POSTGRESQL))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -26,8 +26,13 @@ def allowed() -> bool:
     return _allowed
 
 
+def failure(what: str) -> str:
+    """What is missing and how to get it, and how to skip instead."""
+    return f"{what} (`pytest {OPTION}` skips such tests instead, outside CI)"
+
+
 def missing(what: str) -> NoReturn:
     """Fail (or, with --allow-missing, skip) naming what is missing and how to get it."""
     if _allowed:
         pytest.skip(f"NOT RUN: {what}")
-    pytest.fail(f"{what} (`pytest {OPTION}` skips such tests instead, outside CI)", pytrace=False)
+    pytest.fail(failure(what), pytrace=False)
